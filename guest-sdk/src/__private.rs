@@ -1,0 +1,99 @@
+//! The glue behind `export_actor!`: keeps the actor's state between guest entries and
+//! turns batches into handler calls. Not a public API.
+
+use std::cell::RefCell;
+
+use crate::bindings::exports::foundation::actor::actor::BatchResult;
+use crate::bindings::foundation::actor::runtime as rt;
+use crate::bindings::foundation::actor::types as wit;
+use crate::frame::{self, Envelope};
+use crate::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, codec};
+
+trait Dispatch {
+    fn handle(&mut self, batch: &[u8], replies: &mut Vec<u8>) -> Option<ExitReason>;
+    fn terminate(&mut self, reason: ExitReason);
+}
+
+struct Running<A>(A);
+
+impl<A: Actor> Dispatch for Running<A> {
+    fn handle(&mut self, batch: &[u8], replies: &mut Vec<u8>) -> Option<ExitReason> {
+        for envelope in frame::Reader::new(batch) {
+            match envelope {
+                Envelope::Cast { from, payload } => {
+                    let msg: A::Cast = codec::decode(payload).unwrap_or_else(|e| {
+                        panic!("cast from {} does not decode as this actor's Cast type: {e}", sender(from))
+                    });
+                    if let Flow::Stop(reason) = self.0.handle_cast(msg) {
+                        return Some(reason);
+                    }
+                }
+                Envelope::Call { from, handle, payload } => {
+                    let msg: A::Call = codec::decode(payload).unwrap_or_else(|e| {
+                        panic!("call from {} does not decode as this actor's Call type: {e}", sender(from))
+                    });
+                    match self.0.handle_call(msg, Caller::new(ActorId::from_raw(from), handle)) {
+                        CallResult::Reply(r) => frame::push_reply(replies, handle, &encode_reply(&r)),
+                        CallResult::NoReply => {}
+                        CallResult::Stop { reason, reply } => {
+                            if let Some(r) = reply {
+                                frame::push_reply(replies, handle, &encode_reply(&r));
+                            }
+                            return Some(reason);
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn terminate(&mut self, reason: ExitReason) {
+        self.0.terminate(reason)
+    }
+}
+
+fn sender(from: u64) -> String {
+    ActorId::from_raw(from).map_or_else(|| "the host".to_string(), |id| id.to_string())
+}
+
+fn encode_reply<R: serde::Serialize>(r: &R) -> Vec<u8> {
+    codec::encode(r).unwrap_or_else(|e| panic!("reply does not encode: {e}"))
+}
+
+thread_local! {
+    static ACTOR: RefCell<Option<Box<dyn Dispatch>>> = const { RefCell::new(None) };
+}
+
+pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        rt::log(wit::Level::Error, &msg);
+        rt::record_panic(&msg);
+    }));
+    let args: A::Args = codec::decode(&args).map_err(|e| format!("init args do not decode: {e}"))?;
+    let actor = A::init(args)?;
+    ACTOR.with(|slot| *slot.borrow_mut() = Some(Box::new(Running(actor))));
+    Ok(())
+}
+
+pub fn handle(batch: Vec<u8>) -> BatchResult {
+    let mut replies = Vec::new();
+    let stop = ACTOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let actor = slot.as_mut().expect("foundation: handle before a successful init");
+        actor.handle(&batch, &mut replies)
+    });
+    BatchResult {
+        replies,
+        stop: stop.map(Into::into),
+    }
+}
+
+pub fn terminate(reason: wit::ExitReason) {
+    ACTOR.with(|slot| {
+        if let Some(actor) = slot.borrow_mut().as_mut() {
+            actor.terminate(reason.into());
+        }
+    });
+}

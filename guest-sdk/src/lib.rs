@@ -1,0 +1,399 @@
+//! Write foundation actors in Rust.
+//!
+//! An actor is a type implementing [`Actor`], exported with [`export_actor!`] from a
+//! `cdylib` crate built with `cargo build --target wasm32-wasip2`. Messages are typed
+//! Rust values encoded as MessagePack ([`codec`]), so actors written in other languages,
+//! the host's typed API and JSON tools all read the same bytes.
+//!
+//! ```no_run
+//! use foundation_sdk::{Actor, CallResult, Caller, Flow};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct Args { start: i64 }
+//!
+//! #[derive(Deserialize)]
+//! enum Cast { Add(i64) }
+//!
+//! #[derive(Deserialize)]
+//! enum Call { Get }
+//!
+//! struct Counter { n: i64 }
+//!
+//! impl Actor for Counter {
+//!     type Args = Args;
+//!     type Call = Call;
+//!     type Reply = i64;
+//!     type Cast = Cast;
+//!
+//!     fn init(args: Args) -> Result<Self, String> {
+//!         Ok(Counter { n: args.start })
+//!     }
+//!     fn handle_call(&mut self, msg: Call, _from: Caller) -> CallResult<i64> {
+//!         match msg { Call::Get => CallResult::Reply(self.n) }
+//!     }
+//!     fn handle_cast(&mut self, msg: Cast) -> Flow {
+//!         match msg { Cast::Add(k) => self.n += k }
+//!         Flow::Continue
+//!     }
+//! }
+//!
+//! foundation_sdk::export_actor!(Counter);
+//! ```
+//!
+//! The host delivers messages in batches (one guest entry for many messages); this
+//! crate hides the framing: each handler sees one message.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "actor-world",
+        pub_export_macro: true,
+        export_macro_name: "__export_actor_world",
+        default_bindings_module: "foundation_sdk::bindings",
+    });
+}
+
+pub mod codec;
+mod frame;
+
+#[doc(hidden)]
+pub mod __private;
+
+use bindings::foundation::actor::runtime as rt;
+use bindings::foundation::actor::types as wit;
+
+/// An actor's address: stable for the life of that actor, never reused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ActorId(u64);
+
+impl ActorId {
+    /// The raw id, as the WIT interface and logs show it.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// An id from its raw value (for example one received in a message). Returns `None`
+    /// for 0, which is never an actor's id.
+    pub fn from_raw(raw: u64) -> Option<ActorId> {
+        (raw != 0).then_some(ActorId(raw))
+    }
+}
+
+impl fmt::Debug for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Why an actor stopped (see `exit-reason` in the WIT).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum ExitReason {
+    /// Stopped by its own choice, without error.
+    Normal,
+    /// Asked to stop (runtime shutdown, or its supervisor).
+    Shutdown,
+    /// Stopped unconditionally.
+    Killed,
+    /// Its instance trapped, with the panic or trap message.
+    Trap(String),
+    /// A reason of its own.
+    Custom(String),
+    /// There was no such actor.
+    Noproc,
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Killed => f.write_str("killed"),
+            ExitReason::Trap(m) => write!(f, "trap: {m}"),
+            ExitReason::Custom(m) => write!(f, "{m}"),
+            ExitReason::Noproc => f.write_str("noproc"),
+        }
+    }
+}
+
+impl From<wit::ExitReason> for ExitReason {
+    fn from(r: wit::ExitReason) -> Self {
+        match r {
+            wit::ExitReason::Normal => ExitReason::Normal,
+            wit::ExitReason::Shutdown => ExitReason::Shutdown,
+            wit::ExitReason::Killed => ExitReason::Killed,
+            wit::ExitReason::Trap(m) => ExitReason::Trap(m),
+            wit::ExitReason::Custom(m) => ExitReason::Custom(m),
+            wit::ExitReason::Noproc => ExitReason::Noproc,
+        }
+    }
+}
+
+impl From<ExitReason> for wit::ExitReason {
+    fn from(r: ExitReason) -> Self {
+        match r {
+            ExitReason::Normal => wit::ExitReason::Normal,
+            ExitReason::Shutdown => wit::ExitReason::Shutdown,
+            ExitReason::Killed => wit::ExitReason::Killed,
+            ExitReason::Trap(m) => wit::ExitReason::Trap(m),
+            ExitReason::Custom(m) => wit::ExitReason::Custom(m),
+            ExitReason::Noproc => wit::ExitReason::Noproc,
+        }
+    }
+}
+
+/// Why a cast or call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// No actor at that address or name.
+    Noproc,
+    /// The receiver's mailbox stayed full until the deadline.
+    MailboxFull,
+    /// No reply within the call's timeout.
+    Timeout,
+    /// The receiver stopped before replying.
+    Exited(ExitReason),
+    /// The message (of this many bytes) exceeds the runtime's maximum message size.
+    TooLarge(u64),
+    /// The message or the reply could not be encoded or decoded as the expected type.
+    Codec(String),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Noproc => f.write_str("noproc: no such actor"),
+            SendError::MailboxFull => f.write_str("mailbox-full: the receiver's mailbox stayed full"),
+            SendError::Timeout => f.write_str("timeout: no reply in time"),
+            SendError::Exited(r) => write!(f, "the receiver exited: {r}"),
+            SendError::TooLarge(n) => write!(f, "message of {n} bytes exceeds the maximum size"),
+            SendError::Codec(e) => write!(f, "codec error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<wit::SendError> for SendError {
+    fn from(e: wit::SendError) -> Self {
+        match e {
+            wit::SendError::Noproc => SendError::Noproc,
+            wit::SendError::MailboxFull => SendError::MailboxFull,
+            wit::SendError::Timeout => SendError::Timeout,
+            wit::SendError::Exited(r) => SendError::Exited(r.into()),
+            wit::SendError::TooLarge(n) => SendError::TooLarge(n),
+        }
+    }
+}
+
+pub use wit::{NameError, ReplyError, SpawnError};
+
+/// What a call handler decides.
+#[derive(Debug)]
+pub enum CallResult<R> {
+    /// Reply now.
+    Reply(R),
+    /// Reply later through the [`ReplyHandle`] taken from the [`Caller`]
+    /// (OTP's `{noreply, State}` followed by `gen_server:reply/2`).
+    NoReply,
+    /// Stop after this message, optionally replying first.
+    Stop {
+        /// Why the actor stops; `terminate` receives it.
+        reason: ExitReason,
+        /// A reply to send before stopping.
+        reply: Option<R>,
+    },
+}
+
+/// What a cast handler decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep running.
+    Continue,
+    /// Stop after this message with this reason.
+    Stop(ExitReason),
+}
+
+/// Who made a call, and the handle to answer it later.
+#[derive(Debug)]
+pub struct Caller {
+    from: Option<ActorId>,
+    handle: ReplyHandle,
+}
+
+impl Caller {
+    /// The calling actor, or `None` when the call came from the host's Rust code.
+    pub fn from(&self) -> Option<ActorId> {
+        self.from
+    }
+    /// Takes the handle to reply later; return [`CallResult::NoReply`] from the handler.
+    pub fn defer(self) -> ReplyHandle {
+        self.handle
+    }
+}
+
+/// Answers one call, once. Dropping it without replying leaves the caller waiting
+/// until its timeout.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ReplyHandle(u64);
+
+impl ReplyHandle {
+    /// Sends the reply. A caller that has already given up is not an error.
+    pub fn reply<R: Serialize>(self, reply: &R) -> Result<(), ReplyError> {
+        let bytes = codec::encode(reply).map_err(|_| ReplyError::TooLarge)?;
+        rt::reply(self.0, &bytes)
+    }
+}
+
+/// An actor: its state, how it starts and how it handles messages.
+///
+/// Handlers run one message at a time; nothing else runs in this instance meanwhile.
+/// A panic in a handler traps the instance: the actor stops with [`ExitReason::Trap`]
+/// carrying the panic message, and callers waiting on it get that reason at once.
+pub trait Actor: Sized + 'static {
+    /// The init argument (the manifest's `args` table, or the spawner's value).
+    type Args: DeserializeOwned;
+    /// Requests handled by [`Actor::handle_call`].
+    type Call: DeserializeOwned;
+    /// Replies to calls.
+    type Reply: Serialize;
+    /// Messages handled by [`Actor::handle_cast`].
+    type Cast: DeserializeOwned;
+
+    /// Builds the state. An error stops the actor before any message, with
+    /// `ExitReason::Custom(error)`.
+    fn init(args: Self::Args) -> Result<Self, String>;
+
+    /// Handles one call.
+    fn handle_call(&mut self, msg: Self::Call, from: Caller) -> CallResult<Self::Reply>;
+
+    /// Handles one cast.
+    fn handle_cast(&mut self, msg: Self::Cast) -> Flow;
+
+    /// Runs once when the actor is asked to stop, or stops by its own request. Not
+    /// after a trap or a kill.
+    fn terminate(&mut self, reason: ExitReason) {
+        let _ = reason;
+    }
+}
+
+/// Exports `$ty` (a type implementing [`Actor`]) as this component's actor.
+#[macro_export]
+macro_rules! export_actor {
+    ($ty:ty) => {
+        #[doc(hidden)]
+        struct __FoundationActorExport;
+
+        impl $crate::bindings::exports::foundation::actor::actor::Guest for __FoundationActorExport {
+            fn init(args: ::std::vec::Vec<u8>) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::init::<$ty>(args)
+            }
+            fn handle(
+                batch: ::std::vec::Vec<u8>,
+            ) -> $crate::bindings::exports::foundation::actor::actor::BatchResult {
+                $crate::__private::handle(batch)
+            }
+            fn terminate(reason: $crate::bindings::foundation::actor::types::ExitReason) {
+                $crate::__private::terminate(reason)
+            }
+        }
+
+        $crate::bindings::__export_actor_world!(__FoundationActorExport with_types_in $crate::bindings);
+    };
+}
+
+/// This actor's own address.
+pub fn self_id() -> ActorId {
+    ActorId(rt::self_id())
+}
+
+/// Sends `msg` to `to` without waiting for an answer (see `cast` in the WIT).
+pub fn cast<M: Serialize + ?Sized>(to: ActorId, msg: &M) -> Result<(), SendError> {
+    let bytes = codec::encode(msg).map_err(|e| SendError::Codec(e.to_string()))?;
+    rt::cast(to.0, &bytes).map_err(SendError::from)
+}
+
+/// Calls `to` and waits at most `timeout` for its reply. While it waits this actor
+/// handles nothing else; a call to itself therefore times out.
+pub fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
+    to: ActorId,
+    msg: &M,
+    timeout: Duration,
+) -> Result<R, SendError> {
+    let bytes = codec::encode(msg).map_err(|e| SendError::Codec(e.to_string()))?;
+    let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+    let reply = rt::call(to.0, &bytes, ms).map_err(SendError::from)?;
+    codec::decode(&reply).map_err(|e| SendError::Codec(e.to_string()))
+}
+
+/// Starts an actor from the component the host knows as `component`, with `args`
+/// for its `init`; returns once `init` has returned.
+pub fn spawn<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId, SpawnError> {
+    let bytes = codec::encode(args)
+        .map_err(|e| SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}"))))?;
+    rt::spawn(component, &bytes).map(ActorId)
+}
+
+/// Gives this actor a unique name, freed when it stops.
+pub fn register(name: &str) -> Result<(), NameError> {
+    rt::register(name)
+}
+
+/// Frees this actor's name.
+pub fn unregister(name: &str) -> Result<(), NameError> {
+    rt::unregister(name)
+}
+
+/// The live actor registered as `name`.
+pub fn whereis(name: &str) -> Option<ActorId> {
+    rt::whereis(name).map(ActorId)
+}
+
+/// Logging into the host's `tracing` output, tagged with this actor's name.
+pub mod log {
+    use super::rt;
+    use super::wit::Level;
+
+    /// Logs at error level.
+    pub fn error(msg: &str) {
+        rt::log(Level::Error, msg)
+    }
+    /// Logs at warn level.
+    pub fn warn(msg: &str) {
+        rt::log(Level::Warn, msg)
+    }
+    /// Logs at info level.
+    pub fn info(msg: &str) {
+        rt::log(Level::Info, msg)
+    }
+    /// Logs at debug level.
+    pub fn debug(msg: &str) {
+        rt::log(Level::Debug, msg)
+    }
+    /// Logs at trace level.
+    pub fn trace(msg: &str) {
+        rt::log(Level::Trace, msg)
+    }
+}
+
+impl Caller {
+    pub(crate) fn new(from: Option<ActorId>, handle: u64) -> Caller {
+        Caller {
+            from,
+            handle: ReplyHandle(handle),
+        }
+    }
+}

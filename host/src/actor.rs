@@ -1,0 +1,375 @@
+//! One actor's life: its store, its loop over the mailbox, its exit; and the host side
+//! of the `runtime` interface that its guest imports.
+//!
+//! The exit path is in `Drop for ActorTask`, so it runs however the loop ends (return,
+//! trap, or a kill that drops the task): pending and queued calls are answered with
+//! `Exited(reason)`, the actor leaves the process table (freeing its name), and its
+//! exit reason is published to watchers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::{self, ActorWorld, wit};
+use crate::error::{ExitReason, SendError, chain};
+use crate::frame;
+use crate::id::ActorId;
+use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
+use crate::registry::{ActorCell, NameError};
+use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
+use crate::stdio::GuestOutput;
+
+/// Messages handed to the guest in one entry, at most.
+const MAX_BATCH: usize = 256;
+
+/// The state of one actor's `Store`.
+pub(crate) struct ActorData {
+    cell: Arc<ActorCell>,
+    rt: Arc<Inner>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Calls delivered to the guest and not yet answered, by reply handle.
+    pending: HashMap<u64, ReplyTx>,
+    next_handle: u64,
+    /// The message the guest's panic hook recorded just before trapping.
+    panic: Option<String>,
+}
+
+impl WasiView for ActorData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl ActorData {
+    fn new(cell: Arc<ActorCell>, rt: Arc<Inner>) -> ActorData {
+        // No ambient authority: no preopened directories, no environment, no
+        // arguments, no network; stdin is empty and output goes to tracing.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput {
+            actor: cell.label.clone(),
+            stream: "stdout",
+        })
+        .stderr(GuestOutput {
+            actor: cell.label.clone(),
+            stream: "stderr",
+        })
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+        ActorData {
+            cell,
+            rt,
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            pending: HashMap::new(),
+            next_handle: 1,
+            panic: None,
+        }
+    }
+
+    fn add_pending(&mut self, reply: ReplyTx) -> u64 {
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        self.pending.insert(handle, reply);
+        handle
+    }
+
+    /// Delivers a reply; a caller that gave up (timeout) has dropped its receiver, so
+    /// the reply is dropped here and never appears later (OTP G2).
+    fn answer(&mut self, handle: u64, payload: &[u8]) -> Result<(), wit::ReplyError> {
+        if payload.len() > self.rt.settings.max_message_size {
+            return Err(wit::ReplyError::TooLarge);
+        }
+        let tx = self.pending.remove(&handle).ok_or(wit::ReplyError::UnknownHandle)?;
+        let _ = tx.send(Ok(payload.to_vec()));
+        Ok(())
+    }
+}
+
+/// Owns everything an actor's loop needs; dropping it runs the exit path.
+pub(crate) struct ActorTask {
+    rt: Arc<Inner>,
+    cell: Arc<ActorCell>,
+    component: Arc<LoadedComponent>,
+    rx: MailboxRx,
+    exit_tx: watch::Sender<Option<ExitReason>>,
+    store: Option<Store<ActorData>>,
+    /// Set when the loop ends by itself; a dropped task without it was killed.
+    exit: Option<ExitReason>,
+}
+
+impl ActorTask {
+    pub(crate) fn new(
+        rt: Arc<Inner>,
+        cell: Arc<ActorCell>,
+        component: Arc<LoadedComponent>,
+        rx: MailboxRx,
+        exit_tx: watch::Sender<Option<ExitReason>>,
+    ) -> ActorTask {
+        ActorTask {
+            rt,
+            cell,
+            component,
+            rx,
+            exit_tx,
+            store: None,
+            exit: None,
+        }
+    }
+
+    /// Instantiates, runs `init` (reporting its outcome on `init_tx`), then handles
+    /// the mailbox until the actor stops.
+    pub(crate) async fn run(mut self, args: Vec<u8>, init_tx: oneshot::Sender<Result<(), ExitReason>>) {
+        let reason = self.live(args, init_tx).await;
+        self.exit = Some(reason);
+    }
+
+    async fn live(&mut self, args: Vec<u8>, init_tx: oneshot::Sender<Result<(), ExitReason>>) -> ExitReason {
+        let store = self.store.insert(Store::new(
+            self.rt.engine(),
+            ActorData::new(self.cell.clone(), self.rt.clone()),
+        ));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+
+        let instance = match self.component.pre.instantiate_async(&mut *store).await {
+            Ok(i) => i,
+            Err(e) => {
+                let reason = ExitReason::Custom(format!("cannot instantiate: {}", chain(&e)));
+                tracing::error!(actor = %self.cell.label, id = %self.cell.id, "{reason}");
+                let _ = init_tx.send(Err(reason.clone()));
+                return reason;
+            }
+        };
+        let guest = instance.foundation_actor_actor();
+        match guest.call_init(&mut *store, &args).await {
+            Ok(Ok(())) => {
+                let _ = init_tx.send(Ok(()));
+            }
+            Ok(Err(msg)) => {
+                let reason = ExitReason::Custom(msg);
+                tracing::warn!(actor = %self.cell.label, id = %self.cell.id, "init failed: {reason}");
+                let _ = init_tx.send(Err(reason.clone()));
+                return reason;
+            }
+            Err(e) => {
+                let reason = trapped(&self.cell, store, &e, "init");
+                let _ = init_tx.send(Err(reason.clone()));
+                return reason;
+            }
+        }
+
+        let mut envelopes: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
+        let mut batch: Vec<u8> = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                Some(signal) = self.rx.signals.recv() => match signal {
+                    Signal::Stop(reason) => {
+                        return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                    }
+                },
+                n = self.rx.user.recv_many(&mut envelopes, MAX_BATCH) => {
+                    if n == 0 {
+                        // The cell holds a sender for as long as the actor lives, so the
+                        // mailbox cannot close under a running loop.
+                        return ExitReason::Shutdown;
+                    }
+                    batch.clear();
+                    let data = store.data_mut();
+                    for envelope in envelopes.drain(..) {
+                        match envelope {
+                            Envelope::Cast { from, payload } => frame::push_cast(&mut batch, from, &payload),
+                            Envelope::Call { from, payload, reply } => {
+                                let handle = data.add_pending(reply);
+                                frame::push_call(&mut batch, from, handle, &payload);
+                            }
+                        }
+                    }
+                    let result = match guest.call_handle(&mut *store, &batch).await {
+                        Ok(result) => result,
+                        Err(e) => return trapped(&self.cell, store, &e, "handle"),
+                    };
+                    if let Err(reason) = deliver_replies(store.data_mut(), &result) {
+                        return reason;
+                    }
+                    if let Some(stop) = result.stop {
+                        let reason = ExitReason::from(stop);
+                        return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn deliver_replies(data: &mut ActorData, result: &bindings::BatchResult) -> Result<(), ExitReason> {
+    for reply in frame::replies(&result.replies) {
+        let (handle, payload) = reply.map_err(|e| ExitReason::Trap(format!("malformed batch result: {e}")))?;
+        match data.answer(handle, payload) {
+            Ok(()) => {}
+            Err(wit::ReplyError::TooLarge) => {
+                let max = data.rt.settings.max_message_size;
+                tracing::warn!(actor = %data.cell.label, size = payload.len(), max, "reply too large; the caller gets an error");
+                if let Some(tx) = data.pending.remove(&handle) {
+                    let _ = tx.send(Err(SendError::TooLarge {
+                        size: payload.len(),
+                        max,
+                    }));
+                }
+            }
+            Err(wit::ReplyError::UnknownHandle) => {
+                return Err(ExitReason::Trap(format!(
+                    "malformed batch result: reply to unknown handle {handle}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `terminate` within `deadline`. A trap in it becomes the exit reason, as a
+/// crash in OTP's `terminate/2` does; overrunning the deadline counts as a kill.
+async fn terminate(
+    cell: &ActorCell,
+    store: &mut Store<ActorData>,
+    instance: &ActorWorld,
+    reason: ExitReason,
+    deadline: Duration,
+) -> ExitReason {
+    let wit_reason = wit::ExitReason::from(reason.clone());
+    let call = instance.foundation_actor_actor().call_terminate(&mut *store, &wit_reason);
+    match tokio::time::timeout(deadline, call).await {
+        Ok(Ok(())) => reason,
+        Ok(Err(e)) => trapped(cell, store, &e, "terminate"),
+        Err(_) => {
+            tracing::warn!(actor = %cell.label, id = %cell.id, "terminate overran its {deadline:?} deadline; instance dropped");
+            ExitReason::Killed
+        }
+    }
+}
+
+/// Turns a trap into an exit reason and logs it with the wasm backtrace.
+fn trapped(cell: &ActorCell, store: &mut Store<ActorData>, e: &wasmtime::Error, during: &str) -> ExitReason {
+    let message = match store.data_mut().panic.take() {
+        Some(panic) => panic,
+        None => match e.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => e.root_cause().to_string(),
+        },
+    };
+    tracing::error!(actor = %cell.label, id = %cell.id, "trapped in {during}: {message}\n{e:?}");
+    ExitReason::Trap(message)
+}
+
+impl Drop for ActorTask {
+    fn drop(&mut self) {
+        let reason = self.exit.take().unwrap_or(ExitReason::Killed);
+        // Leave the table first so that new sends find no actor (noproc)...
+        self.rt.registry.remove(self.cell.id);
+        // ...then answer every call this actor accepted and will never answer.
+        if let Some(store) = self.store.as_mut() {
+            for (_, tx) in store.data_mut().pending.drain() {
+                let _ = tx.send(Err(SendError::Exited(reason.clone())));
+            }
+        }
+        self.rx.close_and_drain(&reason);
+        if reason.is_normal() {
+            tracing::debug!(actor = %self.cell.label, id = %self.cell.id, "exited: {reason}");
+        } else {
+            tracing::info!(actor = %self.cell.label, id = %self.cell.id, "exited: {reason}");
+        }
+        self.exit_tx.send_replace(Some(reason));
+    }
+}
+
+fn name_error(e: NameError) -> wit::NameError {
+    match e {
+        NameError::AlreadyRegistered => wit::NameError::AlreadyRegistered,
+        NameError::AlreadyNamed => wit::NameError::AlreadyNamed,
+        NameError::NotRegistered => wit::NameError::NotRegistered,
+        NameError::Invalid => wit::NameError::InvalidName,
+    }
+}
+
+impl bindings::foundation::actor::types::Host for ActorData {}
+
+impl bindings::foundation::actor::runtime::Host for ActorData {
+    async fn self_id(&mut self) -> u64 {
+        self.cell.id.get()
+    }
+
+    async fn cast(&mut self, to: u64, msg: Vec<u8>) -> Result<(), wit::SendError> {
+        let target = ActorId::from_raw(to)
+            .and_then(|id| self.rt.registry.get(id))
+            .ok_or(wit::SendError::Noproc)?;
+        self.rt
+            .cast(self.cell.id.get(), &target, msg)
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn call(&mut self, to: u64, msg: Vec<u8>, timeout_ms: u32) -> Result<Vec<u8>, wit::SendError> {
+        let target = ActorId::from_raw(to)
+            .and_then(|id| self.rt.registry.get(id))
+            .ok_or(wit::SendError::Noproc)?;
+        self.rt
+            .call(self.cell.id.get(), &target, msg, Duration::from_millis(timeout_ms.into()))
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn reply(&mut self, handle: u64, msg: Vec<u8>) -> Result<(), wit::ReplyError> {
+        self.answer(handle, &msg)
+    }
+
+    async fn spawn(&mut self, component: String, args: Vec<u8>) -> Result<u64, wit::SpawnError> {
+        let spec = SpawnSpec {
+            component,
+            args,
+            name: None,
+            mailbox: None,
+        };
+        match self.rt.spawn(spec).await {
+            Ok(cell) => Ok(cell.id.get()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn register(&mut self, name: String) -> Result<(), wit::NameError> {
+        self.rt.registry.register(&self.cell, &name).map_err(name_error)
+    }
+
+    async fn unregister(&mut self, name: String) -> Result<(), wit::NameError> {
+        self.rt.registry.unregister(&self.cell, &name).map_err(name_error)
+    }
+
+    async fn whereis(&mut self, name: String) -> Option<u64> {
+        self.rt.registry.whereis(&name).map(|c| c.id.get())
+    }
+
+    async fn log(&mut self, level: wit::Level, msg: String) {
+        let actor = &*self.cell.label;
+        let id = self.cell.id;
+        match level {
+            wit::Level::Trace => tracing::trace!(target: "foundation::guest", actor, %id, "{msg}"),
+            wit::Level::Debug => tracing::debug!(target: "foundation::guest", actor, %id, "{msg}"),
+            wit::Level::Info => tracing::info!(target: "foundation::guest", actor, %id, "{msg}"),
+            wit::Level::Warn => tracing::warn!(target: "foundation::guest", actor, %id, "{msg}"),
+            wit::Level::Error => tracing::error!(target: "foundation::guest", actor, %id, "{msg}"),
+        }
+    }
+
+    async fn record_panic(&mut self, message: String) {
+        self.panic = Some(message);
+    }
+}

@@ -1,0 +1,11 @@
+//! Host bindings for the actor world, generated from `wit/world.wit`.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "actor-world",
+    imports: { default: async },
+    exports: { default: async },
+});
+
+pub(crate) use exports::foundation::actor::actor::BatchResult;
+pub(crate) use foundation::actor::types as wit;

@@ -1,0 +1,146 @@
+//! The one wasmtime `Engine`, its configuration, and the on-disk cache of compiled
+//! components.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::actor::ActorData;
+use crate::error::{Error, chain};
+
+/// Settings that shape the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineSettings {
+    pub(crate) pooling: bool,
+    pub(crate) max_instances: u32,
+    pub(crate) max_memory_bytes: usize,
+}
+
+pub(crate) fn build_engine(s: &EngineSettings) -> Result<Engine, Error> {
+    let mut config = Config::new();
+    // Busy guests yield at each epoch tick so they never stall other actors.
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    if s.pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        // A wasm32-wasip2 Rust component holds a few core instances (the program and
+        // small shims), one memory and a few tables.
+        pool.total_component_instances(s.max_instances)
+            .total_core_instances(s.max_instances.saturating_mul(4))
+            .total_memories(s.max_instances)
+            .total_tables(s.max_instances.saturating_mul(4))
+            .max_memories_per_component(2)
+            .max_tables_per_component(4)
+            .max_core_instances_per_component(16)
+            .max_memory_size(s.max_memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).map_err(|e| Error::Engine(chain(&e)))
+}
+
+pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<ActorData>, Error> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Engine(chain(&e)))?;
+    crate::bindings::ActorWorld::add_to_linker::<ActorData, wasmtime::component::HasSelf<ActorData>>(
+        &mut linker,
+        |d| d,
+    )
+    .map_err(|e| Error::Engine(chain(&e)))?;
+    Ok(linker)
+}
+
+/// Compiles a component, or loads it from the cache when the same bytes were
+/// compiled before by an engine with the same settings.
+///
+/// Cache entries are keyed by the SHA-256 of the component and wasmtime's
+/// compatibility hash of the engine, and written atomically (temporary file, then
+/// rename), so concurrent runs never see half an artifact.
+pub(crate) fn compile(engine: &Engine, cache: Option<&Path>, bytes: &[u8]) -> wasmtime::Result<Component> {
+    let Some(dir) = cache else {
+        return Component::new(engine, bytes);
+    };
+    let file = dir.join(cache_key(engine, bytes));
+    if file.exists() {
+        // SAFETY: the file is in the runtime's cache directory, written only by
+        // `Engine::precompile_component` below; wasmtime checks its header and that it
+        // was built for this engine's settings. The cache directory must be as trusted
+        // as the host binary (as for wasmtime's own cache).
+        match unsafe { Component::deserialize_file(engine, &file) } {
+            Ok(c) => return Ok(c),
+            Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {}", chain(&e)),
+        }
+    }
+    let artifact = engine.precompile_component(bytes)?;
+    if let Err(e) = write_atomically(dir, &file, &artifact) {
+        tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e}");
+    }
+    // SAFETY: `artifact` was produced by this engine just now.
+    unsafe { Component::deserialize(engine, &artifact) }
+}
+
+fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{:016x}.cwasm", engine_hash.finish())
+}
+
+fn write_atomically(dir: &Path, file: &Path, data: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, file)
+}
+
+/// The default cache directory: `$FOUNDATION_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/foundation`, else `$HOME/.cache/foundation`.
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("FOUNDATION_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(d).join("foundation"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("foundation"))
+}
+
+/// Advances the engine's epoch at a fixed interval on its own thread, so busy guests
+/// reach their yield point. Stops when dropped.
+#[derive(Debug)]
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: Engine, interval: Duration) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("foundation-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(interval);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,232 @@
+//! The library's typed errors. Each names what was wrong; the binary adds context
+//! with `anyhow`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::bindings::wit;
+use crate::manifest::ManifestError;
+
+/// Why an actor stopped. Mirrors `exit-reason` in the WIT.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ExitReason {
+    /// It stopped by its own choice, without error.
+    Normal,
+    /// It was asked to stop (runtime shutdown, or later its supervisor).
+    Shutdown,
+    /// It was stopped unconditionally (no `terminate`), or its `terminate` overran
+    /// its deadline.
+    Killed,
+    /// Its instance trapped: the panic message, or wasmtime's trap message.
+    Trap(String),
+    /// A reason of the actor's own.
+    Custom(String),
+    /// There was no such actor.
+    Noproc,
+}
+
+impl ExitReason {
+    /// Whether this is a normal exit in OTP's sense (`normal` or `shutdown`).
+    pub fn is_normal(&self) -> bool {
+        matches!(self, ExitReason::Normal | ExitReason::Shutdown)
+    }
+}
+
+impl std::fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Killed => f.write_str("killed"),
+            ExitReason::Trap(m) => write!(f, "trap: {m}"),
+            ExitReason::Custom(m) => write!(f, "{m}"),
+            ExitReason::Noproc => f.write_str("noproc"),
+        }
+    }
+}
+
+impl From<wit::ExitReason> for ExitReason {
+    fn from(r: wit::ExitReason) -> Self {
+        match r {
+            wit::ExitReason::Normal => ExitReason::Normal,
+            wit::ExitReason::Shutdown => ExitReason::Shutdown,
+            wit::ExitReason::Killed => ExitReason::Killed,
+            wit::ExitReason::Trap(m) => ExitReason::Trap(m),
+            wit::ExitReason::Custom(m) => ExitReason::Custom(m),
+            wit::ExitReason::Noproc => ExitReason::Noproc,
+        }
+    }
+}
+
+impl From<ExitReason> for wit::ExitReason {
+    fn from(r: ExitReason) -> Self {
+        match r {
+            ExitReason::Normal => wit::ExitReason::Normal,
+            ExitReason::Shutdown => wit::ExitReason::Shutdown,
+            ExitReason::Killed => wit::ExitReason::Killed,
+            ExitReason::Trap(m) => wit::ExitReason::Trap(m),
+            ExitReason::Custom(m) => wit::ExitReason::Custom(m),
+            ExitReason::Noproc => wit::ExitReason::Noproc,
+        }
+    }
+}
+
+/// Why a cast or a call failed. Nothing is dropped silently: every message that was
+/// not delivered, and every call that got no reply, ends in one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No actor lives at that address or under that name.
+    #[error("noproc: no actor at that address")]
+    Noproc,
+    /// The receiver's mailbox stayed full until the deadline (`try_cast`: it was full).
+    #[error("mailbox-full: the receiver's mailbox (capacity {capacity}) stayed full")]
+    MailboxFull {
+        /// The receiver's mailbox capacity.
+        capacity: usize,
+    },
+    /// A call got no reply within its timeout.
+    #[error("timeout: no reply within {0:?}")]
+    Timeout(Duration),
+    /// The receiver stopped before replying, with this reason.
+    #[error("the receiver exited before replying: {0}")]
+    Exited(ExitReason),
+    /// The message is larger than the runtime's maximum message size.
+    #[error("message of {size} bytes exceeds the maximum message size of {max} bytes")]
+    TooLarge {
+        /// The message's size in bytes.
+        size: usize,
+        /// The runtime's limit.
+        max: usize,
+    },
+}
+
+/// Why a typed cast or call from Rust failed: delivery, or the encoding of the
+/// message or the reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActorError {
+    /// The message was not delivered, or the call got no reply.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// The message did not encode.
+    #[error("encoding the message: {0}")]
+    Encode(String),
+    /// The reply did not decode as the expected type.
+    #[error("decoding the reply: {0}")]
+    Decode(String),
+}
+
+impl From<SendError> for wit::SendError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Noproc => wit::SendError::Noproc,
+            SendError::MailboxFull { .. } => wit::SendError::MailboxFull,
+            SendError::Timeout(_) => wit::SendError::Timeout,
+            SendError::Exited(r) => wit::SendError::Exited(r.into()),
+            SendError::TooLarge { size, .. } => wit::SendError::TooLarge(size as u64),
+        }
+    }
+}
+
+/// Why an actor could not be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// No component is known by that name.
+    #[error("unknown component {name:?} (known: {known})")]
+    UnknownComponent {
+        /// The name asked for.
+        name: String,
+        /// The names the runtime knows, comma-separated.
+        known: String,
+    },
+    /// `init` returned an error or trapped.
+    #[error("init of actor {actor} failed: {reason}")]
+    InitFailed {
+        /// The actor's label.
+        actor: String,
+        /// Why it stopped.
+        reason: ExitReason,
+    },
+    /// The name is already held by a live actor.
+    #[error("the name {0:?} is already registered")]
+    NameTaken(String),
+    /// The instance could not be created, or the runtime is shutting down.
+    #[error("cannot start an actor: {0}")]
+    Unavailable(String),
+    /// The init argument did not encode.
+    #[error("init args: {0}")]
+    Codec(String),
+}
+
+impl From<SpawnError> for wit::SpawnError {
+    fn from(e: SpawnError) -> Self {
+        match e {
+            SpawnError::UnknownComponent { name, .. } => wit::SpawnError::UnknownComponent(name),
+            SpawnError::InitFailed { reason, .. } => wit::SpawnError::InitFailed(reason.into()),
+            other => wit::SpawnError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Errors of the runtime as a whole: configuration, manifests, components.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The manifest is invalid; the error names file, line and column.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A component file could not be read.
+    #[error("component {name:?}: cannot read {}: {source}", path.display())]
+    ComponentFile {
+        /// The component's name.
+        name: String,
+        /// Its path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A component is not valid Wasm, or does not implement the actor world.
+    #[error("component {name:?} ({origin}): {message}")]
+    InvalidComponent {
+        /// The component's name.
+        name: String,
+        /// Where it came from (its path, or "bytes").
+        origin: String,
+        /// What is wrong, from wasmtime's validation.
+        message: String,
+    },
+    /// The engine could not be configured (for example the pooling allocator could not
+    /// reserve its memory).
+    #[error("cannot configure the wasm engine: {0}")]
+    Engine(String),
+    /// A build command from the manifest failed.
+    #[error("build of component {name:?} failed: {message}")]
+    Build {
+        /// The component's name.
+        name: String,
+        /// What happened.
+        message: String,
+    },
+    /// An actor from the manifest could not be started.
+    #[error("actor {actor:?}: {source}")]
+    Spawn {
+        /// The actor's name in the manifest.
+        actor: String,
+        /// Why.
+        #[source]
+        source: SpawnError,
+    },
+}
+
+/// Formats a wasmtime error with its whole chain on one line.
+pub(crate) fn chain(e: &wasmtime::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+    }
+    out
+}

@@ -1,0 +1,44 @@
+//! foundation: Erlang/OTP-style actors as sandboxed WebAssembly components.
+//!
+//! Each actor is an instance of a `wasm32-wasip2` component implementing the
+//! `foundation:actor/actor-world` WIT world, with its own store, memory and bounded
+//! mailbox. This crate is the host: build a [`Runtime`], give it components (in code or
+//! from a [`Manifest`]), spawn actors, and talk to them through [`ActorRef`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! # #[tokio::main] async fn main() -> anyhow::Result<()> {
+//! let runtime = foundation::Runtime::builder().build()?;
+//! runtime.add_component("counter", "target/wasm32-wasip2/release/counter_guest.wasm")?;
+//! let counter = runtime.spawn("counter", &serde_json::json!({ "start": 1 })).await?;
+//! counter.cast(&serde_json::json!({ "Add": 2 })).await?;
+//! let n: i64 = counter.call(&"Get", Duration::from_secs(1)).await?;
+//! assert_eq!(n, 3);
+//! runtime.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! See `ARCHITECTURE.md` for how the pieces fit and `docs/semantics.md` for the
+//! guarantees (ordering, timeouts, exits).
+
+mod actor;
+mod bindings;
+pub mod codec;
+mod engine;
+mod error;
+mod frame;
+mod id;
+mod mailbox;
+pub mod manifest;
+mod registry;
+mod runtime;
+mod sched;
+mod stdio;
+
+pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
+pub use id::ActorId;
+pub use manifest::{Manifest, ManifestError};
+pub use runtime::{
+    ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
+};

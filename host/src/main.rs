@@ -1,0 +1,128 @@
+//! The `foundation` command: run or check an application manifest.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use foundation::{Manifest, Runtime};
+
+#[derive(Parser)]
+#[command(name = "foundation", version, about = "OTP-style actors as sandboxed Wasm components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the manifest's actors and run until Ctrl-C or SIGTERM, then shut down
+    /// gracefully (each actor's `terminate` runs, newest first, with a deadline).
+    Run {
+        /// The application manifest (TOML).
+        manifest: PathBuf,
+        /// Run each component's `build` command first.
+        #[arg(long)]
+        build: bool,
+    },
+    /// Validate the manifest and check that every component implements the actor world.
+    Check {
+        /// The application manifest (TOML).
+        manifest: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt.block_on(async {
+            match cli.command {
+                Command::Run { manifest, build } => run(&manifest, build).await,
+                Command::Check { manifest } => check(&manifest),
+            }
+        }),
+        Err(e) => Err(e).context("starting the tokio runtime"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(path: &Path, build: bool) -> Result<()> {
+    let manifest = Manifest::from_file(path)?;
+    if build {
+        build_components(&manifest).await?;
+    }
+    let runtime = Runtime::builder().build()?;
+    if let Err(e) = runtime.start(&manifest).await {
+        runtime.shutdown().await;
+        return Err(e.into());
+    }
+    tracing::info!(
+        manifest = %path.display(),
+        actors = runtime.actor_count(),
+        "started; Ctrl-C or SIGTERM to stop"
+    );
+    wait_for_stop_signal().await?;
+    tracing::info!("shutting down");
+    runtime.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+async fn build_components(manifest: &Manifest) -> Result<()> {
+    for c in &manifest.components {
+        let Some(cmd) = &c.build else { continue };
+        tracing::info!(component = %c.name, "building: {cmd}");
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .current_dir(&c.workdir)
+            .status()
+            .await
+            .with_context(|| format!("component {:?}: cannot run its build command `{cmd}`", c.name))?;
+        if !status.success() {
+            bail!(
+                "{}: component {:?}: build command `{cmd}` failed ({status})",
+                c.location,
+                c.name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(path: &Path) -> Result<()> {
+    let manifest = Manifest::from_file(path)?;
+    // Checking compiles every component; the cache makes a later `run` fast.
+    let runtime = Runtime::builder().build()?;
+    runtime.load_components(&manifest)?;
+    println!(
+        "ok: {}: {} component(s), {} actor(s)",
+        path.display(),
+        manifest.components.len(),
+        manifest.actors.len()
+    );
+    Ok(())
+}

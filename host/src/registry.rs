@@ -1,0 +1,120 @@
+//! The process table (live actors by id, in start order) and the name registry.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+use crate::error::ExitReason;
+use crate::id::ActorId;
+use crate::mailbox::MailboxTx;
+
+/// What the runtime knows of one live actor; shared by its `ActorRef`s.
+#[derive(Debug)]
+pub(crate) struct ActorCell {
+    pub(crate) id: ActorId,
+    /// For logs: the manifest name, or `component#id`.
+    pub(crate) label: Arc<str>,
+    pub(crate) mailbox: MailboxTx,
+    /// `None` while the actor lives; its exit reason afterwards.
+    pub(crate) exit: watch::Receiver<Option<ExitReason>>,
+    pub(crate) abort: OnceLock<AbortHandle>,
+    /// The name this actor holds, if any.
+    pub(crate) name: Mutex<Option<String>>,
+}
+
+/// Why a name operation failed (mirrors the WIT's `name-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameError {
+    AlreadyRegistered,
+    AlreadyNamed,
+    NotRegistered,
+    Invalid,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    /// Ordered by id, which is start order.
+    actors: RwLock<BTreeMap<ActorId, Arc<ActorCell>>>,
+    names: RwLock<HashMap<String, ActorId>>,
+}
+
+/// Names are 1 to 255 bytes without control characters.
+pub(crate) fn validate_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 255 {
+        return Err("a name must be 1 to 255 bytes long");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name must not contain control characters");
+    }
+    Ok(())
+}
+
+impl Registry {
+    pub(crate) fn insert(&self, cell: Arc<ActorCell>) {
+        self.actors.write().unwrap().insert(cell.id, cell);
+    }
+
+    pub(crate) fn get(&self, id: ActorId) -> Option<Arc<ActorCell>> {
+        self.actors.read().unwrap().get(&id).cloned()
+    }
+
+    /// Live actors, newest first (reverse start order).
+    pub(crate) fn newest_first(&self) -> Vec<Arc<ActorCell>> {
+        self.actors.read().unwrap().values().rev().cloned().collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.actors.read().unwrap().len()
+    }
+
+    /// Removes a dead actor and frees its name.
+    pub(crate) fn remove(&self, id: ActorId) {
+        let cell = self.actors.write().unwrap().remove(&id);
+        if let Some(cell) = cell
+            && let Some(name) = cell.name.lock().unwrap().take()
+        {
+            let mut names = self.names.write().unwrap();
+            if names.get(&name) == Some(&id) {
+                names.remove(&name);
+            }
+        }
+    }
+
+    pub(crate) fn register(&self, cell: &ActorCell, name: &str) -> Result<(), NameError> {
+        validate_name(name).map_err(|_| NameError::Invalid)?;
+        let mut names = self.names.write().unwrap();
+        let mut own = cell.name.lock().unwrap();
+        if names.contains_key(name) {
+            return Err(NameError::AlreadyRegistered);
+        }
+        if own.is_some() {
+            return Err(NameError::AlreadyNamed);
+        }
+        // An actor that is already gone from the table must not take a name that
+        // nothing would ever free.
+        if !self.actors.read().unwrap().contains_key(&cell.id) {
+            return Err(NameError::NotRegistered);
+        }
+        names.insert(name.to_string(), cell.id);
+        *own = Some(name.to_string());
+        Ok(())
+    }
+
+    pub(crate) fn unregister(&self, cell: &ActorCell, name: &str) -> Result<(), NameError> {
+        let mut names = self.names.write().unwrap();
+        let mut own = cell.name.lock().unwrap();
+        if own.as_deref() != Some(name) {
+            return Err(NameError::NotRegistered);
+        }
+        names.remove(name);
+        *own = None;
+        Ok(())
+    }
+
+    pub(crate) fn whereis(&self, name: &str) -> Option<Arc<ActorCell>> {
+        let id = *self.names.read().unwrap().get(name)?;
+        self.get(id)
+    }
+}

@@ -1,0 +1,644 @@
+//! The runtime: builder, components, spawning, the typed `ActorRef`, shutdown.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{oneshot, watch};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::actor::{ActorData, ActorTask};
+use crate::bindings::ActorWorldPre;
+use crate::engine::{self, EngineSettings, EpochTicker};
+use crate::error::{ActorError, Error, ExitReason, SendError, SpawnError, chain};
+use crate::id::{ActorId, IdGen};
+use crate::mailbox::{Envelope, Signal, mailbox};
+use crate::manifest::{Manifest, ManifestError};
+use crate::registry::{ActorCell, Registry};
+use crate::sched;
+
+/// Default mailbox capacity (messages) of an actor that does not set its own.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
+/// Default time a sender waits for room in a full mailbox.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default time `terminate` may take at shutdown (OTP's worker default).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default largest message, reply or init argument, in bytes.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8 * 1024 * 1024;
+
+/// Settings fixed when the runtime is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) mailbox_capacity: usize,
+    pub(crate) send_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) max_message_size: usize,
+}
+
+/// Configures and builds a [`Runtime`], in the style of wasmtime's `Config`.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), foundation::Error> {
+/// let runtime = foundation::Runtime::builder()
+///     .mailbox_capacity(256)
+///     .send_timeout(std::time::Duration::from_secs(1))
+///     .cache_dir(None)
+///     .build()?;
+/// assert_eq!(runtime.actor_count(), 0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    settings: Settings,
+    engine: EngineSettings,
+    cache_dir: Option<PathBuf>,
+    epoch_interval: Duration,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            settings: Settings {
+                mailbox_capacity: DEFAULT_MAILBOX_CAPACITY,
+                send_timeout: DEFAULT_SEND_TIMEOUT,
+                shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            },
+            engine: EngineSettings {
+                pooling: true,
+                max_instances: 1000,
+                max_memory_bytes: 256 * 1024 * 1024,
+            },
+            cache_dir: engine::default_cache_dir(),
+            epoch_interval: Duration::from_millis(10),
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Mailbox capacity for actors that do not set their own (default 1024).
+    pub fn mailbox_capacity(&mut self, capacity: usize) -> &mut Self {
+        self.settings.mailbox_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long a sender waits for room in a full mailbox before `MailboxFull`
+    /// (default 5 s).
+    pub fn send_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.settings.send_timeout = timeout;
+        self
+    }
+
+    /// How long an actor's `terminate` may run when it is stopped (default 5 s).
+    pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.settings.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The largest message, reply or init argument in bytes (default 8 MiB). Larger
+    /// ones are refused at the sender with `TooLarge`, never truncated.
+    pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
+        self.settings.max_message_size = bytes;
+        self
+    }
+
+    /// Where compiled components are cached; `None` compiles every time. Default:
+    /// `$FOUNDATION_CACHE_DIR`, `$XDG_CACHE_HOME/foundation` or `~/.cache/foundation`.
+    pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// How often busy guests are made to yield (default 10 ms).
+    pub fn epoch_interval(&mut self, interval: Duration) -> &mut Self {
+        self.epoch_interval = interval;
+        self
+    }
+
+    /// Whether instances come from wasmtime's pooling allocator (default: yes, with
+    /// copy-on-write memory images).
+    pub fn pooling(&mut self, enabled: bool) -> &mut Self {
+        self.engine.pooling = enabled;
+        self
+    }
+
+    /// The most live actors at once with the pooling allocator (default 1000).
+    pub fn max_instances(&mut self, n: u32) -> &mut Self {
+        self.engine.max_instances = n;
+        self
+    }
+
+    /// The largest linear memory of one actor, in bytes (default 256 MiB).
+    pub fn max_memory_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.engine.max_memory_bytes = bytes;
+        self
+    }
+
+    /// Builds the runtime. Must be called within a tokio runtime, whose handle the
+    /// actors then run on.
+    pub fn build(&self) -> Result<Runtime, Error> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Engine("Runtime::build must be called within a tokio runtime".into()))?;
+        let engine = engine::build_engine(&self.engine)?;
+        let linker = engine::build_linker(&engine)?;
+        let ticker = EpochTicker::start(engine.clone(), self.epoch_interval);
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                components: RwLock::new(HashMap::new()),
+                registry: Registry::default(),
+                ids: IdGen::new(),
+                settings: self.settings.clone(),
+                handle,
+                cache_dir: self.cache_dir.clone(),
+                shutting_down: AtomicBool::new(false),
+                _ticker: ticker,
+            }),
+        })
+    }
+}
+
+/// A compiled component, checked to implement the actor world, ready to instantiate.
+pub(crate) struct LoadedComponent {
+    pub(crate) name: String,
+    pub(crate) pre: ActorWorldPre<ActorData>,
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub(crate) struct SpawnSpec {
+    pub(crate) component: String,
+    pub(crate) args: Vec<u8>,
+    pub(crate) name: Option<String>,
+    pub(crate) mailbox: Option<usize>,
+}
+
+pub(crate) struct Inner {
+    engine: Engine,
+    linker: Linker<ActorData>,
+    components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
+    pub(crate) registry: Registry,
+    ids: IdGen,
+    pub(crate) settings: Settings,
+    handle: tokio::runtime::Handle,
+    cache_dir: Option<PathBuf>,
+    shutting_down: AtomicBool,
+    _ticker: EpochTicker,
+}
+
+impl Inner {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn component(&self, name: &str) -> Result<Arc<LoadedComponent>, SpawnError> {
+        let components = self.components.read().unwrap();
+        components.get(name).cloned().ok_or_else(|| {
+            let mut known: Vec<_> = components.keys().cloned().collect();
+            known.sort();
+            SpawnError::UnknownComponent {
+                name: name.to_string(),
+                known: if known.is_empty() { "none".into() } else { known.join(", ") },
+            }
+        })
+    }
+
+    /// Starts an actor and waits for its `init`, as OTP's `start_link` does.
+    pub(crate) async fn spawn(self: &Arc<Self>, spec: SpawnSpec) -> Result<Arc<ActorCell>, SpawnError> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(SpawnError::Unavailable("the runtime is shutting down".into()));
+        }
+        if spec.args.len() > self.settings.max_message_size {
+            return Err(SpawnError::Codec(format!(
+                "{} bytes exceed the maximum message size of {} bytes",
+                spec.args.len(),
+                self.settings.max_message_size
+            )));
+        }
+        let component = self.component(&spec.component)?;
+        let id = self.ids.next();
+        let label: Arc<str> = match &spec.name {
+            Some(name) => name.as_str().into(),
+            None => format!("{}{id}", component.name).into(),
+        };
+        let (tx, rx) = mailbox(spec.mailbox.unwrap_or(self.settings.mailbox_capacity).max(1));
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let cell = Arc::new(ActorCell {
+            id,
+            label,
+            mailbox: tx,
+            exit: exit_rx,
+            abort: Default::default(),
+            name: Default::default(),
+        });
+        self.registry.insert(cell.clone());
+        if let Some(name) = &spec.name
+            && self.registry.register(&cell, name).is_err()
+        {
+            self.registry.remove(id);
+            return Err(SpawnError::NameTaken(name.clone()));
+        }
+        let (init_tx, init_rx) = oneshot::channel();
+        let task = ActorTask::new(self.clone(), cell.clone(), component, rx, exit_tx);
+        let abort = sched::spawn_actor(&self.handle, task.run(spec.args, init_tx));
+        let _ = cell.abort.set(abort);
+        match init_rx.await {
+            Ok(Ok(())) => Ok(cell),
+            Ok(Err(reason)) => Err(SpawnError::InitFailed {
+                actor: cell.label.to_string(),
+                reason,
+            }),
+            Err(_) => Err(SpawnError::InitFailed {
+                actor: cell.label.to_string(),
+                reason: wait_exit(&cell).await,
+            }),
+        }
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), SendError> {
+        if len > self.settings.max_message_size {
+            return Err(SendError::TooLarge {
+                size: len,
+                max: self.settings.max_message_size,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn cast(&self, from: u64, to: &ActorCell, payload: Vec<u8>) -> Result<(), SendError> {
+        self.check_size(payload.len())?;
+        let deadline = tokio::time::Instant::now() + self.settings.send_timeout;
+        to.mailbox.send_until(Envelope::Cast { from, payload }, deadline).await
+    }
+
+    fn try_cast(&self, from: u64, to: &ActorCell, payload: Vec<u8>) -> Result<(), SendError> {
+        self.check_size(payload.len())?;
+        to.mailbox.try_send(Envelope::Cast { from, payload })
+    }
+
+    /// Sends a call and waits for its reply, `timeout` in all. A reply that comes
+    /// after the timeout finds the receiver dropped and is discarded (OTP G2).
+    pub(crate) async fn call(
+        &self,
+        from: u64,
+        to: &ActorCell,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, SendError> {
+        self.check_size(payload.len())?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (reply, rx) = oneshot::channel();
+        to.mailbox
+            .send_until(Envelope::Call { from, payload, reply }, deadline)
+            .await
+            .map_err(|e| match e {
+                // The whole call had `timeout`; running out of it while waiting for
+                // room is still a full mailbox, which says more than "timeout".
+                SendError::MailboxFull { capacity } => SendError::MailboxFull { capacity },
+                other => other,
+            })?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(result)) => result,
+            // The actor's task was dropped (killed) between taking the call from the
+            // mailbox and registering it.
+            Ok(Err(_)) => Err(SendError::Exited(
+                to.exit.borrow().clone().unwrap_or(ExitReason::Killed),
+            )),
+            Err(_) => Err(SendError::Timeout(timeout)),
+        }
+    }
+}
+
+async fn wait_exit(cell: &ActorCell) -> ExitReason {
+    let mut exit = cell.exit.clone();
+    let waited = exit.wait_for(Option::is_some).await.map(|r| r.clone());
+    match waited {
+        Ok(Some(reason)) => reason,
+        // The sender is dropped only after publishing the reason.
+        _ => exit.borrow().clone().unwrap_or(ExitReason::Killed),
+    }
+}
+
+/// The foundation runtime: components, actors, and the engine they run on.
+///
+/// Dropping it kills every actor still running; call [`Runtime::shutdown`] first for
+/// a graceful stop.
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("actors", &self.inner.registry.len())
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A builder with the default settings.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// Compiles (or loads from the cache) the component at `path` and checks that it
+    /// implements the actor world; actors can then be spawned from it by `name`.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), foundation::Error> {
+    /// let runtime = foundation::Runtime::builder().build()?;
+    /// runtime.add_component("counter", "target/wasm32-wasip2/release/counter.wasm")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_component(&self, name: &str, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::ComponentFile {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.add(name, &bytes, &path.display().to_string())
+    }
+
+    /// Like [`Runtime::add_component`], from the component's bytes.
+    pub fn add_component_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.add(name, bytes, "bytes")
+    }
+
+    fn add(&self, name: &str, bytes: &[u8], origin: &str) -> Result<(), Error> {
+        let invalid = |message: String| Error::InvalidComponent {
+            name: name.to_string(),
+            origin: origin.to_string(),
+            message,
+        };
+        let component = engine::compile(&self.inner.engine, self.inner.cache_dir.as_deref(), bytes)
+            .map_err(|e| invalid(format!("not a valid component: {}", chain(&e))))?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| invalid(format!("its imports are not what foundation offers: {}", chain(&e))))?;
+        let pre = ActorWorldPre::new(pre).map_err(|e| {
+            invalid(format!(
+                "does not implement the foundation:actor/actor-world world: {}",
+                chain(&e)
+            ))
+        })?;
+        self.inner.components.write().unwrap().insert(
+            name.to_string(),
+            Arc::new(LoadedComponent {
+                name: name.to_string(),
+                pre,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Loads every component of a manifest. Errors name the manifest line of the
+    /// component's `path`.
+    pub fn load_components(&self, manifest: &Manifest) -> Result<(), Error> {
+        for decl in &manifest.components {
+            self.add_component(&decl.name, &decl.path).map_err(|e| ManifestError {
+                file: manifest.file.clone(),
+                location: Some(decl.location.clone()),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Loads a manifest's components and starts its actors in order, each registered
+    /// under its manifest name. Stops at the first actor that fails to start (those
+    /// already started keep running; [`Runtime::shutdown`] stops them).
+    pub async fn start(&self, manifest: &Manifest) -> Result<Vec<ActorRef>, Error> {
+        self.load_components(manifest)?;
+        let mut started = Vec::with_capacity(manifest.actors.len());
+        for actor in &manifest.actors {
+            let spec = SpawnSpec {
+                component: actor.component.clone(),
+                args: actor.args.clone(),
+                name: Some(actor.name.clone()),
+                mailbox: actor.mailbox,
+            };
+            let cell = self.inner.spawn(spec).await.map_err(|source| Error::Spawn {
+                actor: actor.name.clone(),
+                source,
+            })?;
+            started.push(self.actor_ref(cell));
+        }
+        Ok(started)
+    }
+
+    /// Starts an actor from component `component` with `args` for its `init`, and
+    /// returns once `init` has returned.
+    pub async fn spawn<A: Serialize + ?Sized>(&self, component: &str, args: &A) -> Result<ActorRef, SpawnError> {
+        self.spawn_with(ActorOptions::new(component), args).await
+    }
+
+    /// Like [`Runtime::spawn`], with a name and a mailbox capacity.
+    pub async fn spawn_with<A: Serialize + ?Sized>(
+        &self,
+        options: ActorOptions,
+        args: &A,
+    ) -> Result<ActorRef, SpawnError> {
+        let args = crate::codec::encode(args).map_err(SpawnError::Codec)?;
+        let spec = SpawnSpec {
+            component: options.component,
+            args,
+            name: options.name,
+            mailbox: options.mailbox,
+        };
+        let cell = self.inner.spawn(spec).await?;
+        Ok(self.actor_ref(cell))
+    }
+
+    fn actor_ref(&self, cell: Arc<ActorCell>) -> ActorRef {
+        ActorRef {
+            cell,
+            rt: self.inner.clone(),
+        }
+    }
+
+    /// The live actor registered as `name`.
+    pub fn whereis(&self, name: &str) -> Option<ActorRef> {
+        self.inner.registry.whereis(name).map(|c| self.actor_ref(c))
+    }
+
+    /// The live actor with this id.
+    pub fn actor(&self, id: ActorId) -> Option<ActorRef> {
+        self.inner.registry.get(id).map(|c| self.actor_ref(c))
+    }
+
+    /// How many actors are alive.
+    pub fn actor_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    /// Stops every actor, newest first (reverse start order): each runs `terminate`
+    /// with reason `shutdown` within the shutdown timeout, and is killed past it. New
+    /// spawns are refused from the moment this is called.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        loop {
+            let cells = self.inner.registry.newest_first();
+            if cells.is_empty() {
+                break;
+            }
+            for cell in cells {
+                stop(&cell, ExitReason::Shutdown, self.inner.settings.shutdown_timeout).await;
+            }
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for cell in self.inner.registry.newest_first() {
+            if let Some(abort) = cell.abort.get() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// Asks an actor to stop and waits; past `timeout` it is killed.
+async fn stop(cell: &ActorCell, reason: ExitReason, timeout: Duration) -> ExitReason {
+    if cell.mailbox.signals.send(Signal::Stop(reason)).is_ok()
+        && let Ok(reason) = tokio::time::timeout(timeout, wait_exit(cell)).await
+    {
+        return reason;
+    }
+    kill(cell);
+    wait_exit(cell).await
+}
+
+fn kill(cell: &ActorCell) {
+    if let Some(abort) = cell.abort.get() {
+        abort.abort();
+    }
+}
+
+/// How to start an actor from Rust: the component, and optionally a name to register
+/// and a mailbox capacity.
+#[derive(Debug, Clone)]
+pub struct ActorOptions {
+    component: String,
+    name: Option<String>,
+    mailbox: Option<usize>,
+}
+
+impl ActorOptions {
+    /// Options for an actor of `component`.
+    pub fn new(component: &str) -> Self {
+        ActorOptions {
+            component: component.to_string(),
+            name: None,
+            mailbox: None,
+        }
+    }
+
+    /// Registers the actor under `name` before its `init` runs.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Its mailbox capacity (at least 1).
+    pub fn mailbox(mut self, capacity: usize) -> Self {
+        self.mailbox = Some(capacity);
+        self
+    }
+}
+
+/// A handle to an actor, for calls and casts from Rust. Cheap to clone.
+///
+/// Messages are any serde type, encoded as MessagePack (the guest SDK's format).
+#[derive(Clone)]
+pub struct ActorRef {
+    cell: Arc<ActorCell>,
+    rt: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ActorRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ActorRef({} {})", self.cell.label, self.cell.id)
+    }
+}
+
+impl ActorRef {
+    /// The actor's id.
+    pub fn id(&self) -> ActorId {
+        self.cell.id
+    }
+
+    /// Its manifest name or registered name at start, else `component#id`; for logs.
+    pub fn label(&self) -> &str {
+        &self.cell.label
+    }
+
+    /// Calls the actor and waits at most `timeout` for the reply.
+    ///
+    /// Fails at once with `Noproc` if the actor is dead, and with `Exited(reason)` if
+    /// it stops before replying; with `Timeout` after `timeout`.
+    pub async fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        msg: &M,
+        timeout: Duration,
+    ) -> Result<R, ActorError> {
+        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
+        let reply = self.call_raw(bytes, timeout).await?;
+        crate::codec::decode(&reply).map_err(ActorError::Decode)
+    }
+
+    /// [`ActorRef::call`] with encoded bytes.
+    pub async fn call_raw(&self, msg: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, SendError> {
+        self.rt.call(0, &self.cell, msg, timeout).await
+    }
+
+    /// Casts to the actor, waiting for room in its mailbox up to the runtime's send
+    /// timeout, then failing with `MailboxFull`.
+    pub async fn cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
+        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
+        Ok(self.cast_raw(bytes).await?)
+    }
+
+    /// [`ActorRef::cast`] with encoded bytes.
+    pub async fn cast_raw(&self, msg: Vec<u8>) -> Result<(), SendError> {
+        self.rt.cast(0, &self.cell, msg).await
+    }
+
+    /// Casts only if the mailbox has room now; `MailboxFull` otherwise.
+    pub fn try_cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
+        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
+        Ok(self.rt.try_cast(0, &self.cell, bytes)?)
+    }
+
+    /// The exit reason, once the actor has stopped.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cell.exit.borrow().clone()
+    }
+
+    /// Waits until the actor stops and returns why.
+    pub async fn wait_exit(&self) -> ExitReason {
+        wait_exit(&self.cell).await
+    }
+
+    /// Asks the actor to stop with `reason` (its `terminate` runs, within the shutdown
+    /// timeout; past it the actor is killed) and returns its final exit reason.
+    pub async fn stop(&self, reason: ExitReason) -> ExitReason {
+        stop(&self.cell, reason, self.rt.settings.shutdown_timeout).await
+    }
+
+    /// Kills the actor: no `terminate`; watchers see `killed`. A guest busy in a
+    /// handler is stopped at its next epoch tick.
+    pub fn kill(&self) {
+        kill(&self.cell)
+    }
+}

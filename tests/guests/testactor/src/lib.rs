@@ -1,0 +1,211 @@
+//! Guest fixture for the integration tests: each message exercises one behaviour of
+//! the runtime (replies, deferral, traps, busy loops, names, spawning, nested calls).
+
+use std::time::Duration;
+
+use foundation_sdk::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, ReplyHandle};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+pub struct Args {
+    /// Fail `init` with this error.
+    fail: Option<String>,
+    /// Panic in `init`.
+    panic: bool,
+    /// Register under this name during `init`.
+    name: Option<String>,
+    /// On `terminate`, cast `Terminated(tag)` to this actor.
+    notify_on_terminate: Option<u64>,
+    tag: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Call {
+    Echo(String),
+    /// The casts recorded so far, in arrival order.
+    History,
+    /// Keeps the handle and replies when a `Release` cast comes.
+    Defer,
+    Panic(String),
+    Spin,
+    SelfId,
+    Register(String),
+    Unregister(String),
+    Whereis(String),
+    Spawn { component: String, name: Option<String> },
+    /// Calls another actor with `Echo(text)` and reports the outcome.
+    CallEcho { to: u64, text: String, timeout_ms: u64 },
+    /// Calls another actor with `Defer` and reports the outcome.
+    CallDefer { to: u64, timeout_ms: u64 },
+    CastRecord { to: u64, seq: u64 },
+    /// Replies at once, then calls `gate` with `Defer`, which blocks this actor (its
+    /// mailbox fills) until the gate is released. The reply tells the caller that the
+    /// message has left the mailbox.
+    BlockOn(u64),
+    /// Replies, then stops with a custom reason.
+    StopWith(String),
+    /// Calls itself; must time out.
+    CallSelf { timeout_ms: u64 },
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub enum Reply {
+    Text(String),
+    Id(u64),
+    MaybeId(Option<u64>),
+    History(Vec<(u64, u64)>),
+    Err(String),
+    Ok,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Cast {
+    /// Recorded with its sender, for ordering tests.
+    Record(u64),
+    /// Answers every deferred call with this text.
+    Release(String),
+    Panic(String),
+    Spin,
+    Stop,
+    Terminated(String),
+}
+
+struct TestActor {
+    history: Vec<(u64, u64)>,
+    deferred: Vec<ReplyHandle>,
+    notify_on_terminate: Option<u64>,
+    tag: String,
+}
+
+fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply {
+    match r {
+        Ok(v) => Reply::Text(format!("{v:?}")),
+        Err(e) => Reply::Err(format!("{e:?}")),
+    }
+}
+
+impl Actor for TestActor {
+    type Args = Args;
+    type Call = Call;
+    type Reply = Reply;
+    type Cast = Cast;
+
+    fn init(args: Args) -> Result<Self, String> {
+        if let Some(e) = args.fail {
+            return Err(e);
+        }
+        if args.panic {
+            panic!("init was told to panic");
+        }
+        if let Some(name) = &args.name {
+            foundation_sdk::register(name).map_err(|e| format!("register {name}: {e:?}"))?;
+        }
+        Ok(TestActor {
+            history: Vec::new(),
+            deferred: Vec::new(),
+            notify_on_terminate: args.notify_on_terminate,
+            tag: args.tag,
+        })
+    }
+
+    fn handle_call(&mut self, msg: Call, from: Caller) -> CallResult<Reply> {
+        let reply = match msg {
+            Call::Echo(s) => Reply::Text(s),
+            Call::History => Reply::History(self.history.clone()),
+            Call::Defer => {
+                self.deferred.push(from.defer());
+                return CallResult::NoReply;
+            }
+            Call::Panic(m) => panic!("{m}"),
+            Call::Spin => spin(),
+            Call::SelfId => Reply::Id(foundation_sdk::self_id().get()),
+            Call::Register(n) => match foundation_sdk::register(&n) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Err(format!("{e:?}")),
+            },
+            Call::Unregister(n) => match foundation_sdk::unregister(&n) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Err(format!("{e:?}")),
+            },
+            Call::Whereis(n) => Reply::MaybeId(foundation_sdk::whereis(&n).map(ActorId::get)),
+            Call::Spawn { component, name } => {
+                let args = SpawnArgs { name };
+                match foundation_sdk::spawn(&component, &args) {
+                    Ok(id) => Reply::Id(id.get()),
+                    Err(e) => Reply::Err(format!("{e:?}")),
+                }
+            }
+            Call::CallEcho { to, text, timeout_ms } => outcome(foundation_sdk::call::<_, Reply>(
+                id(to),
+                &Call::Echo(text),
+                Duration::from_millis(timeout_ms),
+            )),
+            Call::CallDefer { to, timeout_ms } => outcome(foundation_sdk::call::<_, Reply>(
+                id(to),
+                &Call::Defer,
+                Duration::from_millis(timeout_ms),
+            )),
+            Call::CastRecord { to, seq } => match foundation_sdk::cast(id(to), &Cast::Record(seq)) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Err(format!("{e:?}")),
+            },
+            Call::BlockOn(gate) => {
+                let _ = from.defer().reply(&Reply::Ok);
+                let _ = foundation_sdk::call::<_, Reply>(id(gate), &Call::Defer, Duration::from_secs(60));
+                return CallResult::NoReply;
+            }
+            Call::StopWith(reason) => {
+                return CallResult::Stop {
+                    reason: ExitReason::Custom(reason),
+                    reply: Some(Reply::Ok),
+                };
+            }
+            Call::CallSelf { timeout_ms } => outcome(foundation_sdk::call::<_, Reply>(
+                foundation_sdk::self_id(),
+                &Call::Echo("me".into()),
+                Duration::from_millis(timeout_ms),
+            )),
+        };
+        CallResult::Reply(reply)
+    }
+
+    fn handle_cast(&mut self, msg: Cast) -> Flow {
+        match msg {
+            Cast::Record(seq) => self.history.push((0, seq)),
+            Cast::Release(text) => {
+                for handle in self.deferred.drain(..) {
+                    let _ = handle.reply(&Reply::Text(text.clone()));
+                }
+            }
+            Cast::Panic(m) => panic!("{m}"),
+            Cast::Spin => spin(),
+            Cast::Stop => return Flow::Stop(ExitReason::Normal),
+            Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
+        }
+        Flow::Continue
+    }
+
+    fn terminate(&mut self, reason: ExitReason) {
+        foundation_sdk::log::info(&format!("terminating: {reason}"));
+        if let Some(to) = self.notify_on_terminate {
+            let _ = foundation_sdk::cast(id(to), &Cast::Terminated(self.tag.clone()));
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SpawnArgs {
+    name: Option<String>,
+}
+
+fn id(raw: u64) -> ActorId {
+    ActorId::from_raw(raw).expect("actor ids are never 0")
+}
+
+#[allow(clippy::empty_loop)]
+fn spin() -> ! {
+    loop {}
+}
+
+foundation_sdk::export_actor!(TestActor);

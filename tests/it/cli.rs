@@ -1,0 +1,123 @@
+//! The `foundation` binary, driven as a process: `check` and `run` on the examples.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::*;
+
+fn foundation() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_foundation"));
+    cmd.env("FOUNDATION_CACHE_DIR", cache_dir());
+    cmd
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(foundation_fixtures::WORKSPACE).join("examples").join(name).join("app.toml")
+}
+
+#[test]
+fn check_accepts_every_example() {
+    for name in ["counter", "pingpong"] {
+        let out = foundation().arg("check").arg(example(name)).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.starts_with("ok: "), "{stdout}");
+    }
+}
+
+#[test]
+fn check_rejects_a_broken_manifest_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("foundation-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.toml");
+    std::fs::write(&file, "[components.a]\npath = \"a.wasm\"\n\n[[actors]]\nname = \"x\"\ncomponent = \"b\"\n").unwrap();
+    let out = foundation().arg("check").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: {}:6:13: actor \"x\" uses unknown component \"b\"; defined components: a",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// Spawns a process and hands its stderr lines over a channel.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle`, with a deadline; returns the lines seen.
+fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            Err(e) => panic!("no line containing {needle:?} ({e}); output:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+#[test]
+fn run_pingpong_then_sigterm_shuts_down_gracefully() {
+    let mut child = foundation()
+        .args(["run", "--build"])
+        .arg(example("pingpong"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    wait_for(&lines, "finished 1000 rounds; pong received 1000 balls", &mut seen);
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    wait_for(&lines, "stopped", &mut seen);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}; output:\n{}", seen.join("\n"));
+    let shutting = seen.iter().position(|l| l.contains("shutting down")).expect("logs the shutdown");
+    assert!(shutting > 0);
+}
+
+#[test]
+fn run_counter_reports_a_failing_start_and_exits_nonzero() {
+    let dir = std::env::temp_dir().join(format!("foundation-cli-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("app.toml");
+    // The counter's init args must decode: `start` must be an integer.
+    std::fs::write(
+        &file,
+        format!(
+            "[components.counter]\npath = {:?}\n\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nargs = {{ start = \"ten\" }}\n",
+            foundation_fixtures::COUNTER
+        ),
+    )
+    .unwrap();
+    let out = foundation().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error: actor \"c\": init of actor c failed: init args do not decode"), "{stderr}");
+}

@@ -1,0 +1,116 @@
+//! Integration tests: one binary, a module per topic (as wasmtime's `tests/all`),
+//! against real guest components built by `tests/build.rs`.
+
+mod calls;
+mod cli;
+mod lifecycle;
+mod mailbox;
+mod manifest;
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use foundation::{ActorRef, Runtime, RuntimeBuilder};
+use serde::{Deserialize, Serialize};
+
+/// Generous bound for "at once": far below the timeouts the tests pass, far above
+/// any scheduling noise on a loaded 2-core machine.
+pub const PROMPTLY: Duration = Duration::from_secs(5);
+pub const LONG: Duration = Duration::from_secs(30);
+
+/// The messages of `tests/guests/testactor`, mirrored by shape.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Call {
+    Echo(String),
+    History,
+    Defer,
+    Panic(String),
+    Spin,
+    SelfId,
+    Register(String),
+    Unregister(String),
+    Whereis(String),
+    Spawn { component: String, name: Option<String> },
+    CallEcho { to: u64, text: String, timeout_ms: u64 },
+    CallDefer { to: u64, timeout_ms: u64 },
+    CastRecord { to: u64, seq: u64 },
+    BlockOn(u64),
+    StopWith(String),
+    CallSelf { timeout_ms: u64 },
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub enum Reply {
+    Text(String),
+    Id(u64),
+    MaybeId(Option<u64>),
+    History(Vec<(u64, u64)>),
+    Err(String),
+    Ok,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Cast {
+    Record(u64),
+    Release(String),
+    Panic(String),
+    Spin,
+    Stop,
+    Terminated(String),
+}
+
+#[derive(Serialize, Default)]
+pub struct Args {
+    pub fail: Option<String>,
+    pub panic: bool,
+    pub name: Option<String>,
+    pub notify_on_terminate: Option<u64>,
+    pub tag: String,
+}
+
+pub fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .init();
+    });
+}
+
+/// The compile cache the tests share: a second test run skips compilation.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(foundation_fixtures::WORKSPACE).join("target").join("foundation-cache")
+}
+
+/// A builder with test settings: small pool, shared cache.
+pub fn builder() -> RuntimeBuilder {
+    init_tracing();
+    let mut b = Runtime::builder();
+    b.cache_dir(Some(cache_dir())).max_instances(64);
+    b
+}
+
+/// A runtime that knows the `testactor` component.
+pub fn runtime_with(b: &RuntimeBuilder) -> Runtime {
+    let rt = b.build().expect("runtime builds");
+    rt.add_component("testactor", foundation_fixtures::TESTACTOR)
+        .expect("testactor loads");
+    rt
+}
+
+pub fn runtime() -> Runtime {
+    runtime_with(&builder())
+}
+
+pub async fn spawn(rt: &Runtime) -> ActorRef {
+    rt.spawn("testactor", &Args::default()).await.expect("testactor starts")
+}
+
+pub async fn call(actor: &ActorRef, msg: Call) -> Reply {
+    actor.call(&msg, LONG).await.expect("call succeeds")
+}

@@ -1,0 +1,3 @@
+//! Paths of the guest components built for the integration tests (see `build.rs`).
+
+include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
