@@ -29,7 +29,13 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for (package, _, _) in GUESTS {
         cmd.args(["-p", package]);
@@ -46,7 +52,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("running cargo to build the guest fixtures");
+    let status = cmd
+        .status()
+        .expect("running cargo to build the guest fixtures");
     assert!(
         status.success(),
         "building the guest fixtures for wasm32-wasip2 failed ({status}); \
@@ -57,7 +65,11 @@ fn main() {
     let mut out = String::new();
     for (package, stem, constant) in GUESTS {
         let path = release.join(format!("{stem}.wasm"));
-        assert!(path.exists(), "guest {package} built, but {} is missing", path.display());
+        assert!(
+            path.exists(),
+            "guest {package} built, but {} is missing",
+            path.display()
+        );
         out.push_str(&format!(
             "/// The `{package}` guest component.\npub const {constant}: &str = {:?};\n",
             path.display().to_string()

@@ -22,18 +22,33 @@ impl<A: Actor> Dispatch for Running<A> {
             match envelope {
                 Envelope::Cast { from, payload } => {
                     let msg: A::Cast = codec::decode(payload).unwrap_or_else(|e| {
-                        panic!("cast from {} does not decode as this actor's Cast type: {e}", sender(from))
+                        panic!(
+                            "cast from {} does not decode as this actor's Cast type: {e}",
+                            sender(from)
+                        )
                     });
                     if let Flow::Stop(reason) = self.0.handle_cast(msg) {
                         return Some(reason);
                     }
                 }
-                Envelope::Call { from, handle, payload } => {
+                Envelope::Call {
+                    from,
+                    handle,
+                    payload,
+                } => {
                     let msg: A::Call = codec::decode(payload).unwrap_or_else(|e| {
-                        panic!("call from {} does not decode as this actor's Call type: {e}", sender(from))
+                        panic!(
+                            "call from {} does not decode as this actor's Call type: {e}",
+                            sender(from)
+                        )
                     });
-                    match self.0.handle_call(msg, Caller::new(ActorId::from_raw(from), handle)) {
-                        CallResult::Reply(r) => frame::push_reply(replies, handle, &encode_reply(&r)),
+                    match self
+                        .0
+                        .handle_call(msg, Caller::new(ActorId::from_raw(from), handle))
+                    {
+                        CallResult::Reply(r) => {
+                            frame::push_reply(replies, handle, &encode_reply(&r))
+                        }
                         CallResult::NoReply => {}
                         CallResult::Stop { reason, reply } => {
                             if let Some(r) = reply {
@@ -71,7 +86,8 @@ pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
         rt::log(wit::Level::Error, &msg);
         rt::record_panic(&msg);
     }));
-    let args: A::Args = codec::decode(&args).map_err(|e| format!("init args do not decode: {e}"))?;
+    let args: A::Args =
+        codec::decode(&args).map_err(|e| format!("init args do not decode: {e}"))?;
     let actor = A::init(args)?;
     ACTOR.with(|slot| *slot.borrow_mut() = Some(Box::new(Running(actor))));
     Ok(())
@@ -81,7 +97,9 @@ pub fn handle(batch: Vec<u8>) -> BatchResult {
     let mut replies = Vec::new();
     let stop = ACTOR.with(|slot| {
         let mut slot = slot.borrow_mut();
-        let actor = slot.as_mut().expect("foundation: handle before a successful init");
+        let actor = slot
+            .as_mut()
+            .expect("foundation: handle before a successful init");
         actor.handle(&batch, &mut replies)
     });
     BatchResult {

@@ -4,8 +4,15 @@
 
 /// One envelope of a batch.
 pub(crate) enum Envelope<'a> {
-    Cast { from: u64, payload: &'a [u8] },
-    Call { from: u64, handle: u64, payload: &'a [u8] },
+    Cast {
+        from: u64,
+        payload: &'a [u8],
+    },
+    Call {
+        from: u64,
+        handle: u64,
+        payload: &'a [u8],
+    },
 }
 
 pub(crate) const KIND_CAST: u8 = 0;
@@ -47,12 +54,19 @@ impl<'a> Iterator for Reader<'a> {
         Some(match kind {
             KIND_CAST => {
                 let from = self.u64();
-                Envelope::Cast { from, payload: self.payload() }
+                Envelope::Cast {
+                    from,
+                    payload: self.payload(),
+                }
             }
             KIND_CALL => {
                 let from = self.u64();
                 let handle = self.u64();
-                Envelope::Call { from, handle, payload: self.payload() }
+                Envelope::Call {
+                    from,
+                    handle,
+                    payload: self.payload(),
+                }
             }
             other => panic!("foundation: unknown envelope kind {other} in batch"),
         })

@@ -176,7 +176,9 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Noproc => f.write_str("noproc: no such actor"),
-            SendError::MailboxFull => f.write_str("mailbox-full: the receiver's mailbox stayed full"),
+            SendError::MailboxFull => {
+                f.write_str("mailbox-full: the receiver's mailbox stayed full")
+            }
             SendError::Timeout => f.write_str("timeout: no reply in time"),
             SendError::Exited(r) => write!(f, "the receiver exited: {r}"),
             SendError::TooLarge(n) => write!(f, "message of {n} bytes exceeds the maximum size"),
@@ -342,8 +344,9 @@ pub fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
 /// Starts an actor from the component the host knows as `component`, with `args`
 /// for its `init`; returns once `init` has returned.
 pub fn spawn<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId, SpawnError> {
-    let bytes = codec::encode(args)
-        .map_err(|e| SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}"))))?;
+    let bytes = codec::encode(args).map_err(|e| {
+        SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}")))
+    })?;
     rt::spawn(component, &bytes).map(ActorId)
 }
 

@@ -89,7 +89,10 @@ impl ActorData {
         if payload.len() > self.rt.settings.max_message_size {
             return Err(wit::ReplyError::TooLarge);
         }
-        let tx = self.pending.remove(&handle).ok_or(wit::ReplyError::UnknownHandle)?;
+        let tx = self
+            .pending
+            .remove(&handle)
+            .ok_or(wit::ReplyError::UnknownHandle)?;
         let _ = tx.send(Ok(payload.to_vec()));
         Ok(())
     }
@@ -128,12 +131,20 @@ impl ActorTask {
 
     /// Instantiates, runs `init` (reporting its outcome on `init_tx`), then handles
     /// the mailbox until the actor stops.
-    pub(crate) async fn run(mut self, args: Vec<u8>, init_tx: oneshot::Sender<Result<(), ExitReason>>) {
+    pub(crate) async fn run(
+        mut self,
+        args: Vec<u8>,
+        init_tx: oneshot::Sender<Result<(), ExitReason>>,
+    ) {
         let reason = self.live(args, init_tx).await;
         self.exit = Some(reason);
     }
 
-    async fn live(&mut self, args: Vec<u8>, init_tx: oneshot::Sender<Result<(), ExitReason>>) -> ExitReason {
+    async fn live(
+        &mut self,
+        args: Vec<u8>,
+        init_tx: oneshot::Sender<Result<(), ExitReason>>,
+    ) -> ExitReason {
         let store = self.store.insert(Store::new(
             self.rt.engine(),
             ActorData::new(self.cell.clone(), self.rt.clone()),
@@ -214,7 +225,8 @@ impl ActorTask {
 
 fn deliver_replies(data: &mut ActorData, result: &bindings::BatchResult) -> Result<(), ExitReason> {
     for reply in frame::replies(&result.replies) {
-        let (handle, payload) = reply.map_err(|e| ExitReason::Trap(format!("malformed batch result: {e}")))?;
+        let (handle, payload) =
+            reply.map_err(|e| ExitReason::Trap(format!("malformed batch result: {e}")))?;
         match data.answer(handle, payload) {
             Ok(()) => {}
             Err(wit::ReplyError::TooLarge) => {
@@ -247,7 +259,9 @@ async fn terminate(
     deadline: Duration,
 ) -> ExitReason {
     let wit_reason = wit::ExitReason::from(reason.clone());
-    let call = instance.foundation_actor_actor().call_terminate(&mut *store, &wit_reason);
+    let call = instance
+        .foundation_actor_actor()
+        .call_terminate(&mut *store, &wit_reason);
     match tokio::time::timeout(deadline, call).await {
         Ok(Ok(())) => reason,
         Ok(Err(e)) => trapped(cell, store, &e, "terminate"),
@@ -259,7 +273,12 @@ async fn terminate(
 }
 
 /// Turns a trap into an exit reason and logs it with the wasm backtrace.
-fn trapped(cell: &ActorCell, store: &mut Store<ActorData>, e: &wasmtime::Error, during: &str) -> ExitReason {
+fn trapped(
+    cell: &ActorCell,
+    store: &mut Store<ActorData>,
+    e: &wasmtime::Error,
+    during: &str,
+) -> ExitReason {
     let message = match store.data_mut().panic.take() {
         Some(panic) => panic,
         None => match e.downcast_ref::<wasmtime::Trap>() {
@@ -267,7 +286,16 @@ fn trapped(cell: &ActorCell, store: &mut Store<ActorData>, e: &wasmtime::Error, 
             None => e.root_cause().to_string(),
         },
     };
-    tracing::error!(actor = %cell.label, id = %cell.id, "trapped in {during}: {message}\n{e:?}");
+    // The wasm backtrace (function names from the component's name section), not the
+    // host's native one.
+    match e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        Some(backtrace) => {
+            tracing::error!(actor = %cell.label, id = %cell.id, "trapped in {during}: {message}\n{backtrace}")
+        }
+        None => {
+            tracing::error!(actor = %cell.label, id = %cell.id, "trapped in {during}: {message} ({})", chain(e))
+        }
+    }
     ExitReason::Trap(message)
 }
 
@@ -318,12 +346,22 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             .map_err(Into::into)
     }
 
-    async fn call(&mut self, to: u64, msg: Vec<u8>, timeout_ms: u32) -> Result<Vec<u8>, wit::SendError> {
+    async fn call(
+        &mut self,
+        to: u64,
+        msg: Vec<u8>,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, wit::SendError> {
         let target = ActorId::from_raw(to)
             .and_then(|id| self.rt.registry.get(id))
             .ok_or(wit::SendError::Noproc)?;
         self.rt
-            .call(self.cell.id.get(), &target, msg, Duration::from_millis(timeout_ms.into()))
+            .call(
+                self.cell.id.get(),
+                &target,
+                msg,
+                Duration::from_millis(timeout_ms.into()),
+            )
             .await
             .map_err(Into::into)
     }
@@ -346,11 +384,17 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
     }
 
     async fn register(&mut self, name: String) -> Result<(), wit::NameError> {
-        self.rt.registry.register(&self.cell, &name).map_err(name_error)
+        self.rt
+            .registry
+            .register(&self.cell, &name)
+            .map_err(name_error)
     }
 
     async fn unregister(&mut self, name: String) -> Result<(), wit::NameError> {
-        self.rt.registry.unregister(&self.cell, &name).map_err(name_error)
+        self.rt
+            .registry
+            .unregister(&self.cell, &name)
+            .map_err(name_error)
     }
 
     async fn whereis(&mut self, name: String) -> Option<u64> {
@@ -369,7 +413,18 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         }
     }
 
-    async fn record_panic(&mut self, message: String) {
+    async fn record_panic(&mut self, mut message: String) {
+        // The message becomes an exit reason that travels to callers and watchers;
+        // keep it to a sane size whatever the guest wrote.
+        const MAX_PANIC_MESSAGE: usize = 4096;
+        if message.len() > MAX_PANIC_MESSAGE {
+            let mut cut = MAX_PANIC_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("...");
+        }
         self.panic = Some(message);
     }
 }

@@ -61,7 +61,11 @@ pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<ActorData>, Error> 
 /// Cache entries are keyed by the SHA-256 of the component and wasmtime's
 /// compatibility hash of the engine, and written atomically (temporary file, then
 /// rename), so concurrent runs never see half an artifact.
-pub(crate) fn compile(engine: &Engine, cache: Option<&Path>, bytes: &[u8]) -> wasmtime::Result<Component> {
+pub(crate) fn compile(
+    engine: &Engine,
+    cache: Option<&Path>,
+    bytes: &[u8],
+) -> wasmtime::Result<Component> {
     let Some(dir) = cache else {
         return Component::new(engine, bytes);
     };
@@ -73,7 +77,9 @@ pub(crate) fn compile(engine: &Engine, cache: Option<&Path>, bytes: &[u8]) -> wa
         // as the host binary (as for wasmtime's own cache).
         match unsafe { Component::deserialize_file(engine, &file) } {
             Ok(c) => return Ok(c),
-            Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {}", chain(&e)),
+            Err(e) => {
+                tracing::warn!(file = %file.display(), "ignoring unusable cache entry: {}", chain(&e))
+            }
         }
     }
     let artifact = engine.precompile_component(bytes)?;
@@ -87,7 +93,9 @@ pub(crate) fn compile(engine: &Engine, cache: Option<&Path>, bytes: &[u8]) -> wa
 fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{hex}-{:016x}.cwasm", engine_hash.finish())
 }

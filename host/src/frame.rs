@@ -36,7 +36,9 @@ pub(crate) fn replies(mut buf: &[u8]) -> impl Iterator<Item = Result<(u64, &[u8]
         let len = u32::from_le_bytes(buf[8..12].try_into().unwrap()) as usize;
         if buf.len() - 12 < len {
             buf = &[];
-            return Some(Err(format!("reply frame for handle {handle} claims {len} bytes past the end")));
+            return Some(Err(format!(
+                "reply frame for handle {handle} claims {len} bytes past the end"
+            )));
         }
         let payload = &buf[12..12 + len];
         buf = &buf[12 + len..];

@@ -30,6 +30,7 @@ mod frame;
 mod id;
 mod mailbox;
 pub mod manifest;
+mod probe;
 mod registry;
 mod runtime;
 mod sched;
@@ -38,7 +39,8 @@ mod stdio;
 pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};
+pub use probe::{Probe, ProbeError, ProbeReply, Received};
 pub use runtime::{
-    ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
+    ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
 };

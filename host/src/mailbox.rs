@@ -19,7 +19,11 @@ pub(crate) enum Envelope {
     /// Fire-and-forget. `from` is the raw sender id, 0 for the host.
     Cast { from: u64, payload: Vec<u8> },
     /// Request/reply.
-    Call { from: u64, payload: Vec<u8>, reply: ReplyTx },
+    Call {
+        from: u64,
+        payload: Vec<u8>,
+        reply: ReplyTx,
+    },
 }
 
 /// A system signal, delivered ahead of user messages.
@@ -62,7 +66,11 @@ pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
 
 impl MailboxTx {
     /// Queues `env`, waiting for room until `deadline`.
-    pub(crate) async fn send_until(&self, env: Envelope, deadline: tokio::time::Instant) -> Result<(), SendError> {
+    pub(crate) async fn send_until(
+        &self,
+        env: Envelope,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), SendError> {
         match self.user.try_send(env) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Noproc),

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use foundation::{Manifest, Runtime};
 
 #[derive(Parser)]
-#[command(name = "foundation", version, about = "OTP-style actors as sandboxed Wasm components")]
+#[command(
+    name = "foundation",
+    version,
+    about = "OTP-style actors as sandboxed Wasm components"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let result = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(async {
             match cli.command {
                 Command::Run { manifest, build } => run(&manifest, build).await,
@@ -101,7 +108,12 @@ async fn build_components(manifest: &Manifest) -> Result<()> {
             .current_dir(&c.workdir)
             .status()
             .await
-            .with_context(|| format!("component {:?}: cannot run its build command `{cmd}`", c.name))?;
+            .with_context(|| {
+                format!(
+                    "component {:?}: cannot run its build command `{cmd}`",
+                    c.name
+                )
+            })?;
         if !status.success() {
             bail!(
                 "{}: component {:?}: build command `{cmd}` failed ({status})",

@@ -160,18 +160,27 @@ impl Manifest {
             let span = decl.span();
             let decl = decl.get_ref();
             if decl.path.get_ref().trim().is_empty() {
-                return Err(at(decl.path.span(), format!("component {name:?}: `path` must not be empty")));
+                return Err(at(
+                    decl.path.span(),
+                    format!("component {name:?}: `path` must not be empty"),
+                ));
             }
             if let Some(build) = &decl.build
                 && build.trim().is_empty()
             {
-                return Err(at(span, format!("component {name:?}: `build` must not be empty")));
+                return Err(at(
+                    span,
+                    format!("component {name:?}: `build` must not be empty"),
+                ));
             }
             components.push(ComponentDecl {
                 name: name.clone(),
                 path: base_dir.join(decl.path.get_ref()),
                 build: decl.build.clone(),
-                workdir: decl.workdir.as_ref().map_or_else(|| base_dir.to_path_buf(), |w| base_dir.join(w)),
+                workdir: decl
+                    .workdir
+                    .as_ref()
+                    .map_or_else(|| base_dir.to_path_buf(), |w| base_dir.join(w)),
                 location: locate(text, file, decl.path.span().start),
             });
         }
@@ -187,7 +196,10 @@ impl Manifest {
             if let Some(first) = actors.iter().find(|a| &a.name == name) {
                 return Err(at(
                     actor.name.span(),
-                    format!("actor name {name:?} is used twice (first at line {})", first.location.line),
+                    format!(
+                        "actor name {name:?} is used twice (first at line {})",
+                        first.location.line
+                    ),
                 ));
             }
             let component = actor.component.get_ref();
@@ -205,14 +217,21 @@ impl Manifest {
             }
             let mailbox = match &actor.mailbox {
                 Some(m) if *m.get_ref() == 0 => {
-                    return Err(at(m.span(), format!("actor {name:?}: `mailbox` must be at least 1")));
+                    return Err(at(
+                        m.span(),
+                        format!("actor {name:?}: `mailbox` must be at least 1"),
+                    ));
                 }
                 Some(m) => Some(*m.get_ref()),
                 None => None,
             };
             let args = match &actor.args {
-                Some(table) => crate::codec::encode(table.get_ref())
-                    .map_err(|e| at(table.span(), format!("actor {name:?}: `args` cannot be encoded: {e}")))?,
+                Some(table) => crate::codec::encode(table.get_ref()).map_err(|e| {
+                    at(
+                        table.span(),
+                        format!("actor {name:?}: `args` cannot be encoded: {e}"),
+                    )
+                })?,
                 None => crate::codec::encode(&toml::Table::new()).expect("an empty table encodes"),
             };
             actors.push(ActorDecl {

@@ -22,6 +22,8 @@ pub(crate) struct ActorCell {
     pub(crate) abort: OnceLock<AbortHandle>,
     /// The name this actor holds, if any.
     pub(crate) name: Mutex<Option<String>>,
+    /// A host-side probe rather than an actor: shutdown and counts skip it.
+    pub(crate) is_probe: bool,
 }
 
 /// Why a name operation failed (mirrors the WIT's `name-error`).
@@ -60,13 +62,25 @@ impl Registry {
         self.actors.read().unwrap().get(&id).cloned()
     }
 
-    /// Live actors, newest first (reverse start order).
+    /// Live actors (not probes), newest first (reverse start order).
     pub(crate) fn newest_first(&self) -> Vec<Arc<ActorCell>> {
-        self.actors.read().unwrap().values().rev().cloned().collect()
+        let actors = self.actors.read().unwrap();
+        actors
+            .values()
+            .rev()
+            .filter(|c| !c.is_probe)
+            .cloned()
+            .collect()
     }
 
+    /// Live actors, not counting probes.
     pub(crate) fn len(&self) -> usize {
-        self.actors.read().unwrap().len()
+        self.actors
+            .read()
+            .unwrap()
+            .values()
+            .filter(|c| !c.is_probe)
+            .count()
     }
 
     /// Removes a dead actor and frees its name.

@@ -142,8 +142,9 @@ impl RuntimeBuilder {
     /// Builds the runtime. Must be called within a tokio runtime, whose handle the
     /// actors then run on.
     pub fn build(&self) -> Result<Runtime, Error> {
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::Engine("Runtime::build must be called within a tokio runtime".into()))?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Engine("Runtime::build must be called within a tokio runtime".into())
+        })?;
         let engine = engine::build_engine(&self.engine)?;
         let linker = engine::build_linker(&engine)?;
         let ticker = EpochTicker::start(engine.clone(), self.epoch_interval);
@@ -184,7 +185,7 @@ pub(crate) struct Inner {
     linker: Linker<ActorData>,
     components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
     pub(crate) registry: Registry,
-    ids: IdGen,
+    pub(crate) ids: IdGen,
     pub(crate) settings: Settings,
     handle: tokio::runtime::Handle,
     cache_dir: Option<PathBuf>,
@@ -204,15 +205,24 @@ impl Inner {
             known.sort();
             SpawnError::UnknownComponent {
                 name: name.to_string(),
-                known: if known.is_empty() { "none".into() } else { known.join(", ") },
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
             }
         })
     }
 
     /// Starts an actor and waits for its `init`, as OTP's `start_link` does.
-    pub(crate) async fn spawn(self: &Arc<Self>, spec: SpawnSpec) -> Result<Arc<ActorCell>, SpawnError> {
+    pub(crate) async fn spawn(
+        self: &Arc<Self>,
+        spec: SpawnSpec,
+    ) -> Result<Arc<ActorCell>, SpawnError> {
         if self.shutting_down.load(Ordering::Acquire) {
-            return Err(SpawnError::Unavailable("the runtime is shutting down".into()));
+            return Err(SpawnError::Unavailable(
+                "the runtime is shutting down".into(),
+            ));
         }
         if spec.args.len() > self.settings.max_message_size {
             return Err(SpawnError::Codec(format!(
@@ -227,7 +237,11 @@ impl Inner {
             Some(name) => name.as_str().into(),
             None => format!("{}{id}", component.name).into(),
         };
-        let (tx, rx) = mailbox(spec.mailbox.unwrap_or(self.settings.mailbox_capacity).max(1));
+        let (tx, rx) = mailbox(
+            spec.mailbox
+                .unwrap_or(self.settings.mailbox_capacity)
+                .max(1),
+        );
         let (exit_tx, exit_rx) = watch::channel(None);
         let cell = Arc::new(ActorCell {
             id,
@@ -236,6 +250,7 @@ impl Inner {
             exit: exit_rx,
             abort: Default::default(),
             name: Default::default(),
+            is_probe: false,
         });
         self.registry.insert(cell.clone());
         if let Some(name) = &spec.name
@@ -250,11 +265,9 @@ impl Inner {
         let _ = cell.abort.set(abort);
         match init_rx.await {
             Ok(Ok(())) => Ok(cell),
-            Ok(Err(reason)) => Err(SpawnError::InitFailed {
-                actor: cell.label.to_string(),
-                reason,
-            }),
-            Err(_) => Err(SpawnError::InitFailed {
+            // Either way the actor is gone; wait until its exit path has run, so the
+            // spawner never sees a half-dead actor (its name still taken, say).
+            Ok(Err(_)) | Err(_) => Err(SpawnError::InitFailed {
                 actor: cell.label.to_string(),
                 reason: wait_exit(&cell).await,
             }),
@@ -271,10 +284,17 @@ impl Inner {
         Ok(())
     }
 
-    pub(crate) async fn cast(&self, from: u64, to: &ActorCell, payload: Vec<u8>) -> Result<(), SendError> {
+    pub(crate) async fn cast(
+        &self,
+        from: u64,
+        to: &ActorCell,
+        payload: Vec<u8>,
+    ) -> Result<(), SendError> {
         self.check_size(payload.len())?;
         let deadline = tokio::time::Instant::now() + self.settings.send_timeout;
-        to.mailbox.send_until(Envelope::Cast { from, payload }, deadline).await
+        to.mailbox
+            .send_until(Envelope::Cast { from, payload }, deadline)
+            .await
     }
 
     fn try_cast(&self, from: u64, to: &ActorCell, payload: Vec<u8>) -> Result<(), SendError> {
@@ -295,7 +315,14 @@ impl Inner {
         let deadline = tokio::time::Instant::now() + timeout;
         let (reply, rx) = oneshot::channel();
         to.mailbox
-            .send_until(Envelope::Call { from, payload, reply }, deadline)
+            .send_until(
+                Envelope::Call {
+                    from,
+                    payload,
+                    reply,
+                },
+                deadline,
+            )
             .await
             .map_err(|e| match e {
                 // The whole call had `timeout`; running out of it while waiting for
@@ -380,11 +407,12 @@ impl Runtime {
         };
         let component = engine::compile(&self.inner.engine, self.inner.cache_dir.as_deref(), bytes)
             .map_err(|e| invalid(format!("not a valid component: {}", chain(&e))))?;
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| invalid(format!("its imports are not what foundation offers: {}", chain(&e))))?;
+        let pre = self.inner.linker.instantiate_pre(&component).map_err(|e| {
+            invalid(format!(
+                "its imports are not what foundation offers: {}",
+                chain(&e)
+            ))
+        })?;
         let pre = ActorWorldPre::new(pre).map_err(|e| {
             invalid(format!(
                 "does not implement the foundation:actor/actor-world world: {}",
@@ -405,11 +433,12 @@ impl Runtime {
     /// component's `path`.
     pub fn load_components(&self, manifest: &Manifest) -> Result<(), Error> {
         for decl in &manifest.components {
-            self.add_component(&decl.name, &decl.path).map_err(|e| ManifestError {
-                file: manifest.file.clone(),
-                location: Some(decl.location.clone()),
-                message: e.to_string(),
-            })?;
+            self.add_component(&decl.name, &decl.path)
+                .map_err(|e| ManifestError {
+                    file: manifest.file.clone(),
+                    location: Some(decl.location.clone()),
+                    message: e.to_string(),
+                })?;
         }
         Ok(())
     }
@@ -427,10 +456,14 @@ impl Runtime {
                 name: Some(actor.name.clone()),
                 mailbox: actor.mailbox,
             };
-            let cell = self.inner.spawn(spec).await.map_err(|source| Error::Spawn {
-                actor: actor.name.clone(),
-                source,
-            })?;
+            let cell = self
+                .inner
+                .spawn(spec)
+                .await
+                .map_err(|source| Error::Spawn {
+                    actor: actor.name.clone(),
+                    source,
+                })?;
             started.push(self.actor_ref(cell));
         }
         Ok(started)
@@ -438,7 +471,11 @@ impl Runtime {
 
     /// Starts an actor from component `component` with `args` for its `init`, and
     /// returns once `init` has returned.
-    pub async fn spawn<A: Serialize + ?Sized>(&self, component: &str, args: &A) -> Result<ActorRef, SpawnError> {
+    pub async fn spawn<A: Serialize + ?Sized>(
+        &self,
+        component: &str,
+        args: &A,
+    ) -> Result<ActorRef, SpawnError> {
         self.spawn_with(ActorOptions::new(component), args).await
     }
 
@@ -476,6 +513,16 @@ impl Runtime {
         self.inner.registry.get(id).map(|c| self.actor_ref(c))
     }
 
+    /// A host-side mailbox with an actor address, for Rust code (tests) to receive
+    /// what guests send. Its mailbox has the runtime's default capacity.
+    pub fn probe(&self) -> crate::probe::Probe {
+        crate::probe::Probe::new(
+            self.inner.clone(),
+            self.inner.ids.next(),
+            self.inner.settings.mailbox_capacity,
+        )
+    }
+
     /// How many actors are alive.
     pub fn actor_count(&self) -> usize {
         self.inner.registry.len()
@@ -492,7 +539,12 @@ impl Runtime {
                 break;
             }
             for cell in cells {
-                stop(&cell, ExitReason::Shutdown, self.inner.settings.shutdown_timeout).await;
+                stop(
+                    &cell,
+                    ExitReason::Shutdown,
+                    self.inner.settings.shutdown_timeout,
+                )
+                .await;
             }
         }
     }

@@ -10,6 +10,9 @@ use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
 /// Starts an actor's loop; the handle kills it.
-pub(crate) fn spawn_actor(handle: &Handle, actor_loop: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
+pub(crate) fn spawn_actor(
+    handle: &Handle,
+    actor_loop: impl Future<Output = ()> + Send + 'static,
+) -> AbortHandle {
     handle.spawn(actor_loop).abort_handle()
 }

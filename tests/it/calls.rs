@@ -10,10 +10,16 @@ use crate::*;
 async fn call_and_cast_round_trip_typed() {
     let rt = runtime();
     let a = spawn(&rt).await;
-    assert_eq!(call(&a, Call::Echo("hello".into())).await, Reply::Text("hello".into()));
+    assert_eq!(
+        call(&a, Call::Echo("hello".into())).await,
+        Reply::Text("hello".into())
+    );
     a.cast(&Cast::Record(7)).await.unwrap();
     a.cast(&Cast::Record(8)).await.unwrap();
-    assert_eq!(call(&a, Call::History).await, Reply::History(vec![(0, 7), (0, 8)]));
+    assert_eq!(
+        call(&a, Call::History).await,
+        Reply::History(vec![(0, 7), (0, 8)])
+    );
     assert_eq!(call(&a, Call::SelfId).await, Reply::Id(a.id().get()));
 }
 
@@ -26,7 +32,10 @@ async fn deferred_reply_is_delivered_from_a_later_message() {
         tokio::spawn(async move { a.call::<_, Reply>(&Call::Defer, LONG).await })
     };
     // The deferred call does not block the actor: it keeps answering others.
-    assert_eq!(call(&a, Call::Echo("still here".into())).await, Reply::Text("still here".into()));
+    assert_eq!(
+        call(&a, Call::Echo("still here".into())).await,
+        Reply::Text("still here".into())
+    );
     // History is a call handled after Defer, so Defer is registered by now.
     a.cast(&Cast::Release("later".into())).await.unwrap();
     assert_eq!(waiting.await.unwrap().unwrap(), Reply::Text("later".into()));
@@ -46,7 +55,14 @@ async fn l12_messages_from_one_sender_arrive_in_order() {
     let b = spawn(&rt).await;
     let c = spawn(&rt).await;
     for seq in 0..200 {
-        let r = call(&b, Call::CastRecord { to: c.id().get(), seq }).await;
+        let r = call(
+            &b,
+            Call::CastRecord {
+                to: c.id().get(),
+                seq,
+            },
+        )
+        .await;
         assert_eq!(r, Reply::Ok);
     }
     let expected: Vec<(u64, u64)> = (0..200).map(|s| (0, s)).collect();
@@ -63,28 +79,50 @@ async fn g1_call_times_out_with_a_timeout_error() {
     assert_eq!(r, Err(ActorError::Send(SendError::Timeout(timeout))));
     assert!(started.elapsed() >= timeout, "gave up before its timeout");
     // The actor is fine and answers the next call.
-    assert_eq!(call(&a, Call::Echo("ok".into())).await, Reply::Text("ok".into()));
+    assert_eq!(
+        call(&a, Call::Echo("ok".into())).await,
+        Reply::Text("ok".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn g2_a_late_reply_is_dropped_never_delivered_later() {
     let rt = runtime();
     let server = spawn(&rt).await;
-    let r = server.call::<_, Reply>(&Call::Defer, Duration::from_millis(50)).await;
-    assert!(matches!(r, Err(ActorError::Send(SendError::Timeout(_)))), "{r:?}");
+    let r = server
+        .call::<_, Reply>(&Call::Defer, Duration::from_millis(50))
+        .await;
+    assert!(
+        matches!(r, Err(ActorError::Send(SendError::Timeout(_)))),
+        "{r:?}"
+    );
     // The server now replies to the caller that gave up...
     server.cast(&Cast::Release("stale".into())).await.unwrap();
     // ...and the next call gets its own reply, not the stale one.
-    assert_eq!(call(&server, Call::Echo("fresh".into())).await, Reply::Text("fresh".into()));
+    assert_eq!(
+        call(&server, Call::Echo("fresh".into())).await,
+        Reply::Text("fresh".into())
+    );
 
     // The same between guests: client calls server with a short timeout.
     let client = spawn(&rt).await;
-    let r = call(&client, Call::CallDefer { to: server.id().get(), timeout_ms: 50 }).await;
+    let r = call(
+        &client,
+        Call::CallDefer {
+            to: server.id().get(),
+            timeout_ms: 50,
+        },
+    )
+    .await;
     assert_eq!(r, Reply::Err("Timeout".into()));
     server.cast(&Cast::Release("stale".into())).await.unwrap();
     let r = call(
         &client,
-        Call::CallEcho { to: server.id().get(), text: "fresh".into(), timeout_ms: 30_000 },
+        Call::CallEcho {
+            to: server.id().get(),
+            text: "fresh".into(),
+            timeout_ms: 30_000,
+        },
     )
     .await;
     assert_eq!(r, Reply::Text("Text(\"fresh\")".into()));
@@ -96,16 +134,29 @@ async fn g3_calling_a_dead_or_unknown_actor_fails_at_once() {
     let a = spawn(&rt).await;
     assert_eq!(a.stop(ExitReason::Normal).await, ExitReason::Normal);
     let started = Instant::now();
-    let r = a.call::<_, Reply>(&Call::Echo("anyone?".into()), LONG).await;
+    let r = a
+        .call::<_, Reply>(&Call::Echo("anyone?".into()), LONG)
+        .await;
     assert_eq!(r, Err(ActorError::Send(SendError::Noproc)));
-    assert_eq!(a.cast(&Cast::Record(1)).await, Err(ActorError::Send(SendError::Noproc)));
+    assert_eq!(
+        a.cast(&Cast::Record(1)).await,
+        Err(ActorError::Send(SendError::Noproc))
+    );
     assert!(started.elapsed() < PROMPTLY);
 
     // From a guest: a dead id and an id that never existed.
     let b = spawn(&rt).await;
     let started = Instant::now();
     for to in [a.id().get(), 999_999] {
-        let r = call(&b, Call::CallEcho { to, text: "x".into(), timeout_ms: 30_000 }).await;
+        let r = call(
+            &b,
+            Call::CallEcho {
+                to,
+                text: "x".into(),
+                timeout_ms: 30_000,
+            },
+        )
+        .await;
         assert_eq!(r, Reply::Err("Noproc".into()));
     }
     assert!(started.elapsed() < PROMPTLY);
@@ -120,8 +171,14 @@ async fn g4_a_trap_during_a_call_gives_the_caller_the_reason_at_once() {
     assert!(started.elapsed() < PROMPTLY);
     match r {
         Err(ActorError::Send(SendError::Exited(ExitReason::Trap(msg)))) => {
-            assert!(msg.contains("boom"), "the reason carries the panic message: {msg}");
-            assert!(msg.contains("testactor/src/lib.rs"), "and where it panicked: {msg}");
+            assert!(
+                msg.contains("boom"),
+                "the reason carries the panic message: {msg}"
+            );
+            assert!(
+                msg.contains("testactor/src/lib.rs"),
+                "and where it panicked: {msg}"
+            );
         }
         other => panic!("expected Exited(Trap), got {other:?}"),
     }
@@ -129,7 +186,7 @@ async fn g4_a_trap_during_a_call_gives_the_caller_the_reason_at_once() {
     // A call queued behind the fatal message gets the same reason, not a timeout.
     let b = spawn(&rt).await;
     let gate = spawn(&rt).await;
-    assert_eq!(call(&b, Call::BlockOn(gate.id().get())).await, Reply::Ok);
+    block(&b, &gate).await;
     b.cast(&Cast::Panic("second".into())).await.unwrap();
     let msg = Call::Echo("queued".into());
     let mut queued = std::pin::pin!(b.call::<_, Reply>(&msg, LONG));
@@ -141,7 +198,9 @@ async fn g4_a_trap_during_a_call_gives_the_caller_the_reason_at_once() {
     .await;
     gate.cast(&Cast::Release("go".into())).await.unwrap();
     match queued.await {
-        Err(ActorError::Send(SendError::Exited(ExitReason::Trap(msg)))) => assert!(msg.contains("second"), "{msg}"),
+        Err(ActorError::Send(SendError::Exited(ExitReason::Trap(msg)))) => {
+            assert!(msg.contains("second"), "{msg}")
+        }
         other => panic!("expected Exited(Trap), got {other:?}"),
     }
 }
@@ -152,37 +211,85 @@ async fn guest_to_guest_call_names_and_spawn() {
     let a = spawn(&rt).await;
     let b = spawn(&rt).await;
     assert_eq!(call(&a, Call::Register("alpha".into())).await, Reply::Ok);
-    assert_eq!(call(&b, Call::Register("alpha".into())).await, Reply::Err("AlreadyRegistered".into()));
-    assert_eq!(call(&a, Call::Register("beta".into())).await, Reply::Err("AlreadyNamed".into()));
-    assert_eq!(call(&b, Call::Whereis("alpha".into())).await, Reply::MaybeId(Some(a.id().get())));
+    assert_eq!(
+        call(&b, Call::Register("alpha".into())).await,
+        Reply::Err("AlreadyRegistered".into())
+    );
+    assert_eq!(
+        call(&a, Call::Register("beta".into())).await,
+        Reply::Err("AlreadyNamed".into())
+    );
+    assert_eq!(
+        call(&b, Call::Whereis("alpha".into())).await,
+        Reply::MaybeId(Some(a.id().get()))
+    );
     assert_eq!(rt.whereis("alpha").map(|r| r.id()), Some(a.id()));
-    let r = call(&b, Call::CallEcho { to: a.id().get(), text: "hi".into(), timeout_ms: 30_000 }).await;
+    let r = call(
+        &b,
+        Call::CallEcho {
+            to: a.id().get(),
+            text: "hi".into(),
+            timeout_ms: 30_000,
+        },
+    )
+    .await;
     assert_eq!(r, Reply::Text("Text(\"hi\")".into()));
 
     // R1: the name is freed when its holder dies.
     a.kill();
     assert_eq!(a.wait_exit().await, ExitReason::Killed);
-    assert_eq!(call(&b, Call::Whereis("alpha".into())).await, Reply::MaybeId(None));
+    assert_eq!(
+        call(&b, Call::Whereis("alpha".into())).await,
+        Reply::MaybeId(None)
+    );
     assert_eq!(call(&b, Call::Register("alpha".into())).await, Reply::Ok);
     assert_eq!(call(&b, Call::Unregister("alpha".into())).await, Reply::Ok);
-    assert_eq!(call(&b, Call::Unregister("alpha".into())).await, Reply::Err("NotRegistered".into()));
-    assert_eq!(call(&b, Call::Register("".into())).await, Reply::Err("InvalidName".into()));
+    assert_eq!(
+        call(&b, Call::Unregister("alpha".into())).await,
+        Reply::Err("NotRegistered".into())
+    );
+    assert_eq!(
+        call(&b, Call::Register("".into())).await,
+        Reply::Err("InvalidName".into())
+    );
 
     // Spawn from a guest; the child registers itself in its init.
-    let r = call(&b, Call::Spawn { component: "testactor".into(), name: Some("child".into()) }).await;
-    let Reply::Id(child) = r else { panic!("spawn failed: {r:?}") };
+    let r = call(
+        &b,
+        Call::Spawn {
+            component: "testactor".into(),
+            name: Some("child".into()),
+        },
+    )
+    .await;
+    let Reply::Id(child) = r else {
+        panic!("spawn failed: {r:?}")
+    };
     let child_ref = rt.whereis("child").expect("child registered itself");
     assert_eq!(child_ref.id().get(), child);
-    let r = call(&b, Call::Spawn { component: "nope".into(), name: None }).await;
-    assert_eq!(r, Reply::Err("UnknownComponent(\"nope\")".into()));
+    let r = call(
+        &b,
+        Call::Spawn {
+            component: "nope".into(),
+            name: None,
+        },
+    )
+    .await;
+    assert_eq!(r, Reply::Err("UnknownComponent(nope)".into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calling_itself_times_out_instead_of_hanging() {
     let rt = runtime();
     let a = spawn(&rt).await;
-    assert_eq!(call(&a, Call::CallSelf { timeout_ms: 100 }).await, Reply::Err("Timeout".into()));
-    assert_eq!(call(&a, Call::Echo("alive".into())).await, Reply::Text("alive".into()));
+    assert_eq!(
+        call(&a, Call::CallSelf { timeout_ms: 100 }).await,
+        Reply::Err("Timeout".into())
+    );
+    assert_eq!(
+        call(&a, Call::Echo("alive".into())).await,
+        Reply::Text("alive".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,5 +307,8 @@ async fn a_message_larger_than_the_limit_is_refused_at_the_sender() {
         a.cast(&Cast::Release(big)).await,
         Err(ActorError::Send(SendError::TooLarge { .. }))
     ));
-    assert_eq!(call(&a, Call::Echo("small".into())).await, Reply::Text("small".into()));
+    assert_eq!(
+        call(&a, Call::Echo("small".into())).await,
+        Reply::Text("small".into())
+    );
 }

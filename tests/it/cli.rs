@@ -15,15 +15,26 @@ fn foundation() -> Command {
 }
 
 fn example(name: &str) -> PathBuf {
-    PathBuf::from(foundation_fixtures::WORKSPACE).join("examples").join(name).join("app.toml")
+    PathBuf::from(foundation_fixtures::WORKSPACE)
+        .join("examples")
+        .join(name)
+        .join("app.toml")
 }
 
 #[test]
 fn check_accepts_every_example() {
     for name in ["counter", "pingpong"] {
-        let out = foundation().arg("check").arg(example(name)).output().unwrap();
+        let out = foundation()
+            .arg("check")
+            .arg(example(name))
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(stdout.starts_with("ok: "), "{stdout}");
     }
 }
@@ -33,7 +44,11 @@ fn check_rejects_a_broken_manifest_with_its_location() {
     let dir = std::env::temp_dir().join(format!("foundation-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken.toml");
-    std::fs::write(&file, "[components.a]\npath = \"a.wasm\"\n\n[[actors]]\nname = \"x\"\ncomponent = \"b\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "[components.a]\npath = \"a.wasm\"\n\n[[actors]]\nname = \"x\"\ncomponent = \"b\"\n",
+    )
+    .unwrap();
     let out = foundation().arg("check").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -74,7 +89,10 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>
                     return;
                 }
             }
-            Err(e) => panic!("no line containing {needle:?} ({e}); output:\n{}", seen.join("\n")),
+            Err(e) => panic!(
+                "no line containing {needle:?} ({e}); output:\n{}",
+                seen.join("\n")
+            ),
         }
     }
 }
@@ -91,14 +109,21 @@ fn run_pingpong_then_sigterm_shuts_down_gracefully() {
         .unwrap();
     let lines = lines_of(&mut child);
     let mut seen = Vec::new();
-    wait_for(&lines, "finished 1000 rounds; pong received 1000 balls", &mut seen);
+    wait_for(
+        &lines,
+        "finished 1000 rounds; pong received 1000 balls",
+        &mut seen,
+    );
     // SAFETY: plain kill(2) on our own child's pid.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(rc, 0);
     wait_for(&lines, "stopped", &mut seen);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}; output:\n{}", seen.join("\n"));
-    let shutting = seen.iter().position(|l| l.contains("shutting down")).expect("logs the shutdown");
+    let shutting = seen
+        .iter()
+        .position(|l| l.contains("shutting down"))
+        .expect("logs the shutdown");
     assert!(shutting > 0);
 }
 
@@ -119,5 +144,8 @@ fn run_counter_reports_a_failing_start_and_exits_nonzero() {
     let out = foundation().arg("run").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("error: actor \"c\": init of actor c failed: init args do not decode"), "{stderr}");
+    assert!(
+        stderr.contains("error: actor \"c\": init of actor c failed: init args do not decode"),
+        "{stderr}"
+    );
 }

@@ -1,6 +1,5 @@
 //! Actor lifecycle: init failures, traps, busy loops, stop, kill, shutdown order.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use foundation::{ExitReason, SpawnError};
@@ -11,15 +10,34 @@ use crate::*;
 async fn init_failure_and_init_trap_are_reported_to_the_spawner() {
     let rt = runtime();
     let r = rt
-        .spawn("testactor", &Args { fail: Some("no config".into()), ..Args::default() })
+        .spawn(
+            "testactor",
+            &Args {
+                fail: Some("no config".into()),
+                ..Args::default()
+            },
+        )
         .await;
     match r {
-        Err(SpawnError::InitFailed { reason, .. }) => assert_eq!(reason, ExitReason::Custom("no config".into())),
+        Err(SpawnError::InitFailed { reason, .. }) => {
+            assert_eq!(reason, ExitReason::Custom("no config".into()))
+        }
         other => panic!("expected InitFailed, got {other:?}"),
     }
-    let r = rt.spawn("testactor", &Args { panic: true, ..Args::default() }).await;
+    let r = rt
+        .spawn(
+            "testactor",
+            &Args {
+                panic: true,
+                ..Args::default()
+            },
+        )
+        .await;
     match r {
-        Err(SpawnError::InitFailed { reason: ExitReason::Trap(msg), .. }) => {
+        Err(SpawnError::InitFailed {
+            reason: ExitReason::Trap(msg),
+            ..
+        }) => {
             assert!(msg.contains("init was told to panic"), "{msg}")
         }
         other => panic!("expected InitFailed(Trap), got {other:?}"),
@@ -37,33 +55,50 @@ async fn a_trap_ends_only_that_actor() {
     let rt = runtime();
     let a = spawn(&rt).await;
     let b = spawn(&rt).await;
-    a.cast(&Cast::Panic("cast went wrong".into())).await.unwrap();
+    a.cast(&Cast::Panic("cast went wrong".into()))
+        .await
+        .unwrap();
     match a.wait_exit().await {
         ExitReason::Trap(msg) => assert!(msg.contains("cast went wrong"), "{msg}"),
         other => panic!("expected a trap, got {other:?}"),
     }
-    assert_eq!(a.exit_reason().map(|r| matches!(r, ExitReason::Trap(_))), Some(true));
-    assert_eq!(call(&b, Call::Echo("unaffected".into())).await, Reply::Text("unaffected".into()));
+    assert_eq!(
+        a.exit_reason().map(|r| matches!(r, ExitReason::Trap(_))),
+        Some(true)
+    );
+    assert_eq!(
+        call(&b, Call::Echo("unaffected".into())).await,
+        Reply::Text("unaffected".into())
+    );
     assert_eq!(rt.actor_count(), 1);
     // The host can start new actors from the same component.
     let c = spawn(&rt).await;
-    assert_eq!(call(&c, Call::Echo("new".into())).await, Reply::Text("new".into()));
+    assert_eq!(
+        call(&c, Call::Echo("new".into())).await,
+        Reply::Text("new".into())
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_busy_loop_does_not_stall_other_actors() {
+#[test]
+fn a_busy_loop_does_not_stall_other_actors() {
     // One worker thread: without epoch yields the spinning guest would hold it and
     // no other actor could run at all.
-    let rt_tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt_tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt_tokio.block_on(async {
         let rt = runtime();
         let spinner = spawn(&rt).await;
         let other = spawn(&rt).await;
-        spinner.cast(&Cast::Spin).await.unwrap();
+        // The reply comes just before the guest enters its loop.
+        assert_eq!(call(&spinner, Call::Spin).await, Reply::Ok);
         let mut worst = Duration::ZERO;
         for i in 0..20 {
             let started = Instant::now();
-            let r = other.call::<_, Reply>(&Call::Echo(format!("{i}")), PROMPTLY).await;
+            let r = other
+                .call::<_, Reply>(&Call::Echo(format!("{i}")), PROMPTLY)
+                .await;
             assert_eq!(r.unwrap(), Reply::Text(format!("{i}")));
             worst = worst.max(started.elapsed());
         }
@@ -81,16 +116,26 @@ async fn stop_runs_terminate_and_own_stop_requests_carry_their_reason() {
     let a = rt
         .spawn(
             "testactor",
-            &Args { notify_on_terminate: Some(recorder.id().get()), tag: "abc".into(), ..Args::default() },
+            &Args {
+                notify_on_terminate: Some(recorder.id().get()),
+                tag: "abc".into(),
+                ..Args::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(a.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
     // terminate cast `Terminated("abc")`, recorded as (MAX, 3).
-    assert_eq!(call(&recorder, Call::History).await, Reply::History(vec![(u64::MAX, 3)]));
+    assert_eq!(
+        call(&recorder, Call::History).await,
+        Reply::History(vec![(u64::MAX, 3)])
+    );
 
     let b = spawn(&rt).await;
-    assert_eq!(call(&b, Call::StopWith("done here".into())).await, Reply::Ok);
+    assert_eq!(
+        call(&b, Call::StopWith("done here".into())).await,
+        Reply::Ok
+    );
     assert_eq!(b.wait_exit().await, ExitReason::Custom("done here".into()));
 
     let c = spawn(&rt).await;
@@ -104,32 +149,35 @@ async fn a_busy_actor_is_killed_when_it_overruns_the_shutdown_timeout() {
     b.shutdown_timeout(Duration::from_millis(200));
     let rt = runtime_with(&b);
     let a = rt.spawn("testactor", &Args::default()).await.unwrap();
-    a.cast(&Cast::Spin).await.unwrap();
+    assert_eq!(call(&a, Call::Spin).await, Reply::Ok);
     assert_eq!(a.stop(ExitReason::Shutdown).await, ExitReason::Killed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_actors_in_reverse_start_order() {
     let rt = runtime();
+    let mut probe = rt.probe();
     let mut actors = Vec::new();
-    for _ in 0..5 {
-        actors.push(spawn(&rt).await);
-    }
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let mut watchers = Vec::new();
-    for a in &actors {
-        let (a, order) = (a.clone(), order.clone());
-        watchers.push(tokio::spawn(async move {
-            let reason = a.wait_exit().await;
-            order.lock().unwrap().push((a.id(), reason));
-        }));
+    for tag in ["1", "22", "333", "4444", "55555"] {
+        let args = Args {
+            notify_on_terminate: Some(probe.id().get()),
+            tag: tag.into(),
+            ..Args::default()
+        };
+        actors.push(rt.spawn("testactor", &args).await.unwrap());
     }
     rt.shutdown().await;
-    for w in watchers {
-        w.await.unwrap();
+    // Each terminate told the probe, newest first.
+    for (a, tag) in actors.iter().rev().zip(["55555", "4444", "333", "22", "1"]) {
+        let got = probe.recv::<Cast>(LONG).await.unwrap();
+        assert_eq!(got.from, Some(a.id()));
+        assert!(
+            matches!(&got.msg, Cast::Terminated(t) if t == tag),
+            "{:?}",
+            got.msg
+        );
+        assert_eq!(a.exit_reason(), Some(ExitReason::Shutdown));
     }
-    let expected: Vec<_> = actors.iter().rev().map(|a| (a.id(), ExitReason::Shutdown)).collect();
-    assert_eq!(*order.lock().unwrap(), expected);
     assert_eq!(rt.actor_count(), 0);
     // After shutdown nothing new starts.
     assert!(matches!(
@@ -152,5 +200,8 @@ async fn a_second_runtime_loads_the_component_from_the_cache() {
     assert!(!entries.is_empty(), "the cache holds compiled artifacts");
     let second = runtime();
     let a = spawn(&second).await;
-    assert_eq!(call(&a, Call::Echo(format!("{}", bytes.len()))).await, Reply::Text(format!("{}", bytes.len())));
+    assert_eq!(
+        call(&a, Call::Echo(format!("{}", bytes.len()))).await,
+        Reply::Text(format!("{}", bytes.len()))
+    );
 }

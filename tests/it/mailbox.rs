@@ -15,14 +15,17 @@ async fn a_full_mailbox_makes_senders_wait_or_fail_and_drops_nothing() {
     let gate = rt.spawn("testactor", &Args::default()).await.unwrap();
     let capacity = 4;
     let a = rt
-        .spawn_with(ActorOptions::new("testactor").mailbox(capacity), &Args::default())
+        .spawn_with(
+            ActorOptions::new("testactor").mailbox(capacity),
+            &Args::default(),
+        )
         .await
         .unwrap();
 
     // `a` blocks in a call to the gate, so its mailbox fills up. Its reply to BlockOn
     // says the message has left the mailbox and `a` handles nothing more until the
     // gate is released.
-    assert_eq!(call(&a, Call::BlockOn(gate.id().get())).await, Reply::Ok);
+    block(&a, &gate).await;
     for seq in 0..capacity as u64 {
         a.try_cast(&Cast::Record(seq)).unwrap();
     }

@@ -25,19 +25,35 @@ pub enum Call {
     Echo(String),
     History,
     Defer,
+    AwaitWaiter,
     Panic(String),
     Spin,
     SelfId,
     Register(String),
     Unregister(String),
     Whereis(String),
-    Spawn { component: String, name: Option<String> },
-    CallEcho { to: u64, text: String, timeout_ms: u64 },
-    CallDefer { to: u64, timeout_ms: u64 },
-    CastRecord { to: u64, seq: u64 },
+    Spawn {
+        component: String,
+        name: Option<String>,
+    },
+    CallEcho {
+        to: u64,
+        text: String,
+        timeout_ms: u64,
+    },
+    CallDefer {
+        to: u64,
+        timeout_ms: u64,
+    },
+    CastRecord {
+        to: u64,
+        seq: u64,
+    },
     BlockOn(u64),
     StopWith(String),
-    CallSelf { timeout_ms: u64 },
+    CallSelf {
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -55,12 +71,11 @@ pub enum Cast {
     Record(u64),
     Release(String),
     Panic(String),
-    Spin,
     Stop,
     Terminated(String),
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, Debug)]
 pub struct Args {
     pub fail: Option<String>,
     pub panic: bool,
@@ -84,7 +99,9 @@ pub fn init_tracing() {
 
 /// The compile cache the tests share: a second test run skips compilation.
 pub fn cache_dir() -> PathBuf {
-    PathBuf::from(foundation_fixtures::WORKSPACE).join("target").join("foundation-cache")
+    PathBuf::from(foundation_fixtures::WORKSPACE)
+        .join("target")
+        .join("foundation-cache")
 }
 
 /// A builder with test settings: small pool, shared cache.
@@ -108,7 +125,16 @@ pub fn runtime() -> Runtime {
 }
 
 pub async fn spawn(rt: &Runtime) -> ActorRef {
-    rt.spawn("testactor", &Args::default()).await.expect("testactor starts")
+    rt.spawn("testactor", &Args::default())
+        .await
+        .expect("testactor starts")
+}
+
+/// Blocks `actor` in a call to `gate` (its mailbox fills meanwhile) and returns once
+/// the gate holds that call; `Cast::Release` to the gate unblocks it.
+pub async fn block(actor: &ActorRef, gate: &ActorRef) {
+    assert_eq!(call(actor, Call::BlockOn(gate.id().get())).await, Reply::Ok);
+    assert_eq!(call(gate, Call::AwaitWaiter).await, Reply::Ok);
 }
 
 pub async fn call(actor: &ActorRef, msg: Call) -> Reply {

@@ -16,7 +16,9 @@ const COMPONENT: &str = "[components.counter]\npath = \"counter.wasm\"\n";
 
 #[test]
 fn a_valid_manifest_parses_with_resolved_paths_and_encoded_args() {
-    let text = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = 8\nargs = {{ start = 10 }}\n");
+    let text = format!(
+        "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = 8\nargs = {{ start = 10 }}\n"
+    );
     let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/apps/demo")).unwrap();
     assert_eq!(m.components[0].path, Path::new("/apps/demo/counter.wasm"));
     assert_eq!(m.actors[0].mailbox, Some(8));
@@ -25,14 +27,17 @@ fn a_valid_manifest_parses_with_resolved_paths_and_encoded_args() {
     struct Args {
         start: i64,
     }
-    assert_eq!(foundation::codec::decode::<Args>(&m.actors[0].args).unwrap(), Args { start: 10 });
+    assert_eq!(
+        foundation::codec::decode::<Args>(&m.actors[0].args).unwrap(),
+        Args { start: 10 }
+    );
 }
 
 #[test]
 fn bad_toml() {
     assert_eq!(
         parse_err("[components.counter\npath = \"x\"\n"),
-        "app.toml:1:20: invalid table header\nexpected `.`, `]`"
+        "app.toml:1:20: unclosed table, expected `]`"
     );
 }
 
@@ -47,8 +52,13 @@ fn unknown_component() {
 
 #[test]
 fn wrong_type() {
-    let text = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = \"big\"\n");
-    assert_eq!(parse_err(&text), "app.toml:7:11: invalid type: string \"big\", expected usize");
+    let text = format!(
+        "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = \"big\"\n"
+    );
+    assert_eq!(
+        parse_err(&text),
+        "app.toml:7:11: invalid type: string \"big\", expected usize"
+    );
 }
 
 #[test]
@@ -59,7 +69,8 @@ fn missing_field() {
 
 #[test]
 fn unknown_key_is_a_typo_not_ignored() {
-    let text = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbx = 3\n");
+    let text =
+        format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbx = 3\n");
     assert_eq!(
         parse_err(&text),
         "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`"
@@ -71,9 +82,16 @@ fn duplicate_actor_name_and_zero_mailbox() {
     let text = format!(
         "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n"
     );
-    assert_eq!(parse_err(&text), "app.toml:9:8: actor name \"c\" is used twice (first at line 4)");
-    let text = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = 0\n");
-    assert_eq!(parse_err(&text), "app.toml:7:11: actor \"c\": `mailbox` must be at least 1");
+    assert_eq!(
+        parse_err(&text),
+        "app.toml:9:8: actor name \"c\" is used twice (first at line 4)"
+    );
+    let text =
+        format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = 0\n");
+    assert_eq!(
+        parse_err(&text),
+        "app.toml:7:11: actor \"c\": `mailbox` must be at least 1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +120,10 @@ async fn a_component_that_is_not_an_actor() {
     let file = dir.join("app.toml");
     std::fs::write(
         &file,
-        format!("[components.cmd]\npath = {:?}\n", foundation_fixtures::NOT_ACTOR),
+        format!(
+            "[components.cmd]\npath = {:?}\n",
+            foundation_fixtures::NOT_ACTOR
+        ),
     )
     .unwrap();
     let manifest = Manifest::from_file(&file).unwrap();
@@ -114,13 +135,19 @@ async fn a_component_that_is_not_an_actor() {
         foundation_fixtures::NOT_ACTOR
     );
     assert!(err.starts_with(&expected_start), "{err}");
-    assert!(err.contains("foundation:actor/actor@0.1.0"), "names the missing export: {err}");
+    assert!(
+        err.contains("foundation:actor/actor@0.1.0"),
+        "names the missing export: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_that_are_not_wasm() {
     let rt = builder().build().unwrap();
-    let err = rt.add_component_bytes("junk", b"not wasm at all").unwrap_err().to_string();
+    let err = rt
+        .add_component_bytes("junk", b"not wasm at all")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("component \"junk\" (bytes): not a valid component: "),
         "{err}"

@@ -37,9 +37,12 @@ async fn main() -> Result<()> {
         .unwrap_or_else(|| "target/guests/wasm32-wasip2/release/counter_guest.wasm".into());
 
     let runtime = Runtime::builder().build()?;
-    runtime
-        .add_component("counter", &path)
-        .with_context(|| format!("build the guest first: see the comment at the top of {}", file!()))?;
+    runtime.add_component("counter", &path).with_context(|| {
+        format!(
+            "build the guest first: see the comment at the top of {}",
+            file!()
+        )
+    })?;
 
     let a = runtime
         .spawn_with(ActorOptions::new("counter").name("a"), &Args { start: 0 })
@@ -50,7 +53,9 @@ async fn main() -> Result<()> {
         a.cast(&Cast::Add(i)).await?;
     }
     let total: i64 = a.call(&Call::Get, Duration::from_secs(1)).await?;
-    let other: i64 = b.call(&Call::AddAndGet(total), Duration::from_secs(1)).await?;
+    let other: i64 = b
+        .call(&Call::AddAndGet(total), Duration::from_secs(1))
+        .await?;
     println!("a = {total}, b = {other}");
     assert_eq!((total, other), (55, 155));
 

@@ -19,7 +19,10 @@ pub enum Args {
 pub enum Cast {
     /// Sent by ping to itself from `init`, so play starts once init has returned.
     Serve,
-    Ball { n: u64, from: ActorId },
+    Ball {
+        n: u64,
+        from: ActorId,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -29,8 +32,15 @@ pub enum Call {
 }
 
 enum Player {
-    Pong { received: u64 },
-    Ping { peer: String, rounds: u64, received: u64, pong: Option<ActorId> },
+    Pong {
+        received: u64,
+    },
+    Ping {
+        peer: String,
+        rounds: u64,
+        received: u64,
+        pong: Option<ActorId>,
+    },
 }
 
 impl Actor for Player {
@@ -43,15 +53,23 @@ impl Actor for Player {
         Ok(match args {
             Args::Pong => Player::Pong { received: 0 },
             Args::Ping { peer, rounds } => {
-                foundation_sdk::cast(foundation_sdk::self_id(), &Cast::Serve).map_err(|e| e.to_string())?;
-                Player::Ping { peer, rounds, received: 0, pong: None }
+                foundation_sdk::cast(foundation_sdk::self_id(), &Cast::Serve)
+                    .map_err(|e| e.to_string())?;
+                Player::Ping {
+                    peer,
+                    rounds,
+                    received: 0,
+                    pong: None,
+                }
             }
         })
     }
 
     fn handle_call(&mut self, Call::Count: Call, _from: Caller) -> CallResult<u64> {
         match self {
-            Player::Pong { received } | Player::Ping { received, .. } => CallResult::Reply(*received),
+            Player::Pong { received } | Player::Ping { received, .. } => {
+                CallResult::Reply(*received)
+            }
         }
     }
 
@@ -65,19 +83,34 @@ impl Actor for Player {
             }
             (Player::Ping { peer, pong, .. }, Cast::Serve) => {
                 let Some(target) = foundation_sdk::whereis(peer) else {
-                    return Flow::Stop(foundation_sdk::ExitReason::Custom(format!("no actor named {peer}")));
+                    return Flow::Stop(foundation_sdk::ExitReason::Custom(format!(
+                        "no actor named {peer}"
+                    )));
                 };
                 *pong = Some(target);
                 foundation_sdk::log::info(&format!("serving to {peer} ({target})"));
                 foundation_sdk::cast(target, &Cast::Ball { n: 1, from: me }).expect("serve");
             }
-            (Player::Ping { rounds, received, pong: Some(pong), peer }, Cast::Ball { n, .. }) => {
+            (
+                Player::Ping {
+                    rounds,
+                    received,
+                    pong: Some(pong),
+                    peer,
+                },
+                Cast::Ball { n, .. },
+            ) => {
                 *received += 1;
                 if n < *rounds {
-                    foundation_sdk::cast(*pong, &Cast::Ball { n: n + 1, from: me }).expect("return the ball");
+                    foundation_sdk::cast(*pong, &Cast::Ball { n: n + 1, from: me })
+                        .expect("return the ball");
                 } else {
-                    let count: u64 = foundation_sdk::call(*pong, &Call::Count, Duration::from_secs(5)).expect("count");
-                    foundation_sdk::log::info(&format!("finished {rounds} rounds; {peer} received {count} balls"));
+                    let count: u64 =
+                        foundation_sdk::call(*pong, &Call::Count, Duration::from_secs(5))
+                            .expect("count");
+                    foundation_sdk::log::info(&format!(
+                        "finished {rounds} rounds; {peer} received {count} balls"
+                    ));
                 }
             }
             (_, msg) => foundation_sdk::log::warn(&format!("unexpected {msg:?}")),

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use foundation_sdk::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, ReplyHandle};
+use foundation_sdk::{
+    Actor, ActorId, CallResult, Caller, ExitReason, Flow, NameError, ReplyHandle, SpawnError,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Default, Debug)]
@@ -27,18 +29,34 @@ pub enum Call {
     History,
     /// Keeps the handle and replies when a `Release` cast comes.
     Defer,
+    /// Replies once this actor holds a deferred call (at once if it already does).
+    AwaitWaiter,
     Panic(String),
+    /// Replies, then loops forever.
     Spin,
     SelfId,
     Register(String),
     Unregister(String),
     Whereis(String),
-    Spawn { component: String, name: Option<String> },
+    Spawn {
+        component: String,
+        name: Option<String>,
+    },
     /// Calls another actor with `Echo(text)` and reports the outcome.
-    CallEcho { to: u64, text: String, timeout_ms: u64 },
+    CallEcho {
+        to: u64,
+        text: String,
+        timeout_ms: u64,
+    },
     /// Calls another actor with `Defer` and reports the outcome.
-    CallDefer { to: u64, timeout_ms: u64 },
-    CastRecord { to: u64, seq: u64 },
+    CallDefer {
+        to: u64,
+        timeout_ms: u64,
+    },
+    CastRecord {
+        to: u64,
+        seq: u64,
+    },
     /// Replies at once, then calls `gate` with `Defer`, which blocks this actor (its
     /// mailbox fills) until the gate is released. The reply tells the caller that the
     /// message has left the mailbox.
@@ -46,7 +64,9 @@ pub enum Call {
     /// Replies, then stops with a custom reason.
     StopWith(String),
     /// Calls itself; must time out.
-    CallSelf { timeout_ms: u64 },
+    CallSelf {
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -66,7 +86,6 @@ pub enum Cast {
     /// Answers every deferred call with this text.
     Release(String),
     Panic(String),
-    Spin,
     Stop,
     Terminated(String),
 }
@@ -74,6 +93,7 @@ pub enum Cast {
 struct TestActor {
     history: Vec<(u64, u64)>,
     deferred: Vec<ReplyHandle>,
+    watchers: Vec<ReplyHandle>,
     notify_on_terminate: Option<u64>,
     tag: String,
 }
@@ -104,6 +124,7 @@ impl Actor for TestActor {
         Ok(TestActor {
             history: Vec::new(),
             deferred: Vec::new(),
+            watchers: Vec::new(),
             notify_on_terminate: args.notify_on_terminate,
             tag: args.tag,
         })
@@ -115,28 +136,45 @@ impl Actor for TestActor {
             Call::History => Reply::History(self.history.clone()),
             Call::Defer => {
                 self.deferred.push(from.defer());
+                for watcher in self.watchers.drain(..) {
+                    let _ = watcher.reply(&Reply::Ok);
+                }
                 return CallResult::NoReply;
             }
+            Call::AwaitWaiter => {
+                if self.deferred.is_empty() {
+                    self.watchers.push(from.defer());
+                    return CallResult::NoReply;
+                }
+                Reply::Ok
+            }
             Call::Panic(m) => panic!("{m}"),
-            Call::Spin => spin(),
+            Call::Spin => {
+                let _ = from.defer().reply(&Reply::Ok);
+                spin()
+            }
             Call::SelfId => Reply::Id(foundation_sdk::self_id().get()),
             Call::Register(n) => match foundation_sdk::register(&n) {
                 Ok(()) => Reply::Ok,
-                Err(e) => Reply::Err(format!("{e:?}")),
+                Err(e) => Reply::Err(name_error(e)),
             },
             Call::Unregister(n) => match foundation_sdk::unregister(&n) {
                 Ok(()) => Reply::Ok,
-                Err(e) => Reply::Err(format!("{e:?}")),
+                Err(e) => Reply::Err(name_error(e)),
             },
             Call::Whereis(n) => Reply::MaybeId(foundation_sdk::whereis(&n).map(ActorId::get)),
             Call::Spawn { component, name } => {
                 let args = SpawnArgs { name };
                 match foundation_sdk::spawn(&component, &args) {
                     Ok(id) => Reply::Id(id.get()),
-                    Err(e) => Reply::Err(format!("{e:?}")),
+                    Err(e) => Reply::Err(spawn_error(e)),
                 }
             }
-            Call::CallEcho { to, text, timeout_ms } => outcome(foundation_sdk::call::<_, Reply>(
+            Call::CallEcho {
+                to,
+                text,
+                timeout_ms,
+            } => outcome(foundation_sdk::call::<_, Reply>(
                 id(to),
                 &Call::Echo(text),
                 Duration::from_millis(timeout_ms),
@@ -146,13 +184,19 @@ impl Actor for TestActor {
                 &Call::Defer,
                 Duration::from_millis(timeout_ms),
             )),
-            Call::CastRecord { to, seq } => match foundation_sdk::cast(id(to), &Cast::Record(seq)) {
-                Ok(()) => Reply::Ok,
-                Err(e) => Reply::Err(format!("{e:?}")),
-            },
+            Call::CastRecord { to, seq } => {
+                match foundation_sdk::cast(id(to), &Cast::Record(seq)) {
+                    Ok(()) => Reply::Ok,
+                    Err(e) => Reply::Err(format!("{e:?}")),
+                }
+            }
             Call::BlockOn(gate) => {
                 let _ = from.defer().reply(&Reply::Ok);
-                let _ = foundation_sdk::call::<_, Reply>(id(gate), &Call::Defer, Duration::from_secs(60));
+                let _ = foundation_sdk::call::<_, Reply>(
+                    id(gate),
+                    &Call::Defer,
+                    Duration::from_secs(60),
+                );
                 return CallResult::NoReply;
             }
             Call::StopWith(reason) => {
@@ -179,7 +223,6 @@ impl Actor for TestActor {
                 }
             }
             Cast::Panic(m) => panic!("{m}"),
-            Cast::Spin => spin(),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
         }
@@ -197,6 +240,24 @@ impl Actor for TestActor {
 #[derive(Serialize)]
 struct SpawnArgs {
     name: Option<String>,
+}
+
+fn name_error(e: NameError) -> String {
+    match e {
+        NameError::AlreadyRegistered => "AlreadyRegistered",
+        NameError::AlreadyNamed => "AlreadyNamed",
+        NameError::NotRegistered => "NotRegistered",
+        NameError::InvalidName => "InvalidName",
+    }
+    .to_string()
+}
+
+fn spawn_error(e: SpawnError) -> String {
+    match e {
+        SpawnError::UnknownComponent(c) => format!("UnknownComponent({c})"),
+        SpawnError::InitFailed(r) => format!("InitFailed({})", ExitReason::from(r)),
+        SpawnError::Unavailable(m) => format!("Unavailable({m})"),
+    }
 }
 
 fn id(raw: u64) -> ActorId {

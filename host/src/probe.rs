@@ -1,0 +1,145 @@
+//! Probes: host-side mailboxes with an actor address, so Rust code (tests above all)
+//! can be the target of guests' casts and calls and assert on what arrives, with a
+//! deadline and no polling. The seed of the test kit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+use crate::error::ExitReason;
+use crate::id::ActorId;
+use crate::mailbox::{Envelope, MailboxRx, mailbox};
+use crate::registry::ActorCell;
+use crate::runtime::Inner;
+
+/// A message that reached a probe.
+#[derive(Debug)]
+pub struct Received<M> {
+    /// The sending actor, or `None` for the host.
+    pub from: Option<ActorId>,
+    /// The decoded message.
+    pub msg: M,
+    /// For a call: the handle to answer it with [`Probe::reply`].
+    pub reply: Option<ProbeReply>,
+}
+
+/// The reply channel of a call that reached a probe.
+#[derive(Debug)]
+pub struct ProbeReply(crate::mailbox::ReplyTx);
+
+/// Why a probe's receive failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// Nothing arrived within the deadline.
+    #[error("nothing arrived within {0:?}")]
+    Timeout(Duration),
+    /// Something arrived that does not decode as the expected type.
+    #[error("a message arrived that does not decode: {0}")]
+    Decode(String),
+}
+
+/// A host-side mailbox with an actor address. Guests reach it by its id (or a name
+/// registered with [`Probe::register`]) like any actor. Dropping it frees the
+/// address; later sends get `noproc`.
+pub struct Probe {
+    cell: Arc<ActorCell>,
+    rx: MailboxRx,
+    rt: Arc<Inner>,
+    _exit: watch::Sender<Option<ExitReason>>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Probe({})", self.cell.id)
+    }
+}
+
+impl Probe {
+    pub(crate) fn new(rt: Arc<Inner>, id: ActorId, capacity: usize) -> Probe {
+        let (tx, rx) = mailbox(capacity);
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let cell = Arc::new(ActorCell {
+            id,
+            label: format!("probe{id}").into(),
+            mailbox: tx,
+            exit: exit_rx,
+            abort: Default::default(),
+            name: Default::default(),
+            is_probe: true,
+        });
+        rt.registry.insert(cell.clone());
+        Probe {
+            cell,
+            rx,
+            rt,
+            _exit: exit_tx,
+        }
+    }
+
+    /// The probe's address.
+    pub fn id(&self) -> ActorId {
+        self.cell.id
+    }
+
+    /// Registers the probe under `name`, so guests find it with `whereis`.
+    pub fn register(&self, name: &str) -> Result<(), crate::SpawnError> {
+        self.rt
+            .registry
+            .register(&self.cell, name)
+            .map_err(|_| crate::SpawnError::NameTaken(name.to_string()))
+    }
+
+    /// Waits at most `timeout` for the next message and decodes it as `M`.
+    pub async fn recv<M: DeserializeOwned>(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Received<M>, ProbeError> {
+        let envelope = tokio::time::timeout(timeout, self.rx.user.recv())
+            .await
+            .map_err(|_| ProbeError::Timeout(timeout))?
+            .expect("the probe holds a sender to its own mailbox");
+        let (from, payload, reply) = match envelope {
+            Envelope::Cast { from, payload } => (from, payload, None),
+            Envelope::Call {
+                from,
+                payload,
+                reply,
+            } => (from, payload, Some(ProbeReply(reply))),
+        };
+        Ok(Received {
+            from: ActorId::from_raw(from),
+            msg: crate::codec::decode(&payload).map_err(ProbeError::Decode)?,
+            reply,
+        })
+    }
+
+    /// Answers a call received by this probe.
+    pub fn reply<R: Serialize + ?Sized>(
+        &self,
+        to: ProbeReply,
+        reply: &R,
+    ) -> Result<(), crate::ActorError> {
+        let bytes = crate::codec::encode(reply).map_err(crate::ActorError::Encode)?;
+        let _ = to.0.send(Ok(bytes));
+        Ok(())
+    }
+
+    /// Asserts that nothing arrives within `timeout`.
+    pub async fn refute_receive(&mut self, timeout: Duration) {
+        if let Ok(Some(envelope)) = tokio::time::timeout(timeout, self.rx.user.recv()).await {
+            panic!("expected no message within {timeout:?}, got {envelope:?}");
+        }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.rt.registry.remove(self.cell.id);
+        self.rx.close_and_drain(&ExitReason::Normal);
+        self._exit.send_replace(Some(ExitReason::Normal));
+    }
+}
