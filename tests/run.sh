@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs the wasm target, checks
+# formatting and lints, then builds the guest fixtures (tests/build.rs does it on the
+# way) and runs every test. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-wasip2
+rustup component add rustfmt clippy
+
+cargo fmt --all -- --check
+cargo test --workspace --exclude testactor --exclude not-actor --exclude counter-guest --exclude pingpong-guest
+cargo clippy --workspace --all-targets -- -D warnings
