@@ -11,6 +11,7 @@ use crate::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, codec};
 
 trait Dispatch {
     fn handle(&mut self, batch: &[u8], replies: &mut Vec<u8>) -> Option<ExitReason>;
+    fn handle_info(&mut self, info: crate::Info) -> Option<ExitReason>;
     fn terminate(&mut self, reason: ExitReason);
 }
 
@@ -63,6 +64,13 @@ impl<A: Actor> Dispatch for Running<A> {
         None
     }
 
+    fn handle_info(&mut self, info: crate::Info) -> Option<ExitReason> {
+        match self.0.handle_info(info) {
+            Flow::Continue => None,
+            Flow::Stop(reason) => Some(reason),
+        }
+    }
+
     fn terminate(&mut self, reason: ExitReason) {
         self.0.terminate(reason)
     }
@@ -81,11 +89,9 @@ thread_local! {
 }
 
 pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info.to_string();
-        rt::log(wit::Level::Error, &msg);
-        rt::record_panic(&msg);
-    }));
+    // The host logs the trap with this message and the wasm backtrace, and makes
+    // the message the exit reason.
+    std::panic::set_hook(Box::new(|info| rt::record_panic(&info.to_string())));
     let args: A::Args =
         codec::decode(&args).map_err(|e| format!("init args do not decode: {e}"))?;
     let actor = A::init(args)?;
@@ -106,6 +112,16 @@ pub fn handle(batch: Vec<u8>) -> BatchResult {
         replies,
         stop: stop.map(Into::into),
     }
+}
+
+pub fn handle_info(info: wit::Info) -> Option<wit::ExitReason> {
+    ACTOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let actor = slot
+            .as_mut()
+            .expect("foundation: handle-info before a successful init");
+        actor.handle_info(info.into()).map(Into::into)
+    })
 }
 
 pub fn terminate(reason: wit::ExitReason) {

@@ -203,6 +203,49 @@ impl From<wit::SendError> for SendError {
 
 pub use wit::{NameError, ReplyError, SpawnError};
 
+/// Names one monitor (see [`monitor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct MonitorRef(u64);
+
+impl MonitorRef {
+    /// The raw value, as the WIT interface shows it.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// A monitor ref from its raw value (for example one received in a message).
+    pub fn from_raw(raw: u64) -> MonitorRef {
+        MonitorRef(raw)
+    }
+}
+
+/// A system message, handled by [`Actor::handle_info`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Info {
+    /// A monitored actor stopped (OTP's `DOWN`).
+    Down {
+        /// The monitor that fired.
+        monitor: MonitorRef,
+        /// The actor that stopped.
+        actor: ActorId,
+        /// Why; [`ExitReason::Noproc`] when it was already gone when monitored.
+        reason: ExitReason,
+    },
+}
+
+impl From<wit::Info> for Info {
+    fn from(info: wit::Info) -> Self {
+        match info {
+            wit::Info::Down(d) => Info::Down {
+                monitor: MonitorRef(d.monitor),
+                actor: ActorId(d.actor),
+                reason: d.reason.into(),
+            },
+        }
+    }
+}
+
 /// What a call handler decides.
 #[derive(Debug)]
 pub enum CallResult<R> {
@@ -285,6 +328,13 @@ pub trait Actor: Sized + 'static {
     /// Handles one cast.
     fn handle_cast(&mut self, msg: Self::Cast) -> Flow;
 
+    /// Handles a system message (a DOWN from a monitor). System messages overtake
+    /// queued casts and calls. The default ignores it.
+    fn handle_info(&mut self, info: Info) -> Flow {
+        let _ = info;
+        Flow::Continue
+    }
+
     /// Runs once when the actor is asked to stop, or stops by its own request. Not
     /// after a trap or a kill.
     fn terminate(&mut self, reason: ExitReason) {
@@ -307,6 +357,11 @@ macro_rules! export_actor {
                 batch: ::std::vec::Vec<u8>,
             ) -> $crate::bindings::exports::foundation::actor::actor::BatchResult {
                 $crate::__private::handle(batch)
+            }
+            fn handle_info(
+                info: $crate::bindings::foundation::actor::types::Info,
+            ) -> ::std::option::Option<$crate::bindings::foundation::actor::types::ExitReason> {
+                $crate::__private::handle_info(info)
             }
             fn terminate(reason: $crate::bindings::foundation::actor::types::ExitReason) {
                 $crate::__private::terminate(reason)
@@ -348,6 +403,19 @@ pub fn spawn<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId
         SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}")))
     })?;
     rt::spawn(component, &bytes).map(ActorId)
+}
+
+/// Monitors `target`: when it stops, this actor's [`Actor::handle_info`] receives
+/// [`Info::Down`] with the reason, once. A dead or unknown target gives a `Down` with
+/// [`ExitReason::Noproc`] at once.
+pub fn monitor(target: ActorId) -> MonitorRef {
+    MonitorRef(rt::monitor(target.0))
+}
+
+/// Removes a monitor; no `Down` for it arrives afterwards, even one already queued.
+/// Returns whether it was active.
+pub fn demonitor(monitor: MonitorRef) -> bool {
+    rt::demonitor(monitor.0)
 }
 
 /// Gives this actor a unique name, freed when it stops.

@@ -38,6 +38,9 @@ pub(crate) struct ActorData {
     next_handle: u64,
     /// The message the guest's panic hook recorded just before trapping.
     panic: Option<String>,
+    /// Monitors this actor holds: monitor ref to the raw target id. A DOWN is
+    /// delivered only while its monitor is here (so `demonitor` also flushes).
+    monitors: HashMap<u64, u64>,
 }
 
 impl WasiView for ActorData {
@@ -73,6 +76,7 @@ impl ActorData {
             pending: HashMap::new(),
             next_handle: 1,
             panic: None,
+            monitors: HashMap::new(),
         }
     }
 
@@ -188,6 +192,25 @@ impl ActorTask {
                     Signal::Stop(reason) => {
                         return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
                     }
+                    Signal::Down(down) => {
+                        if store.data_mut().monitors.remove(&down.monitor).is_none() {
+                            // Demonitored: the DOWN is flushed.
+                            continue;
+                        }
+                        let info = wit::Info::Down(wit::Down {
+                            monitor: down.monitor,
+                            actor: down.actor,
+                            reason: down.reason.into(),
+                        });
+                        match guest.call_handle_info(&mut *store, &info).await {
+                            Ok(None) => {}
+                            Ok(Some(stop)) => {
+                                let reason = ExitReason::from(stop);
+                                return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                            }
+                            Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
+                        }
+                    }
                 },
                 n = self.rx.user.recv_many(&mut envelopes, MAX_BATCH) => {
                     if n == 0 {
@@ -302,11 +325,20 @@ fn trapped(
 impl Drop for ActorTask {
     fn drop(&mut self) {
         let reason = self.exit.take().unwrap_or(ExitReason::Killed);
-        // Leave the table first so that new sends find no actor (noproc)...
+        // Leave the table first so that new sends find no actor (noproc), then tell
+        // the monitors...
         self.rt.registry.remove(self.cell.id);
-        // ...then answer every call this actor accepted and will never answer.
+        self.cell.notify_exit(&reason);
         if let Some(store) = self.store.as_mut() {
-            for (_, tx) in store.data_mut().pending.drain() {
+            let data = store.data_mut();
+            // ...drop the monitors this actor held on others...
+            for (monitor, target) in data.monitors.drain() {
+                if let Some(target) = ActorId::from_raw(target) {
+                    self.rt.demonitor(target, monitor);
+                }
+            }
+            // ...and answer every call this actor accepted and will never answer.
+            for (_, tx) in data.pending.drain() {
                 let _ = tx.send(Err(SendError::Exited(reason.clone())));
             }
         }
@@ -399,6 +431,24 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
 
     async fn whereis(&mut self, name: String) -> Option<u64> {
         self.rt.registry.whereis(&name).map(|c| c.id.get())
+    }
+
+    async fn monitor(&mut self, target: u64) -> u64 {
+        let monitor = self.rt.monitor(&self.cell.mailbox.signals, target);
+        self.monitors.insert(monitor, target);
+        monitor
+    }
+
+    async fn demonitor(&mut self, monitor: u64) -> bool {
+        match self.monitors.remove(&monitor) {
+            Some(target) => {
+                if let Some(target) = ActorId::from_raw(target) {
+                    self.rt.demonitor(target, monitor);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     async fn log(&mut self, level: wit::Level, msg: String) {

@@ -7,5 +7,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use exports::foundation::actor::actor::BatchResult;
-pub(crate) use foundation::actor::types as wit;
+pub(crate) use self::exports::foundation::actor::actor::BatchResult;
+pub(crate) use self::foundation::actor::types as wit;

@@ -5,11 +5,12 @@
 //! mailbox. This crate is the host: build a [`Runtime`], give it components (in code or
 //! from a [`Manifest`]), spawn actors, and talk to them through [`ActorRef`].
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! # #[tokio::main] async fn main() -> anyhow::Result<()> {
+//! # let counter_wasm = foundation_fixtures::COUNTER;
 //! let runtime = foundation::Runtime::builder().build()?;
-//! runtime.add_component("counter", "target/wasm32-wasip2/release/counter_guest.wasm")?;
+//! runtime.add_component("counter", counter_wasm)?;
 //! let counter = runtime.spawn("counter", &serde_json::json!({ "start": 1 })).await?;
 //! counter.cast(&serde_json::json!({ "Add": 2 })).await?;
 //! let n: i64 = counter.call(&"Get", Duration::from_secs(1)).await?;
@@ -40,6 +41,7 @@ pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};
 pub use probe::{Probe, ProbeError, ProbeReply, Received};
+pub use registry::Down;
 pub use runtime::{
     ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,

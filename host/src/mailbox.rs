@@ -31,6 +31,8 @@ pub(crate) enum Envelope {
 pub(crate) enum Signal {
     /// Run `terminate` with this reason (bounded by the shutdown timeout) and stop.
     Stop(ExitReason),
+    /// A monitored actor stopped.
+    Down(crate::registry::Down),
 }
 
 /// The sending side of an actor's mailbox.

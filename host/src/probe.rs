@@ -11,8 +11,8 @@ use tokio::sync::watch;
 
 use crate::error::ExitReason;
 use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, mailbox};
-use crate::registry::ActorCell;
+use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
+use crate::registry::{ActorCell, Down};
 use crate::runtime::Inner;
 
 /// A message that reached a probe.
@@ -62,15 +62,13 @@ impl Probe {
     pub(crate) fn new(rt: Arc<Inner>, id: ActorId, capacity: usize) -> Probe {
         let (tx, rx) = mailbox(capacity);
         let (exit_tx, exit_rx) = watch::channel(None);
-        let cell = Arc::new(ActorCell {
+        let cell = Arc::new(ActorCell::new(
             id,
-            label: format!("probe{id}").into(),
-            mailbox: tx,
-            exit: exit_rx,
-            abort: Default::default(),
-            name: Default::default(),
-            is_probe: true,
-        });
+            format!("probe{id}").into(),
+            tx,
+            exit_rx,
+            true,
+        ));
         rt.registry.insert(cell.clone());
         Probe {
             cell,
@@ -128,6 +126,27 @@ impl Probe {
         Ok(())
     }
 
+    /// Monitors `target`: its DOWN arrives through [`Probe::recv_down`]. A dead
+    /// target gives a DOWN with `Noproc` at once.
+    pub fn monitor(&self, target: ActorId) -> u64 {
+        self.rt.monitor(&self.cell.mailbox.signals, target.get())
+    }
+
+    /// Waits at most `timeout` for the next DOWN of this probe's monitors.
+    pub async fn recv_down(&mut self, timeout: Duration) -> Result<Down, ProbeError> {
+        loop {
+            let signal = tokio::time::timeout(timeout, self.rx.signals.recv())
+                .await
+                .map_err(|_| ProbeError::Timeout(timeout))?
+                .expect("the probe holds a sender to its own signals");
+            // A probe is never asked to stop (shutdown skips probes), so only DOWNs
+            // arrive here.
+            if let Signal::Down(down) = signal {
+                return Ok(down);
+            }
+        }
+    }
+
     /// Asserts that nothing arrives within `timeout`.
     pub async fn refute_receive(&mut self, timeout: Duration) {
         if let Ok(Some(envelope)) = tokio::time::timeout(timeout, self.rx.user.recv()).await {
@@ -139,6 +158,7 @@ impl Probe {
 impl Drop for Probe {
     fn drop(&mut self) {
         self.rt.registry.remove(self.cell.id);
+        self.cell.notify_exit(&ExitReason::Normal);
         self.rx.close_and_drain(&ExitReason::Normal);
         self._exit.send_replace(Some(ExitReason::Normal));
     }

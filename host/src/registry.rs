@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::error::ExitReason;
 use crate::id::ActorId;
-use crate::mailbox::MailboxTx;
+use crate::mailbox::{MailboxTx, Signal};
 
 /// What the runtime knows of one live actor; shared by its `ActorRef`s.
 #[derive(Debug)]
@@ -24,6 +26,91 @@ pub(crate) struct ActorCell {
     pub(crate) name: Mutex<Option<String>>,
     /// A host-side probe rather than an actor: shutdown and counts skip it.
     pub(crate) is_probe: bool,
+    /// Who monitors this actor; closed when it exits.
+    pub(crate) monitors: Mutex<Monitors>,
+}
+
+/// A DOWN: a monitored actor stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Down {
+    /// The monitor that fired.
+    pub monitor: u64,
+    /// The raw id of the actor that stopped, as it was given to `monitor` (a raw id,
+    /// since a guest may monitor any number, even one that was never an actor).
+    pub actor: u64,
+    /// Why it stopped; `Noproc` if it was gone when the monitor was made.
+    pub reason: ExitReason,
+}
+
+/// The monitors on one actor. `exited` is set under the same lock that registration
+/// takes, so a monitor made concurrently with the exit either is notified by the exit
+/// or sees `exited` and notifies itself: no DOWN is lost.
+#[derive(Debug, Default)]
+pub(crate) struct Monitors {
+    exited: Option<ExitReason>,
+    watchers: Vec<(u64, UnboundedSender<Signal>)>,
+}
+
+impl ActorCell {
+    pub(crate) fn new(
+        id: ActorId,
+        label: Arc<str>,
+        mailbox: MailboxTx,
+        exit: watch::Receiver<Option<ExitReason>>,
+        is_probe: bool,
+    ) -> ActorCell {
+        ActorCell {
+            id,
+            label,
+            mailbox,
+            exit,
+            abort: OnceLock::new(),
+            name: Mutex::new(None),
+            is_probe,
+            monitors: Mutex::new(Monitors::default()),
+        }
+    }
+
+    /// Adds a monitor whose DOWN goes to `watcher`; if this actor has already exited,
+    /// sends the DOWN at once with its exit reason.
+    pub(crate) fn add_monitor(&self, monitor: u64, watcher: &UnboundedSender<Signal>) {
+        let mut monitors = self.monitors.lock().unwrap();
+        match &monitors.exited {
+            Some(reason) => {
+                let _ = watcher.send(Signal::Down(Down {
+                    monitor,
+                    actor: self.id.get(),
+                    reason: reason.clone(),
+                }));
+            }
+            None => monitors.watchers.push((monitor, watcher.clone())),
+        }
+    }
+
+    pub(crate) fn remove_monitor(&self, monitor: u64) {
+        self.monitors
+            .lock()
+            .unwrap()
+            .watchers
+            .retain(|(m, _)| *m != monitor);
+    }
+
+    /// Marks the actor exited and sends every monitor its DOWN. DOWNs travel on the
+    /// watchers' signal queues, which user messages cannot fill.
+    pub(crate) fn notify_exit(&self, reason: &ExitReason) {
+        let watchers = {
+            let mut monitors = self.monitors.lock().unwrap();
+            monitors.exited = Some(reason.clone());
+            std::mem::take(&mut monitors.watchers)
+        };
+        for (monitor, watcher) in watchers {
+            let _ = watcher.send(Signal::Down(Down {
+                monitor,
+                actor: self.id.get(),
+                reason: reason.clone(),
+            }));
+        }
+    }
 }
 
 /// Why a name operation failed (mirrors the WIT's `name-error`).
@@ -85,14 +172,16 @@ impl Registry {
 
     /// Removes a dead actor and frees its name.
     pub(crate) fn remove(&self, id: ActorId) {
-        let cell = self.actors.write().unwrap().remove(&id);
-        if let Some(cell) = cell
-            && let Some(name) = cell.name.lock().unwrap().take()
+        let Some(cell) = self.actors.write().unwrap().remove(&id) else {
+            return;
+        };
+        // Lock order is names, then a cell's name (as in `register`): take the names
+        // lock first, never while holding the cell's.
+        let mut names = self.names.write().unwrap();
+        if let Some(name) = cell.name.lock().unwrap().take()
+            && names.get(&name) == Some(&id)
         {
-            let mut names = self.names.write().unwrap();
-            if names.get(&name) == Some(&id) {
-                names.remove(&name);
-            }
+            names.remove(&name);
         }
     }
 

@@ -155,6 +155,7 @@ impl RuntimeBuilder {
                 components: RwLock::new(HashMap::new()),
                 registry: Registry::default(),
                 ids: IdGen::new(),
+                monitor_ids: std::sync::atomic::AtomicU64::new(1),
                 settings: self.settings.clone(),
                 handle,
                 cache_dir: self.cache_dir.clone(),
@@ -186,6 +187,7 @@ pub(crate) struct Inner {
     components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
     pub(crate) registry: Registry,
     pub(crate) ids: IdGen,
+    monitor_ids: std::sync::atomic::AtomicU64,
     pub(crate) settings: Settings,
     handle: tokio::runtime::Handle,
     cache_dir: Option<PathBuf>,
@@ -243,15 +245,7 @@ impl Inner {
                 .max(1),
         );
         let (exit_tx, exit_rx) = watch::channel(None);
-        let cell = Arc::new(ActorCell {
-            id,
-            label,
-            mailbox: tx,
-            exit: exit_rx,
-            abort: Default::default(),
-            name: Default::default(),
-            is_probe: false,
-        });
+        let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
         self.registry.insert(cell.clone());
         if let Some(name) = &spec.name
             && self.registry.register(&cell, name).is_err()
@@ -271,6 +265,34 @@ impl Inner {
                 actor: cell.label.to_string(),
                 reason: wait_exit(&cell).await,
             }),
+        }
+    }
+
+    /// Makes a monitor of `target` whose DOWN goes to `watcher`. A dead or unknown
+    /// target gives a DOWN with `Noproc` at once (OTP M1).
+    pub(crate) fn monitor(
+        &self,
+        watcher: &tokio::sync::mpsc::UnboundedSender<Signal>,
+        target: u64,
+    ) -> u64 {
+        let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
+        match ActorId::from_raw(target).and_then(|id| self.registry.get(id)) {
+            Some(cell) => cell.add_monitor(monitor, watcher),
+            None => {
+                let _ = watcher.send(Signal::Down(crate::registry::Down {
+                    monitor,
+                    actor: target,
+                    reason: ExitReason::Noproc,
+                }));
+            }
+        }
+        monitor
+    }
+
+    /// Removes a monitor from its target, if the target still lives.
+    pub(crate) fn demonitor(&self, target: ActorId, monitor: u64) {
+        if let Some(cell) = self.registry.get(target) {
+            cell.remove_monitor(monitor);
         }
     }
 
@@ -378,10 +400,14 @@ impl Runtime {
     /// Compiles (or loads from the cache) the component at `path` and checks that it
     /// implements the actor world; actors can then be spawned from it by `name`.
     ///
-    /// ```no_run
+    /// ```
     /// # #[tokio::main] async fn main() -> Result<(), foundation::Error> {
+    /// # let path = foundation_fixtures::COUNTER;
     /// let runtime = foundation::Runtime::builder().build()?;
-    /// runtime.add_component("counter", "target/wasm32-wasip2/release/counter.wasm")?;
+    /// runtime.add_component("counter", path)?;
+    /// // Not a component at all: a precise error, nothing registered.
+    /// let err = runtime.add_component_bytes("junk", b"junk").unwrap_err();
+    /// assert!(err.to_string().starts_with("component \"junk\" (bytes): not a valid component"));
     /// # Ok(()) }
     /// ```
     pub fn add_component(&self, name: &str, path: impl AsRef<Path>) -> Result<(), Error> {
@@ -446,6 +472,29 @@ impl Runtime {
     /// Loads a manifest's components and starts its actors in order, each registered
     /// under its manifest name. Stops at the first actor that fails to start (those
     /// already started keep running; [`Runtime::shutdown`] stops them).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let path = foundation_fixtures::COUNTER;
+    /// use std::path::Path;
+    /// let text = format!(r#"
+    ///     [components.counter]
+    ///     path = {path:?}
+    ///
+    ///     [[actors]]
+    ///     name = "counter"
+    ///     component = "counter"
+    ///     args = {{ start = 41 }}
+    /// "#);
+    /// let manifest = foundation::Manifest::parse(&text, Path::new("app.toml"), Path::new("."))?;
+    /// let runtime = foundation::Runtime::builder().build()?;
+    /// runtime.start(&manifest).await?;
+    /// let counter = runtime.whereis("counter").expect("registered under its manifest name");
+    /// let n: i64 = counter.call(&serde_json::json!({ "AddAndGet": 1 }), std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(n, 42);
+    /// runtime.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn start(&self, manifest: &Manifest) -> Result<Vec<ActorRef>, Error> {
         self.load_components(manifest)?;
         let mut started = Vec::with_capacity(manifest.actors.len());
@@ -470,7 +519,21 @@ impl Runtime {
     }
 
     /// Starts an actor from component `component` with `args` for its `init`, and
-    /// returns once `init` has returned.
+    /// returns once `init` has returned. `init` failing or trapping is
+    /// [`SpawnError::InitFailed`] with the reason.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use serde_json::json;
+    /// let counter = runtime.spawn("counter", &json!({ "start": 1 })).await?;
+    /// assert!(counter.exit_reason().is_none());
+    /// // The counter's init wants an integer `start`.
+    /// let err = runtime.spawn("counter", &json!({ "start": "one" })).await.unwrap_err();
+    /// assert!(matches!(err, foundation::SpawnError::InitFailed { .. }));
+    /// # Ok(()) }
+    /// ```
     pub async fn spawn<A: Serialize + ?Sized>(
         &self,
         component: &str,
@@ -503,18 +566,36 @@ impl Runtime {
         }
     }
 
-    /// The live actor registered as `name`.
+    /// The live actor registered as `name` (probes are not actors: `None` for them).
     pub fn whereis(&self, name: &str) -> Option<ActorRef> {
-        self.inner.registry.whereis(name).map(|c| self.actor_ref(c))
+        self.inner
+            .registry
+            .whereis(name)
+            .filter(|c| !c.is_probe)
+            .map(|c| self.actor_ref(c))
     }
 
-    /// The live actor with this id.
+    /// The live actor with this id (probes are not actors: `None` for them).
     pub fn actor(&self, id: ActorId) -> Option<ActorRef> {
-        self.inner.registry.get(id).map(|c| self.actor_ref(c))
+        self.inner
+            .registry
+            .get(id)
+            .filter(|c| !c.is_probe)
+            .map(|c| self.actor_ref(c))
     }
 
     /// A host-side mailbox with an actor address, for Rust code (tests) to receive
     /// what guests send. Its mailbox has the runtime's default capacity.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// let counter = runtime.actor(probe.id()); // a probe is not an actor
+    /// assert!(counter.is_none());
+    /// probe.refute_receive(std::time::Duration::from_millis(10)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn probe(&self) -> crate::probe::Probe {
         crate::probe::Probe::new(
             self.inner.clone(),
@@ -639,6 +720,21 @@ impl ActorRef {
     ///
     /// Fails at once with `Noproc` if the actor is dead, and with `Exited(reason)` if
     /// it stops before replying; with `Timeout` after `timeout`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use std::time::Duration;
+    /// use foundation::{ActorError, ExitReason, SendError};
+    /// let counter = runtime.spawn("counter", &serde_json::json!({ "start": 5 })).await?;
+    /// let n: i64 = counter.call(&"Get", Duration::from_secs(5)).await?;
+    /// assert_eq!(n, 5);
+    /// assert_eq!(counter.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
+    /// let dead = counter.call::<_, i64>(&"Get", Duration::from_secs(5)).await;
+    /// assert_eq!(dead, Err(ActorError::Send(SendError::Noproc)));
+    /// # Ok(()) }
+    /// ```
     pub async fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         msg: &M,
@@ -667,6 +763,26 @@ impl ActorRef {
     }
 
     /// Casts only if the mailbox has room now; `MailboxFull` otherwise.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::{ActorOptions, ActorError, SendError};
+    /// use serde_json::json;
+    /// let counter = runtime
+    ///     .spawn_with(ActorOptions::new("counter").name("c").mailbox(1), &json!({}))
+    ///     .await?;
+    /// match counter.try_cast(&json!({ "Add": 1 })) {
+    ///     Ok(()) => {}
+    ///     // Back-pressure: shed load or retry later, but nothing was queued.
+    ///     Err(ActorError::Send(SendError::MailboxFull { capacity })) => {
+    ///         eprintln!("counter busy ({capacity} queued)")
+    ///     }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn try_cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
         let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
         Ok(self.rt.try_cast(0, &self.cell, bytes)?)

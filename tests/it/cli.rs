@@ -114,6 +114,13 @@ fn run_pingpong_then_sigterm_shuts_down_gracefully() {
         "finished 1000 rounds; pong received 1000 balls",
         &mut seen,
     );
+    // A guest's stdout reaches the log, line by line, tagged with the actor.
+    let stdout_line = seen
+        .iter()
+        .find(|l| l.contains("first ball, from #"))
+        .expect("pong's println is logged");
+    assert!(stdout_line.contains("actor=pong"), "{stdout_line}");
+    assert!(stdout_line.contains("stream=\"stdout\""), "{stdout_line}");
     // SAFETY: plain kill(2) on our own child's pid.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(rc, 0);

@@ -6,6 +6,7 @@ mod cli;
 mod lifecycle;
 mod mailbox;
 mod manifest;
+mod monitors;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -50,6 +51,12 @@ pub enum Call {
         seq: u64,
     },
     BlockOn(u64),
+    Monitor(u64),
+    Demonitor(u64),
+    BlockOnThenDemonitor {
+        gate: u64,
+        monitor: u64,
+    },
     StopWith(String),
     CallSelf {
         timeout_ms: u64,
@@ -64,6 +71,7 @@ pub enum Reply {
     History(Vec<(u64, u64)>),
     Err(String),
     Ok,
+    Bool(bool),
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -73,6 +81,11 @@ pub enum Cast {
     Panic(String),
     Stop,
     Terminated(String),
+    Down {
+        monitor: u64,
+        actor: u64,
+        reason: String,
+    },
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -82,6 +95,7 @@ pub struct Args {
     pub name: Option<String>,
     pub notify_on_terminate: Option<u64>,
     pub tag: String,
+    pub forward_info: Option<u64>,
 }
 
 pub fn init_tracing() {

@@ -77,6 +77,10 @@ impl Actor for Player {
         let me = foundation_sdk::self_id();
         match (self, msg) {
             (Player::Pong { received }, Cast::Ball { n, from }) => {
+                if *received == 0 {
+                    // Plain stdout works too: the host logs it, tagged with this actor.
+                    println!("first ball, from {from}");
+                }
                 *received += 1;
                 // The sender may have finished and stopped; that is not pong's problem.
                 let _ = foundation_sdk::cast(from, &Cast::Ball { n, from: me });

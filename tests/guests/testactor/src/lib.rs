@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use foundation_sdk::{
-    Actor, ActorId, CallResult, Caller, ExitReason, Flow, NameError, ReplyHandle, SpawnError,
+    Actor, ActorId, CallResult, Caller, ExitReason, Flow, Info, MonitorRef, NameError, ReplyHandle,
+    SpawnError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,8 @@ pub struct Args {
     /// On `terminate`, cast `Terminated(tag)` to this actor.
     notify_on_terminate: Option<u64>,
     tag: String,
+    /// Cast every DOWN received, as `Cast::Down`, to this actor.
+    forward_info: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -61,6 +64,16 @@ pub enum Call {
     /// mailbox fills) until the gate is released. The reply tells the caller that the
     /// message has left the mailbox.
     BlockOn(u64),
+    /// Monitors the actor; replies with the monitor ref.
+    Monitor(u64),
+    /// Replies whether the monitor was active.
+    Demonitor(u64),
+    /// Like `BlockOn`, then removes `monitor` once the gate releases it and records
+    /// whether it was active as `(u64::MAX - 1, 0 or 1)`.
+    BlockOnThenDemonitor {
+        gate: u64,
+        monitor: u64,
+    },
     /// Replies, then stops with a custom reason.
     StopWith(String),
     /// Calls itself; must time out.
@@ -77,6 +90,7 @@ pub enum Reply {
     History(Vec<(u64, u64)>),
     Err(String),
     Ok,
+    Bool(bool),
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -88,6 +102,11 @@ pub enum Cast {
     Panic(String),
     Stop,
     Terminated(String),
+    Down {
+        monitor: u64,
+        actor: u64,
+        reason: String,
+    },
 }
 
 struct TestActor {
@@ -96,6 +115,7 @@ struct TestActor {
     watchers: Vec<ReplyHandle>,
     notify_on_terminate: Option<u64>,
     tag: String,
+    forward_info: Option<u64>,
 }
 
 fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply {
@@ -127,6 +147,7 @@ impl Actor for TestActor {
             watchers: Vec::new(),
             notify_on_terminate: args.notify_on_terminate,
             tag: args.tag,
+            forward_info: args.forward_info,
         })
     }
 
@@ -199,6 +220,19 @@ impl Actor for TestActor {
                 );
                 return CallResult::NoReply;
             }
+            Call::Monitor(target) => Reply::Id(foundation_sdk::monitor(id(target)).get()),
+            Call::Demonitor(monitor) => Reply::Bool(demonitor(monitor)),
+            Call::BlockOnThenDemonitor { gate, monitor } => {
+                let _ = from.defer().reply(&Reply::Ok);
+                let _ = foundation_sdk::call::<_, Reply>(
+                    id(gate),
+                    &Call::Defer,
+                    Duration::from_secs(60),
+                );
+                let was_active = demonitor(monitor);
+                self.history.push((u64::MAX - 1, u64::from(was_active)));
+                return CallResult::NoReply;
+            }
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -225,6 +259,27 @@ impl Actor for TestActor {
             Cast::Panic(m) => panic!("{m}"),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
+            Cast::Down { .. } => {}
+        }
+        Flow::Continue
+    }
+
+    fn handle_info(&mut self, info: Info) -> Flow {
+        let Info::Down {
+            monitor,
+            actor,
+            reason,
+        } = info
+        else {
+            return Flow::Continue;
+        };
+        if let Some(to) = self.forward_info {
+            let down = Cast::Down {
+                monitor: monitor.get(),
+                actor: actor.get(),
+                reason: reason.to_string(),
+            };
+            let _ = foundation_sdk::cast(id(to), &down);
         }
         Flow::Continue
     }
@@ -258,6 +313,11 @@ fn spawn_error(e: SpawnError) -> String {
         SpawnError::InitFailed(r) => format!("InitFailed({})", ExitReason::from(r)),
         SpawnError::Unavailable(m) => format!("Unavailable({m})"),
     }
+}
+
+/// Monitor refs travel as raw numbers in test messages.
+fn demonitor(raw: u64) -> bool {
+    foundation_sdk::demonitor(MonitorRef::from_raw(raw))
 }
 
 fn id(raw: u64) -> ActorId {
