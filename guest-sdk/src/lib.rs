@@ -232,6 +232,14 @@ pub enum Info {
         /// Why; [`ExitReason::Noproc`] when it was already gone when monitored.
         reason: ExitReason,
     },
+    /// An exit signal (from a linked actor that stopped, or from [`exit`]), delivered
+    /// only while this actor traps exits ([`trap_exits`]).
+    Exit {
+        /// Who it came from.
+        from: ActorId,
+        /// Its reason.
+        reason: ExitReason,
+    },
 }
 
 impl From<wit::Info> for Info {
@@ -241,6 +249,10 @@ impl From<wit::Info> for Info {
                 monitor: MonitorRef(d.monitor),
                 actor: ActorId(d.actor),
                 reason: d.reason.into(),
+            },
+            wit::Info::Exit(e) => Info::Exit {
+                from: ActorId(e.from),
+                reason: e.reason.into(),
             },
         }
     }
@@ -416,6 +428,39 @@ pub fn monitor(target: ActorId) -> MonitorRef {
 /// Returns whether it was active.
 pub fn demonitor(monitor: MonitorRef) -> bool {
     rt::demonitor(monitor.0)
+}
+
+/// Links this actor with `target` both ways: when either stops, the other gets an
+/// exit signal (it dies with the same reason unless the reason is `Normal` or it
+/// traps exits). Errors: `Noproc` when `target` is dead.
+pub fn link(target: ActorId) -> Result<(), SendError> {
+    rt::link(target.0).map_err(SendError::from)
+}
+
+/// Removes the link with `target`, both ways.
+pub fn unlink(target: ActorId) {
+    rt::unlink(target.0)
+}
+
+/// Like [`spawn`], linked to this actor before its `init` runs. A failed `init`
+/// removes the link and returns the error.
+pub fn spawn_link<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId, SpawnError> {
+    let bytes = codec::encode(args).map_err(|e| {
+        SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}")))
+    })?;
+    rt::spawn_link(component, &bytes).map(ActorId)
+}
+
+/// Sends `target` an exit signal (OTP's `exit/2`). [`ExitReason::Killed`] cannot be
+/// trapped; [`ExitReason::Normal`] is ignored by a target that does not trap exits.
+pub fn exit(target: ActorId, reason: ExitReason) {
+    rt::exit(target.0, &reason.into())
+}
+
+/// Sets whether exit signals arrive as [`Info::Exit`] (true) or act on this actor
+/// (false, the default); returns the previous setting.
+pub fn trap_exits(enabled: bool) -> bool {
+    rt::trap_exits(enabled)
 }
 
 /// Gives this actor a unique name, freed when it stops.

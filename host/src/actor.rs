@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
@@ -20,7 +21,7 @@ use crate::error::{ExitReason, SendError, chain};
 use crate::frame;
 use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
-use crate::registry::{ActorCell, NameError};
+use crate::registry::{self, ActorCell, NameError};
 use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
 use crate::stdio::GuestOutput;
 
@@ -109,6 +110,8 @@ pub(crate) struct ActorTask {
     component: Arc<LoadedComponent>,
     rx: MailboxRx,
     exit_tx: watch::Sender<Option<ExitReason>>,
+    /// The actor that started this one with `spawn-link`: unlinked if `init` fails.
+    parent: Option<Arc<ActorCell>>,
     store: Option<Store<ActorData>>,
     /// Set when the loop ends by itself; a dropped task without it was killed.
     exit: Option<ExitReason>,
@@ -121,6 +124,7 @@ impl ActorTask {
         component: Arc<LoadedComponent>,
         rx: MailboxRx,
         exit_tx: watch::Sender<Option<ExitReason>>,
+        parent: Option<Arc<ActorCell>>,
     ) -> ActorTask {
         ActorTask {
             rt,
@@ -128,6 +132,7 @@ impl ActorTask {
             component,
             rx,
             exit_tx,
+            parent,
             store: None,
             exit: None,
         }
@@ -142,6 +147,15 @@ impl ActorTask {
     ) {
         let reason = self.live(args, init_tx).await;
         self.exit = Some(reason);
+    }
+
+    /// A failed start returns its error to the spawner and must not also kill it
+    /// through the link `spawn-link` made (as OTP 26's `proc_lib:init_fail`).
+    fn init_failed(&self, init_tx: oneshot::Sender<Result<(), ExitReason>>, reason: &ExitReason) {
+        if let Some(parent) = &self.parent {
+            registry::unlink(parent, &self.cell);
+        }
+        let _ = init_tx.send(Err(reason.clone()));
     }
 
     async fn live(
@@ -161,7 +175,7 @@ impl ActorTask {
             Err(e) => {
                 let reason = ExitReason::Custom(format!("cannot instantiate: {}", chain(&e)));
                 tracing::error!(actor = %self.cell.label, id = %self.cell.id, "{reason}");
-                let _ = init_tx.send(Err(reason.clone()));
+                self.init_failed(init_tx, &reason);
                 return reason;
             }
         };
@@ -173,12 +187,12 @@ impl ActorTask {
             Ok(Err(msg)) => {
                 let reason = ExitReason::Custom(msg);
                 tracing::warn!(actor = %self.cell.label, id = %self.cell.id, "init failed: {reason}");
-                let _ = init_tx.send(Err(reason.clone()));
+                self.init_failed(init_tx, &reason);
                 return reason;
             }
             Err(e) => {
                 let reason = trapped(&self.cell, store, &e, "init");
-                let _ = init_tx.send(Err(reason.clone()));
+                self.init_failed(init_tx, &reason);
                 return reason;
             }
         }
@@ -188,29 +202,20 @@ impl ActorTask {
         loop {
             tokio::select! {
                 biased;
-                Some(signal) = self.rx.signals.recv() => match signal {
-                    Signal::Stop(reason) => {
+                Some(signal) = self.rx.signals.recv() => match on_signal(&self.cell, store.data_mut(), signal) {
+                    SignalAction::Ignore => {}
+                    SignalAction::Terminate(reason) => {
                         return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
                     }
-                    Signal::Down(down) => {
-                        if store.data_mut().monitors.remove(&down.monitor).is_none() {
-                            // Demonitored: the DOWN is flushed.
-                            continue;
+                    SignalAction::Die(reason) => return reason,
+                    SignalAction::Deliver(info) => match guest.call_handle_info(&mut *store, &info).await {
+                        Ok(None) => {}
+                        Ok(Some(stop)) => {
+                            let reason = ExitReason::from(stop);
+                            return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
                         }
-                        let info = wit::Info::Down(wit::Down {
-                            monitor: down.monitor,
-                            actor: down.actor,
-                            reason: down.reason.into(),
-                        });
-                        match guest.call_handle_info(&mut *store, &info).await {
-                            Ok(None) => {}
-                            Ok(Some(stop)) => {
-                                let reason = ExitReason::from(stop);
-                                return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
-                            }
-                            Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
-                        }
-                    }
+                        Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
+                    },
                 },
                 n = self.rx.user.recv_many(&mut envelopes, MAX_BATCH) => {
                     if n == 0 {
@@ -241,6 +246,46 @@ impl ActorTask {
                         return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// What a system signal asks of the actor's loop.
+enum SignalAction {
+    Ignore,
+    /// Run `terminate`, then exit with the reason.
+    Terminate(ExitReason),
+    /// Exit with the reason at once, without `terminate`.
+    Die(ExitReason),
+    /// Hand it to the guest's `handle-info`.
+    Deliver(wit::Info),
+}
+
+fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAction {
+    match signal {
+        Signal::Stop(reason) => SignalAction::Terminate(reason),
+        // A DOWN of a monitor removed since is flushed (demonitor always flushes).
+        Signal::Down(down) => match data.monitors.remove(&down.monitor) {
+            None => SignalAction::Ignore,
+            Some(_) => SignalAction::Deliver(wit::Info::Down(wit::Down {
+                monitor: down.monitor,
+                actor: down.actor,
+                reason: down.reason.into(),
+            })),
+        },
+        // Queued while the actor trapped exits; if it has stopped trapping since, the
+        // signal acts as it would have on arrival.
+        Signal::Exit { from, reason } => {
+            if cell.trap_exit.load(Ordering::SeqCst) {
+                SignalAction::Deliver(wit::Info::Exit(wit::ExitSignal {
+                    from: from.get(),
+                    reason: reason.into(),
+                }))
+            } else if reason == ExitReason::Normal {
+                SignalAction::Ignore
+            } else {
+                SignalAction::Die(reason)
             }
         }
     }
@@ -324,11 +369,17 @@ fn trapped(
 
 impl Drop for ActorTask {
     fn drop(&mut self) {
-        let reason = self.exit.take().unwrap_or(ExitReason::Killed);
+        // A task dropped without an exit of its own was killed from outside, with the
+        // reason the killer set.
+        let reason = self
+            .exit
+            .take()
+            .or_else(|| self.cell.take_kill_reason())
+            .unwrap_or(ExitReason::Killed);
         // Leave the table first so that new sends find no actor (noproc), then tell
-        // the monitors...
+        // monitors and links...
         self.rt.registry.remove(self.cell.id);
-        self.cell.notify_exit(&reason);
+        self.cell.notify_exit(&self.rt.registry, &reason);
         if let Some(store) = self.store.as_mut() {
             let data = store.data_mut();
             // ...drop the monitors this actor held on others...
@@ -408,11 +459,55 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             args,
             name: None,
             mailbox: None,
+            link: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn spawn_link(
+        &mut self,
+        component: String,
+        args: Vec<u8>,
+    ) -> Result<u64, wit::SpawnError> {
+        let spec = SpawnSpec {
+            component,
+            args,
+            name: None,
+            mailbox: None,
+            link: Some(self.cell.clone()),
+        };
+        match self.rt.spawn(spec).await {
+            Ok(cell) => Ok(cell.id.get()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn link(&mut self, target: u64) -> Result<(), wit::SendError> {
+        let target = ActorId::from_raw(target)
+            .and_then(|id| self.rt.registry.get(id))
+            .ok_or(wit::SendError::Noproc)?;
+        registry::link(&self.cell, &target).map_err(|_| wit::SendError::Noproc)
+    }
+
+    async fn unlink(&mut self, target: u64) {
+        if let Some(target) = ActorId::from_raw(target).and_then(|id| self.rt.registry.get(id)) {
+            registry::unlink(&self.cell, &target);
+        }
+    }
+
+    async fn exit(&mut self, target: u64, reason: wit::ExitReason) {
+        let reason = ExitReason::from(reason);
+        if let Some(target) = ActorId::from_raw(target).and_then(|id| self.rt.registry.get(id)) {
+            let untrappable = reason == ExitReason::Killed;
+            target.exit_signal(self.cell.id, reason, untrappable);
+        }
+    }
+
+    async fn trap_exits(&mut self, enabled: bool) -> bool {
+        self.cell.trap_exit.swap(enabled, Ordering::SeqCst)
     }
 
     async fn register(&mut self, name: String) -> Result<(), wit::NameError> {

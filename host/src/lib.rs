@@ -40,7 +40,7 @@ mod stdio;
 pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};
-pub use probe::{Probe, ProbeError, ProbeReply, Received};
+pub use probe::{Probe, ProbeError, ProbeReply, Received, SystemMessage};
 pub use registry::Down;
 pub use runtime::{
     ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,

@@ -33,6 +33,11 @@ pub(crate) enum Signal {
     Stop(ExitReason),
     /// A monitored actor stopped.
     Down(crate::registry::Down),
+    /// An exit signal, queued because the receiver traps exits.
+    Exit {
+        from: crate::id::ActorId,
+        reason: ExitReason,
+    },
 }
 
 /// The sending side of an actor's mailbox.

@@ -40,6 +40,23 @@ pub enum ProbeError {
     /// Something arrived that does not decode as the expected type.
     #[error("a message arrived that does not decode: {0}")]
     Decode(String),
+    /// A different kind of system message arrived than the one expected.
+    #[error("unexpected system message: {0}")]
+    Unexpected(String),
+}
+
+/// A system message that reached a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SystemMessage {
+    /// A monitored actor stopped.
+    Down(Down),
+    /// A linked actor stopped (or sent an exit signal).
+    Exit {
+        /// Who it came from.
+        from: ActorId,
+        /// Its reason.
+        reason: ExitReason,
+    },
 }
 
 /// A host-side mailbox with an actor address. Guests reach it by its id (or a name
@@ -132,18 +149,40 @@ impl Probe {
         self.rt.monitor(&self.cell.mailbox.signals, target.get())
     }
 
-    /// Waits at most `timeout` for the next DOWN of this probe's monitors.
-    pub async fn recv_down(&mut self, timeout: Duration) -> Result<Down, ProbeError> {
+    /// Links the probe with `target`: when the target stops, the probe receives an
+    /// exit signal through [`Probe::recv_signal`] (a probe always traps exits).
+    /// Errors: `Noproc` when the target is dead.
+    pub fn link(&self, target: ActorId) -> Result<(), crate::SendError> {
+        let target = self
+            .rt
+            .registry
+            .get(target)
+            .ok_or(crate::SendError::Noproc)?;
+        crate::registry::link(&self.cell, &target).map_err(|_| crate::SendError::Noproc)
+    }
+
+    /// Waits at most `timeout` for the next system message: a DOWN of the probe's
+    /// monitors, or an exit signal from a linked actor.
+    pub async fn recv_signal(&mut self, timeout: Duration) -> Result<SystemMessage, ProbeError> {
         loop {
             let signal = tokio::time::timeout(timeout, self.rx.signals.recv())
                 .await
                 .map_err(|_| ProbeError::Timeout(timeout))?
                 .expect("the probe holds a sender to its own signals");
-            // A probe is never asked to stop (shutdown skips probes), so only DOWNs
-            // arrive here.
-            if let Signal::Down(down) = signal {
-                return Ok(down);
+            match signal {
+                Signal::Down(down) => return Ok(SystemMessage::Down(down)),
+                Signal::Exit { from, reason } => return Ok(SystemMessage::Exit { from, reason }),
+                // Nothing asks a probe to stop (shutdown skips probes).
+                Signal::Stop(_) => continue,
             }
+        }
+    }
+
+    /// Waits at most `timeout` for the next DOWN; any other system message is an error.
+    pub async fn recv_down(&mut self, timeout: Duration) -> Result<Down, ProbeError> {
+        match self.recv_signal(timeout).await? {
+            SystemMessage::Down(down) => Ok(down),
+            other => Err(ProbeError::Unexpected(format!("{other:?}"))),
         }
     }
 
@@ -158,7 +197,8 @@ impl Probe {
 impl Drop for Probe {
     fn drop(&mut self) {
         self.rt.registry.remove(self.cell.id);
-        self.cell.notify_exit(&ExitReason::Normal);
+        self.cell
+            .notify_exit(&self.rt.registry, &ExitReason::Normal);
         self.rx.close_and_drain(&ExitReason::Normal);
         self._exit.send_replace(Some(ExitReason::Normal));
     }

@@ -1,6 +1,7 @@
 //! The process table (live actors by id, in start order) and the name registry.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::watch;
@@ -26,8 +27,13 @@ pub(crate) struct ActorCell {
     pub(crate) name: Mutex<Option<String>>,
     /// A host-side probe rather than an actor: shutdown and counts skip it.
     pub(crate) is_probe: bool,
-    /// Who monitors this actor; closed when it exits.
-    pub(crate) monitors: Mutex<Monitors>,
+    /// Who monitors this actor and whom it is linked with; closed when it exits.
+    pub(crate) observers: Mutex<Observers>,
+    /// Whether exit signals reach the actor as messages (OTP's `trap_exit`).
+    pub(crate) trap_exit: AtomicBool,
+    /// The reason to report when the actor's task is killed from outside (a kill, or
+    /// an exit signal that kills it); set before the task is aborted.
+    kill_reason: Mutex<Option<ExitReason>>,
 }
 
 /// A DOWN: a monitored actor stopped.
@@ -42,14 +48,19 @@ pub struct Down {
     pub reason: ExitReason,
 }
 
-/// The monitors on one actor. `exited` is set under the same lock that registration
-/// takes, so a monitor made concurrently with the exit either is notified by the exit
-/// or sees `exited` and notifies itself: no DOWN is lost.
+/// The monitors on one actor and its links. `exited` is set under the same lock that
+/// making a monitor or a link takes, so one made concurrently with the exit either is
+/// notified by the exit or sees `exited`: no DOWN or exit signal is lost.
 #[derive(Debug, Default)]
-pub(crate) struct Monitors {
+pub(crate) struct Observers {
     exited: Option<ExitReason>,
-    watchers: Vec<(u64, UnboundedSender<Signal>)>,
+    monitors: Vec<(u64, UnboundedSender<Signal>)>,
+    links: HashSet<ActorId>,
 }
+
+/// Why a link could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoProc;
 
 impl ActorCell {
     pub(crate) fn new(
@@ -67,15 +78,55 @@ impl ActorCell {
             abort: OnceLock::new(),
             name: Mutex::new(None),
             is_probe,
-            monitors: Mutex::new(Monitors::default()),
+            observers: Mutex::new(Observers::default()),
+            // Probes always trap exits: they receive exit signals as messages.
+            trap_exit: AtomicBool::new(is_probe),
+            kill_reason: Mutex::new(None),
+        }
+    }
+
+    /// Kills the actor's task with `reason` (the first reason set wins). A guest busy
+    /// in a handler is stopped at its next epoch tick.
+    pub(crate) fn kill_with(&self, reason: ExitReason) {
+        self.kill_reason.lock().unwrap().get_or_insert(reason);
+        if let Some(abort) = self.abort.get() {
+            abort.abort();
+        }
+    }
+
+    /// Stores the handle that kills the actor's task. A kill that came before the
+    /// handle existed (between joining the table and starting the task) is carried out
+    /// now: `kill_with` sets its reason before looking for the handle, and this looks
+    /// for a reason after setting the handle, so one of the two always sees the other.
+    pub(crate) fn arm_abort(&self, abort: AbortHandle) {
+        let abort = self.abort.get_or_init(|| abort);
+        if self.kill_reason.lock().unwrap().is_some() {
+            abort.abort();
+        }
+    }
+
+    /// The reason set by `kill_with`, if any.
+    pub(crate) fn take_kill_reason(&self) -> Option<ExitReason> {
+        self.kill_reason.lock().unwrap().take()
+    }
+
+    /// Acts on an exit signal from `from` (docs/semantics.md, "Links and exit
+    /// signals"). `untrappable` is OTP's `kill`.
+    pub(crate) fn exit_signal(&self, from: ActorId, reason: ExitReason, untrappable: bool) {
+        if untrappable {
+            self.kill_with(ExitReason::Killed);
+        } else if self.trap_exit.load(Ordering::SeqCst) {
+            let _ = self.mailbox.signals.send(Signal::Exit { from, reason });
+        } else if reason != ExitReason::Normal {
+            self.kill_with(reason);
         }
     }
 
     /// Adds a monitor whose DOWN goes to `watcher`; if this actor has already exited,
     /// sends the DOWN at once with its exit reason.
     pub(crate) fn add_monitor(&self, monitor: u64, watcher: &UnboundedSender<Signal>) {
-        let mut monitors = self.monitors.lock().unwrap();
-        match &monitors.exited {
+        let mut observers = self.observers.lock().unwrap();
+        match &observers.exited {
             Some(reason) => {
                 let _ = watcher.send(Signal::Down(Down {
                     monitor,
@@ -83,27 +134,38 @@ impl ActorCell {
                     reason: reason.clone(),
                 }));
             }
-            None => monitors.watchers.push((monitor, watcher.clone())),
+            None => observers.monitors.push((monitor, watcher.clone())),
         }
     }
 
     pub(crate) fn remove_monitor(&self, monitor: u64) {
-        self.monitors
-            .lock()
-            .unwrap()
-            .watchers
-            .retain(|(m, _)| *m != monitor);
+        let mut observers = self.observers.lock().unwrap();
+        observers.monitors.retain(|(m, _)| *m != monitor);
     }
 
-    /// Marks the actor exited and sends every monitor its DOWN. DOWNs travel on the
-    /// watchers' signal queues, which user messages cannot fill.
-    pub(crate) fn notify_exit(&self, reason: &ExitReason) {
-        let watchers = {
-            let mut monitors = self.monitors.lock().unwrap();
-            monitors.exited = Some(reason.clone());
-            std::mem::take(&mut monitors.watchers)
+    /// Marks the actor exited, sends every monitor its DOWN and every linked actor an
+    /// exit signal. Both travel on the receivers' signal queues, which user messages
+    /// cannot fill.
+    pub(crate) fn notify_exit(&self, registry: &Registry, reason: &ExitReason) {
+        let (monitors, links) = {
+            let mut observers = self.observers.lock().unwrap();
+            observers.exited = Some(reason.clone());
+            (
+                std::mem::take(&mut observers.monitors),
+                std::mem::take(&mut observers.links),
+            )
         };
-        for (monitor, watcher) in watchers {
+        for peer in links {
+            let Some(peer) = registry.get(peer) else {
+                continue;
+            };
+            // A peer that unlinked meanwhile gets nothing.
+            let was_linked = peer.observers.lock().unwrap().links.remove(&self.id);
+            if was_linked {
+                peer.exit_signal(self.id, reason.clone(), false);
+            }
+        }
+        for (monitor, watcher) in monitors {
             let _ = watcher.send(Signal::Down(Down {
                 monitor,
                 actor: self.id.get(),
@@ -111,6 +173,45 @@ impl ActorCell {
             }));
         }
     }
+}
+
+/// Links `a` and `b` both ways. Locks the two cells in id order, so concurrent links
+/// never deadlock. Fails if `b` has exited.
+pub(crate) fn link(a: &ActorCell, b: &ActorCell) -> Result<(), NoProc> {
+    if a.id == b.id {
+        return Ok(());
+    }
+    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
+    let mut first_obs = first.observers.lock().unwrap();
+    let mut second_obs = second.observers.lock().unwrap();
+    let (a_obs, b_obs) = if a.id < b.id {
+        (&mut *first_obs, &mut *second_obs)
+    } else {
+        (&mut *second_obs, &mut *first_obs)
+    };
+    if b_obs.exited.is_some() {
+        return Err(NoProc);
+    }
+    if a_obs.exited.is_some() {
+        // The caller is on its way out; its exit will not see this link, so do not
+        // make half of one.
+        return Ok(());
+    }
+    a_obs.links.insert(b.id);
+    b_obs.links.insert(a.id);
+    Ok(())
+}
+
+/// Removes the link between `a` and `b`, both ways.
+pub(crate) fn unlink(a: &ActorCell, b: &ActorCell) {
+    if a.id == b.id {
+        return;
+    }
+    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
+    let mut first_obs = first.observers.lock().unwrap();
+    let mut second_obs = second.observers.lock().unwrap();
+    first_obs.links.remove(&second.id);
+    second_obs.links.remove(&first.id);
 }
 
 /// Why a name operation failed (mirrors the WIT's `name-error`).

@@ -179,6 +179,8 @@ pub(crate) struct SpawnSpec {
     pub(crate) args: Vec<u8>,
     pub(crate) name: Option<String>,
     pub(crate) mailbox: Option<usize>,
+    /// Link the new actor to this one before its `init` runs (`spawn-link`).
+    pub(crate) link: Option<Arc<ActorCell>>,
 }
 
 pub(crate) struct Inner {
@@ -253,10 +255,25 @@ impl Inner {
             self.registry.remove(id);
             return Err(SpawnError::NameTaken(name.clone()));
         }
+        if let Some(parent) = &spec.link {
+            // The parent is alive (it is the caller) and the child has not started,
+            // so this cannot fail; if the parent is already on its way out, its exit
+            // does not see the link, as documented on `registry::link`.
+            let _ = crate::registry::link(parent, &cell);
+        }
         let (init_tx, init_rx) = oneshot::channel();
-        let task = ActorTask::new(self.clone(), cell.clone(), component, rx, exit_tx);
-        let abort = sched::spawn_actor(&self.handle, task.run(spec.args, init_tx));
-        let _ = cell.abort.set(abort);
+        let task = ActorTask::new(
+            self.clone(),
+            cell.clone(),
+            component,
+            rx,
+            exit_tx,
+            spec.link.clone(),
+        );
+        cell.arm_abort(sched::spawn_actor(
+            &self.handle,
+            task.run(spec.args, init_tx),
+        ));
         match init_rx.await {
             Ok(Ok(())) => Ok(cell),
             // Either way the actor is gone; wait until its exit path has run, so the
@@ -504,6 +521,7 @@ impl Runtime {
                 args: actor.args.clone(),
                 name: Some(actor.name.clone()),
                 mailbox: actor.mailbox,
+                link: None,
             };
             let cell = self
                 .inner
@@ -554,6 +572,7 @@ impl Runtime {
             args,
             name: options.name,
             mailbox: options.mailbox,
+            link: None,
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))
@@ -634,9 +653,7 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         for cell in self.inner.registry.newest_first() {
-            if let Some(abort) = cell.abort.get() {
-                abort.abort();
-            }
+            kill(&cell);
         }
     }
 }
@@ -653,9 +670,7 @@ async fn stop(cell: &ActorCell, reason: ExitReason, timeout: Duration) -> ExitRe
 }
 
 fn kill(cell: &ActorCell) {
-    if let Some(abort) = cell.abort.get() {
-        abort.abort();
-    }
+    cell.kill_with(ExitReason::Killed);
 }
 
 /// How to start an actor from Rust: the component, and optionally a name to register

@@ -4,6 +4,7 @@
 mod calls;
 mod cli;
 mod lifecycle;
+mod links;
 mod mailbox;
 mod manifest;
 mod monitors;
@@ -61,6 +62,16 @@ pub enum Call {
     CallSelf {
         timeout_ms: u64,
     },
+    Link(u64),
+    Unlink(u64),
+    SpawnLink {
+        fail: bool,
+    },
+    ExitSignal {
+        to: u64,
+        reason: String,
+    },
+    TrapExits(bool),
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -86,6 +97,10 @@ pub enum Cast {
         actor: u64,
         reason: String,
     },
+    Exit {
+        from: u64,
+        reason: String,
+    },
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -96,6 +111,7 @@ pub struct Args {
     pub notify_on_terminate: Option<u64>,
     pub tag: String,
     pub forward_info: Option<u64>,
+    pub trap_exits: bool,
 }
 
 pub fn init_tracing() {

@@ -21,8 +21,11 @@ pub struct Args {
     /// On `terminate`, cast `Terminated(tag)` to this actor.
     notify_on_terminate: Option<u64>,
     tag: String,
-    /// Cast every DOWN received, as `Cast::Down`, to this actor.
+    /// Cast every DOWN and exit signal received, as `Cast::Down` or `Cast::Exit`, to
+    /// this actor.
     forward_info: Option<u64>,
+    /// Trap exits from `init` on.
+    trap_exits: bool,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -74,6 +77,17 @@ pub enum Call {
         gate: u64,
         monitor: u64,
     },
+    Link(u64),
+    Unlink(u64),
+    SpawnLink {
+        fail: bool,
+    },
+    /// Sends an exit signal: "normal", "kill" (untrappable) or a custom reason.
+    ExitSignal {
+        to: u64,
+        reason: String,
+    },
+    TrapExits(bool),
     /// Replies, then stops with a custom reason.
     StopWith(String),
     /// Calls itself; must time out.
@@ -107,6 +121,10 @@ pub enum Cast {
         actor: u64,
         reason: String,
     },
+    Exit {
+        from: u64,
+        reason: String,
+    },
 }
 
 struct TestActor {
@@ -137,6 +155,9 @@ impl Actor for TestActor {
         }
         if args.panic {
             panic!("init was told to panic");
+        }
+        if args.trap_exits {
+            foundation_sdk::trap_exits(true);
         }
         if let Some(name) = &args.name {
             foundation_sdk::register(name).map_err(|e| format!("register {name}: {e:?}"))?;
@@ -233,6 +254,33 @@ impl Actor for TestActor {
                 self.history.push((u64::MAX - 1, u64::from(was_active)));
                 return CallResult::NoReply;
             }
+            Call::Link(target) => match foundation_sdk::link(id(target)) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Err(format!("{e:?}")),
+            },
+            Call::Unlink(target) => {
+                foundation_sdk::unlink(id(target));
+                Reply::Ok
+            }
+            Call::SpawnLink { fail } => {
+                let args = ChildArgs {
+                    fail: fail.then(|| "refused".to_string()),
+                };
+                match foundation_sdk::spawn_link("testactor", &args) {
+                    Ok(child) => Reply::Id(child.get()),
+                    Err(e) => Reply::Err(spawn_error(e)),
+                }
+            }
+            Call::ExitSignal { to, reason } => {
+                let reason = match reason.as_str() {
+                    "normal" => ExitReason::Normal,
+                    "kill" => ExitReason::Killed,
+                    other => ExitReason::Custom(other.to_string()),
+                };
+                foundation_sdk::exit(id(to), reason);
+                Reply::Ok
+            }
+            Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -259,27 +307,30 @@ impl Actor for TestActor {
             Cast::Panic(m) => panic!("{m}"),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
-            Cast::Down { .. } => {}
+            Cast::Down { .. } | Cast::Exit { .. } => {}
         }
         Flow::Continue
     }
 
     fn handle_info(&mut self, info: Info) -> Flow {
-        let Info::Down {
-            monitor,
-            actor,
-            reason,
-        } = info
-        else {
-            return Flow::Continue;
-        };
-        if let Some(to) = self.forward_info {
-            let down = Cast::Down {
+        let forward = match info {
+            Info::Down {
+                monitor,
+                actor,
+                reason,
+            } => Cast::Down {
                 monitor: monitor.get(),
                 actor: actor.get(),
                 reason: reason.to_string(),
-            };
-            let _ = foundation_sdk::cast(id(to), &down);
+            },
+            Info::Exit { from, reason } => Cast::Exit {
+                from: from.get(),
+                reason: reason.to_string(),
+            },
+            _ => return Flow::Continue,
+        };
+        if let Some(to) = self.forward_info {
+            let _ = foundation_sdk::cast(id(to), &forward);
         }
         Flow::Continue
     }
@@ -290,6 +341,11 @@ impl Actor for TestActor {
             let _ = foundation_sdk::cast(id(to), &Cast::Terminated(self.tag.clone()));
         }
     }
+}
+
+#[derive(Serialize)]
+struct ChildArgs {
+    fail: Option<String>,
 }
 
 #[derive(Serialize)]
