@@ -36,6 +36,7 @@ mod registry;
 mod runtime;
 mod sched;
 mod stdio;
+mod supervisor;
 
 pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
 pub use id::ActorId;
@@ -46,3 +47,4 @@ pub use runtime::{
     ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
 };
+pub use supervisor::{ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec};

@@ -127,7 +127,7 @@ impl Probe {
         };
         Ok(Received {
             from: ActorId::from_raw(from),
-            msg: crate::codec::decode(&payload).map_err(ProbeError::Decode)?,
+            msg: crate::codec::decode(&payload).map_err(|e| ProbeError::Decode(e.to_string()))?,
             reply,
         })
     }
@@ -138,7 +138,8 @@ impl Probe {
         to: ProbeReply,
         reply: &R,
     ) -> Result<(), crate::ActorError> {
-        let bytes = crate::codec::encode(reply).map_err(crate::ActorError::Encode)?;
+        let bytes =
+            crate::codec::encode(reply).map_err(|e| crate::ActorError::Encode(e.to_string()))?;
         let _ = to.0.send(Ok(bytes));
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
@@ -34,6 +34,34 @@ pub(crate) struct ActorCell {
     /// The reason to report when the actor's task is killed from outside (a kill, or
     /// an exit signal that kills it); set before the task is aborted.
     kill_reason: Mutex<Option<ExitReason>>,
+    /// Started by a supervisor, which stops it: runtime shutdown skips it.
+    pub(crate) supervised: AtomicBool,
+    /// The supervisor's stable address for this child, if supervised.
+    slot: Mutex<Weak<Slot>>,
+}
+
+/// A stable address: for a supervised child, the supervisor points it at each new
+/// instance, so references taken before a restart reach the new one. For any other
+/// actor it points at that actor for good.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    current: RwLock<Arc<ActorCell>>,
+}
+
+impl Slot {
+    pub(crate) fn new(cell: Arc<ActorCell>) -> Arc<Slot> {
+        Arc::new(Slot {
+            current: RwLock::new(cell),
+        })
+    }
+
+    pub(crate) fn get(&self) -> Arc<ActorCell> {
+        self.current.read().unwrap().clone()
+    }
+
+    pub(crate) fn set(&self, cell: Arc<ActorCell>) {
+        *self.current.write().unwrap() = cell;
+    }
 }
 
 /// A DOWN: a monitored actor stopped.
@@ -82,7 +110,23 @@ impl ActorCell {
             // Probes always trap exits: they receive exit signals as messages.
             trap_exit: AtomicBool::new(is_probe),
             kill_reason: Mutex::new(None),
+            supervised: AtomicBool::new(false),
+            slot: Mutex::new(Weak::new()),
         }
+    }
+
+    /// Ties this instance to a supervisor's slot.
+    pub(crate) fn set_slot(&self, slot: &Arc<Slot>) {
+        *self.slot.lock().unwrap() = Arc::downgrade(slot);
+    }
+
+    /// The stable address of this actor: its supervisor's slot, or a new one.
+    pub(crate) fn slot(self: &Arc<Self>) -> Arc<Slot> {
+        self.slot
+            .lock()
+            .unwrap()
+            .upgrade()
+            .unwrap_or_else(|| Slot::new(self.clone()))
     }
 
     /// Kills the actor's task with `reason` (the first reason set wins). A guest busy

@@ -191,7 +191,7 @@ pub(crate) struct Inner {
     pub(crate) ids: IdGen,
     monitor_ids: std::sync::atomic::AtomicU64,
     pub(crate) settings: Settings,
-    handle: tokio::runtime::Handle,
+    pub(crate) handle: tokio::runtime::Handle,
     cache_dir: Option<PathBuf>,
     shutting_down: AtomicBool,
     _ticker: EpochTicker,
@@ -566,7 +566,7 @@ impl Runtime {
         options: ActorOptions,
         args: &A,
     ) -> Result<ActorRef, SpawnError> {
-        let args = crate::codec::encode(args).map_err(SpawnError::Codec)?;
+        let args = crate::codec::encode(args).map_err(|e| SpawnError::Codec(e.to_string()))?;
         let spec = SpawnSpec {
             component: options.component,
             args,
@@ -580,9 +580,48 @@ impl Runtime {
 
     fn actor_ref(&self, cell: Arc<ActorCell>) -> ActorRef {
         ActorRef {
-            cell,
+            slot: cell.slot(),
             rt: self.inner.clone(),
         }
+    }
+
+    /// Starts a supervisor and its children (in order), registered as `name` if
+    /// given, and returns once every child has started. If one fails to start, those
+    /// started are stopped (newest first) and the error names the child.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::{ChildSpec, Strategy, SupervisorSpec};
+    /// let args = foundation::codec::encode(&serde_json::json!({ "start": 0 }))?;
+    /// let spec = SupervisorSpec {
+    ///     strategy: Strategy::OneForOne,
+    ///     children: vec![ChildSpec::actor("counter", "counter", args).name("counter")],
+    ///     ..SupervisorSpec::default()
+    /// };
+    /// let root = runtime.start_supervisor(spec, Some("root")).await?;
+    /// let counter = runtime.whereis("counter").expect("started by the supervisor");
+    /// let n: i64 = counter.call(&"Get", std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(n, 0);
+    /// // Stopping the supervisor stops its children first.
+    /// root.stop(foundation::ExitReason::Shutdown).await;
+    /// assert!(runtime.whereis("counter").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_supervisor(
+        &self,
+        spec: crate::supervisor::SupervisorSpec,
+        name: Option<&str>,
+    ) -> Result<ActorRef, SpawnError> {
+        if self.inner.shutting_down.load(Ordering::Acquire) {
+            return Err(SpawnError::Unavailable(
+                "the runtime is shutting down".into(),
+            ));
+        }
+        let cell =
+            crate::supervisor::start(&self.inner, spec, name.map(str::to_string), None).await?;
+        Ok(self.actor_ref(cell))
     }
 
     /// The live actor registered as `name` (probes are not actors: `None` for them).
@@ -708,27 +747,36 @@ impl ActorOptions {
 /// A handle to an actor, for calls and casts from Rust. Cheap to clone.
 ///
 /// Messages are any serde type, encoded as MessagePack (the guest SDK's format).
+///
+/// A reference to a supervised child follows it across restarts: after a restart it
+/// reaches the new instance (its [`ActorRef::id`] changes).
 #[derive(Clone)]
 pub struct ActorRef {
-    cell: Arc<ActorCell>,
+    slot: Arc<crate::registry::Slot>,
     rt: Arc<Inner>,
 }
 
 impl std::fmt::Debug for ActorRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ActorRef({} {})", self.cell.label, self.cell.id)
+        let cell = self.slot.get();
+        write!(f, "ActorRef({} {})", cell.label, cell.id)
     }
 }
 
 impl ActorRef {
-    /// The actor's id.
+    /// The current instance.
+    fn cell(&self) -> Arc<ActorCell> {
+        self.slot.get()
+    }
+
+    /// The id of the actor's current instance.
     pub fn id(&self) -> ActorId {
-        self.cell.id
+        self.cell().id
     }
 
     /// Its manifest name or registered name at start, else `component#id`; for logs.
-    pub fn label(&self) -> &str {
-        &self.cell.label
+    pub fn label(&self) -> String {
+        self.cell().label.to_string()
     }
 
     /// Calls the actor and waits at most `timeout` for the reply.
@@ -755,26 +803,26 @@ impl ActorRef {
         msg: &M,
         timeout: Duration,
     ) -> Result<R, ActorError> {
-        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
+        let bytes = crate::codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
         let reply = self.call_raw(bytes, timeout).await?;
-        crate::codec::decode(&reply).map_err(ActorError::Decode)
+        crate::codec::decode(&reply).map_err(|e| ActorError::Decode(e.to_string()))
     }
 
     /// [`ActorRef::call`] with encoded bytes.
     pub async fn call_raw(&self, msg: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, SendError> {
-        self.rt.call(0, &self.cell, msg, timeout).await
+        self.rt.call(0, &self.cell(), msg, timeout).await
     }
 
     /// Casts to the actor, waiting for room in its mailbox up to the runtime's send
     /// timeout, then failing with `MailboxFull`.
     pub async fn cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
-        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
+        let bytes = crate::codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
         Ok(self.cast_raw(bytes).await?)
     }
 
     /// [`ActorRef::cast`] with encoded bytes.
     pub async fn cast_raw(&self, msg: Vec<u8>) -> Result<(), SendError> {
-        self.rt.cast(0, &self.cell, msg).await
+        self.rt.cast(0, &self.cell(), msg).await
     }
 
     /// Casts only if the mailbox has room now; `MailboxFull` otherwise.
@@ -799,29 +847,29 @@ impl ActorRef {
     /// # Ok(()) }
     /// ```
     pub fn try_cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
-        let bytes = crate::codec::encode(msg).map_err(ActorError::Encode)?;
-        Ok(self.rt.try_cast(0, &self.cell, bytes)?)
+        let bytes = crate::codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
+        Ok(self.rt.try_cast(0, &self.cell(), bytes)?)
     }
 
     /// The exit reason, once the actor has stopped.
     pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.cell.exit.borrow().clone()
+        self.cell().exit.borrow().clone()
     }
 
     /// Waits until the actor stops and returns why.
     pub async fn wait_exit(&self) -> ExitReason {
-        wait_exit(&self.cell).await
+        wait_exit(&self.cell()).await
     }
 
     /// Asks the actor to stop with `reason` (its `terminate` runs, within the shutdown
     /// timeout; past it the actor is killed) and returns its final exit reason.
     pub async fn stop(&self, reason: ExitReason) -> ExitReason {
-        stop(&self.cell, reason, self.rt.settings.shutdown_timeout).await
+        stop(&self.cell(), reason, self.rt.settings.shutdown_timeout).await
     }
 
     /// Kills the actor: no `terminate`; watchers see `killed`. A guest busy in a
     /// handler is stopped at its next epoch tick.
     pub fn kill(&self) {
-        kill(&self.cell)
+        kill(&self.cell())
     }
 }

@@ -8,6 +8,7 @@ mod links;
 mod mailbox;
 mod manifest;
 mod monitors;
+mod supervisors;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -101,6 +102,7 @@ pub enum Cast {
         from: u64,
         reason: String,
     },
+    Started(String),
 }
 
 #[derive(Serialize, Default, Debug)]
@@ -112,6 +114,7 @@ pub struct Args {
     pub tag: String,
     pub forward_info: Option<u64>,
     pub trap_exits: bool,
+    pub notify_on_init: Option<u64>,
 }
 
 pub fn init_tracing() {

@@ -26,6 +26,8 @@ pub struct Args {
     forward_info: Option<u64>,
     /// Trap exits from `init` on.
     trap_exits: bool,
+    /// In `init`, cast `Started(tag)` to this actor.
+    notify_on_init: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -125,6 +127,7 @@ pub enum Cast {
         from: u64,
         reason: String,
     },
+    Started(String),
 }
 
 struct TestActor {
@@ -158,6 +161,9 @@ impl Actor for TestActor {
         }
         if args.trap_exits {
             foundation_sdk::trap_exits(true);
+        }
+        if let Some(to) = args.notify_on_init {
+            let _ = foundation_sdk::cast(id(to), &Cast::Started(args.tag.clone()));
         }
         if let Some(name) = &args.name {
             foundation_sdk::register(name).map_err(|e| format!("register {name}: {e:?}"))?;
@@ -307,7 +313,7 @@ impl Actor for TestActor {
             Cast::Panic(m) => panic!("{m}"),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
-            Cast::Down { .. } | Cast::Exit { .. } => {}
+            Cast::Down { .. } | Cast::Exit { .. } | Cast::Started(_) => {}
         }
         Flow::Continue
     }
