@@ -13,16 +13,39 @@
 //! args = { start = 10 }   # optional; handed to init, encoded as MessagePack
 //! ```
 //!
-//! Sections for supervision trees, limits and capabilities are reserved for later
-//! versions; unknown keys are rejected so that a typo never passes silently.
+//! A supervision tree is a set of named supervisors, each listing its children (actors
+//! or other supervisors) by name in start order:
+//!
+//! ```toml
+//! [[supervisors]]
+//! name = "root"
+//! strategy = "one_for_one"   # one_for_all, rest_for_one
+//! max_restarts = 3           # default 1 (OTP)
+//! max_seconds = 5            # default 5
+//! children = ["counter"]
+//!
+//! [[actors]]
+//! name = "counter"
+//! component = "counter"
+//! restart = "permanent"      # transient, temporary; supervised actors only
+//! shutdown = 5000            # milliseconds, "brutal_kill" or "infinity"
+//! ```
+//!
+//! Actors and supervisors that no supervisor lists are top level; they start in the
+//! order they appear in the file. Sections for limits and capabilities are reserved
+//! for later versions; unknown keys are rejected so that a typo never passes silently.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::supervisor::{Restart, Shutdown, Strategy};
 
 /// A parsed, validated manifest.
 #[derive(Debug, Clone)]
@@ -31,8 +54,34 @@ pub struct Manifest {
     pub file: PathBuf,
     /// Components, in name order.
     pub components: Vec<ComponentDecl>,
-    /// Actors, in the order they start.
+    /// Actors, in file order.
     pub actors: Vec<ActorDecl>,
+    /// Supervisors, in file order.
+    pub supervisors: Vec<SupervisorDecl>,
+    /// The names of the top-level actors and supervisors (those no supervisor
+    /// lists), in the order they start.
+    pub roots: Vec<String>,
+}
+
+/// A supervisor declared in `[[supervisors]]`.
+#[derive(Debug, Clone)]
+pub struct SupervisorDecl {
+    /// Its unique name; it is registered under it.
+    pub name: String,
+    /// Its restart strategy.
+    pub strategy: Strategy,
+    /// Restart intensity: at most this many restarts...
+    pub max_restarts: u32,
+    /// ...within this window.
+    pub max_seconds: Duration,
+    /// Its children's names, in start order.
+    pub children: Vec<String>,
+    /// Its restart type, when it is itself supervised.
+    pub restart: Option<Restart>,
+    /// How its supervisor stops it, when it is itself supervised.
+    pub shutdown: Option<Shutdown>,
+    /// Where it is declared.
+    pub location: Location,
 }
 
 /// A component declared in `[components.NAME]`.
@@ -61,6 +110,10 @@ pub struct ActorDecl {
     pub args: Vec<u8>,
     /// Its mailbox capacity, when it overrides the runtime's default.
     pub mailbox: Option<usize>,
+    /// Its restart type, when supervised.
+    pub restart: Option<Restart>,
+    /// How its supervisor stops it, when supervised.
+    pub shutdown: Option<Shutdown>,
     /// Where the actor is declared, for errors about it.
     pub location: Location,
 }
@@ -101,6 +154,29 @@ struct RawManifest {
     components: BTreeMap<String, Spanned<RawComponent>>,
     #[serde(default)]
     actors: Vec<Spanned<RawActor>>,
+    #[serde(default)]
+    supervisors: Vec<Spanned<RawSupervisor>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervisor {
+    name: Spanned<String>,
+    #[serde(default)]
+    strategy: Strategy,
+    max_restarts: Option<u32>,
+    max_seconds: Option<u64>,
+    #[serde(default)]
+    children: Vec<Spanned<String>>,
+    restart: Option<Spanned<Restart>>,
+    shutdown: Option<Spanned<RawShutdown>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawShutdown {
+    Millis(u64),
+    Word(String),
 }
 
 #[derive(Deserialize)]
@@ -119,6 +195,8 @@ struct RawActor {
     #[serde(default)]
     args: Option<Spanned<toml::Table>>,
     mailbox: Option<Spanned<usize>>,
+    restart: Option<Spanned<Restart>>,
+    shutdown: Option<Spanned<RawShutdown>>,
 }
 
 impl Manifest {
@@ -239,20 +317,180 @@ impl Manifest {
                 component: component.clone(),
                 args,
                 mailbox,
+                restart: actor.restart.as_ref().map(|r| *r.get_ref()),
+                shutdown: shutdown(&actor.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
                 location: locate(text, file, span.start),
             });
         }
+
+        let mut supervisors: Vec<SupervisorDecl> = Vec::with_capacity(raw.supervisors.len());
+        for sup in &raw.supervisors {
+            let span = sup.span();
+            let sup = sup.get_ref();
+            let name = sup.name.get_ref();
+            if let Err(why) = crate::registry::validate_name(name) {
+                return Err(at(
+                    sup.name.span(),
+                    format!("supervisor name {name:?}: {why}"),
+                ));
+            }
+            let first = actors
+                .iter()
+                .map(|a| (&a.name, a.location.line))
+                .chain(supervisors.iter().map(|s| (&s.name, s.location.line)))
+                .find(|(n, _)| *n == name);
+            if let Some((_, line)) = first {
+                return Err(at(
+                    sup.name.span(),
+                    format!(
+                        "the name {name:?} is also used at line {line}; actors and supervisors share one namespace"
+                    ),
+                ));
+            }
+            supervisors.push(SupervisorDecl {
+                name: name.clone(),
+                strategy: sup.strategy,
+                max_restarts: sup.max_restarts.unwrap_or(1),
+                max_seconds: Duration::from_secs(sup.max_seconds.unwrap_or(5)),
+                children: sup.children.iter().map(|c| c.get_ref().clone()).collect(),
+                restart: sup.restart.as_ref().map(|r| *r.get_ref()),
+                shutdown: shutdown(&sup.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
+                location: locate(text, file, span.start),
+            });
+        }
+
+        // Every child exists and has one supervisor.
+        let mut parent_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for (sup, raw_sup) in supervisors.iter().zip(&raw.supervisors) {
+            for child in &raw_sup.get_ref().children {
+                let c = child.get_ref().as_str();
+                if !actors.iter().any(|a| a.name == c) && !supervisors.iter().any(|s| s.name == c) {
+                    return Err(at(
+                        child.span(),
+                        format!(
+                            "supervisor {:?} lists {c:?}, which is neither an actor nor a supervisor",
+                            sup.name
+                        ),
+                    ));
+                }
+                if let Some(other) = parent_of.insert(c, &sup.name) {
+                    return Err(at(
+                        child.span(),
+                        format!(
+                            "{c:?} is listed by two supervisors ({other:?} and {:?})",
+                            sup.name
+                        ),
+                    ));
+                }
+            }
+        }
+        // A supervisor may not contain itself.
+        for sup in &supervisors {
+            let mut at_name = sup.name.as_str();
+            while let Some(parent) = parent_of.get(at_name) {
+                if *parent == sup.name {
+                    return Err(ManifestError {
+                        file: file.to_path_buf(),
+                        location: Some(sup.location.clone()),
+                        message: format!("supervisor {:?} contains itself", sup.name),
+                    });
+                }
+                at_name = parent;
+            }
+        }
+        // Restart and shutdown mean something only under a supervisor.
+        for (actor, raw_actor) in actors.iter().zip(&raw.actors) {
+            let raw_actor = raw_actor.get_ref();
+            if !parent_of.contains_key(actor.name.as_str())
+                && let Some(span) = raw_actor
+                    .restart
+                    .as_ref()
+                    .map(|r| r.span())
+                    .or_else(|| raw_actor.shutdown.as_ref().map(|s| s.span()))
+            {
+                return Err(at(
+                    span,
+                    format!(
+                        "actor {:?} has `restart`/`shutdown` but no supervisor lists it",
+                        actor.name
+                    ),
+                ));
+            }
+        }
+
+        for (sup, raw_sup) in supervisors.iter().zip(&raw.supervisors) {
+            let raw_sup = raw_sup.get_ref();
+            if !parent_of.contains_key(sup.name.as_str())
+                && let Some(span) = raw_sup
+                    .restart
+                    .as_ref()
+                    .map(|r| r.span())
+                    .or_else(|| raw_sup.shutdown.as_ref().map(|s| s.span()))
+            {
+                return Err(at(
+                    span,
+                    format!(
+                        "supervisor {:?} has `restart`/`shutdown` but no supervisor lists it",
+                        sup.name
+                    ),
+                ));
+            }
+        }
+
+        // Top-level items start in file order.
+        let mut roots: Vec<(usize, String)> = raw
+            .actors
+            .iter()
+            .map(|a| (a.span().start, a.get_ref().name.get_ref().clone()))
+            .chain(
+                raw.supervisors
+                    .iter()
+                    .map(|s| (s.span().start, s.get_ref().name.get_ref().clone())),
+            )
+            .filter(|(_, name)| !parent_of.contains_key(name.as_str()))
+            .collect();
+        roots.sort();
 
         Ok(Manifest {
             file: file.to_path_buf(),
             components,
             actors,
+            supervisors,
+            roots: roots.into_iter().map(|(_, name)| name).collect(),
         })
+    }
+
+    /// The actor declared as `name`.
+    pub fn actor(&self, name: &str) -> Option<&ActorDecl> {
+        self.actors.iter().find(|a| a.name == name)
+    }
+
+    /// The supervisor declared as `name`.
+    pub fn supervisor(&self, name: &str) -> Option<&SupervisorDecl> {
+        self.supervisors.iter().find(|s| s.name == name)
     }
 
     /// The declaration of component `name`.
     pub fn component(&self, name: &str) -> Option<&ComponentDecl> {
         self.components.iter().find(|c| c.name == name)
+    }
+}
+
+fn shutdown(
+    raw: &Option<Spanned<RawShutdown>>,
+    owner: &str,
+) -> Result<Option<Shutdown>, (Range<usize>, String)> {
+    let Some(raw) = raw else { return Ok(None) };
+    match raw.get_ref() {
+        RawShutdown::Millis(ms) => Ok(Some(Shutdown::Timeout(Duration::from_millis(*ms)))),
+        RawShutdown::Word(w) if w == "brutal_kill" => Ok(Some(Shutdown::BrutalKill)),
+        RawShutdown::Word(w) if w == "infinity" => Ok(Some(Shutdown::Infinity)),
+        RawShutdown::Word(w) => Err((
+            raw.span(),
+            format!(
+                "{owner:?}: `shutdown` is milliseconds, \"brutal_kill\" or \"infinity\", not {w:?}"
+            ),
+        )),
     }
 }
 

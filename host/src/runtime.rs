@@ -381,6 +381,42 @@ impl Inner {
     }
 }
 
+/// The supervisor spec of manifest supervisor `name`, with its subtree. The manifest
+/// was validated: every child exists.
+fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::SupervisorSpec {
+    use crate::supervisor::{ChildSpec, SupervisorSpec};
+    let decl = manifest.supervisor(name).expect("validated manifest");
+    let children = decl
+        .children
+        .iter()
+        .map(|child| {
+            if let Some(actor) = manifest.actor(child) {
+                let mut spec =
+                    ChildSpec::actor(child, &actor.component, actor.args.clone()).name(child);
+                if let crate::supervisor::ChildKind::Actor { mailbox, .. } = &mut spec.kind {
+                    *mailbox = actor.mailbox;
+                }
+                spec.restart = actor.restart.unwrap_or(spec.restart);
+                spec.shutdown = actor.shutdown.unwrap_or(spec.shutdown);
+                spec
+            } else {
+                let sub = manifest.supervisor(child).expect("validated manifest");
+                let mut spec =
+                    ChildSpec::supervisor(child, supervisor_spec(manifest, child)).name(child);
+                spec.restart = sub.restart.unwrap_or(spec.restart);
+                spec.shutdown = sub.shutdown.unwrap_or(spec.shutdown);
+                spec
+            }
+        })
+        .collect();
+    SupervisorSpec {
+        strategy: decl.strategy,
+        max_restarts: decl.max_restarts,
+        max_seconds: decl.max_seconds,
+        children,
+    }
+}
+
 async fn wait_exit(cell: &ActorCell) -> ExitReason {
     let mut exit = cell.exit.clone();
     let waited = exit.wait_for(Option::is_some).await.map(|r| r.clone());
@@ -514,23 +550,25 @@ impl Runtime {
     /// ```
     pub async fn start(&self, manifest: &Manifest) -> Result<Vec<ActorRef>, Error> {
         self.load_components(manifest)?;
-        let mut started = Vec::with_capacity(manifest.actors.len());
-        for actor in &manifest.actors {
-            let spec = SpawnSpec {
-                component: actor.component.clone(),
-                args: actor.args.clone(),
-                name: Some(actor.name.clone()),
-                mailbox: actor.mailbox,
-                link: None,
+        let mut started = Vec::with_capacity(manifest.roots.len());
+        for root in &manifest.roots {
+            let cell = if let Some(actor) = manifest.actor(root) {
+                let spec = SpawnSpec {
+                    component: actor.component.clone(),
+                    args: actor.args.clone(),
+                    name: Some(actor.name.clone()),
+                    mailbox: actor.mailbox,
+                    link: None,
+                };
+                self.inner.spawn(spec).await
+            } else {
+                let spec = supervisor_spec(manifest, root);
+                crate::supervisor::start(&self.inner, spec, Some(root.clone()), None).await
             };
-            let cell = self
-                .inner
-                .spawn(spec)
-                .await
-                .map_err(|source| Error::Spawn {
-                    actor: actor.name.clone(),
-                    source,
-                })?;
+            let cell = cell.map_err(|source| Error::Spawn {
+                actor: root.clone(),
+                source,
+            })?;
             started.push(self.actor_ref(cell));
         }
         Ok(started)

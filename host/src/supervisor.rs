@@ -69,8 +69,6 @@ pub enum ChildKind {
         component: String,
         /// The encoded init argument; the same for every restart.
         args: Vec<u8>,
-        /// A name to register each instance under.
-        name: Option<String>,
         /// Its mailbox capacity.
         mailbox: Option<usize>,
     },
@@ -85,6 +83,8 @@ pub struct ChildSpec {
     pub id: String,
     /// What to start.
     pub kind: ChildKind,
+    /// A name to register each instance under.
+    pub name: Option<String>,
     /// When to restart it (default `Permanent`).
     pub restart: Restart,
     /// How to stop it (default 5 s for actors, `Infinity` for supervisors).
@@ -100,9 +100,9 @@ impl ChildSpec {
             kind: ChildKind::Actor {
                 component: component.to_string(),
                 args,
-                name: None,
                 mailbox: None,
             },
+            name: None,
             restart: Restart::Permanent,
             shutdown: Shutdown::Timeout(Duration::from_secs(5)),
         }
@@ -113,16 +113,15 @@ impl ChildSpec {
         ChildSpec {
             id: id.to_string(),
             kind: ChildKind::Supervisor(spec),
+            name: None,
             restart: Restart::Permanent,
             shutdown: Shutdown::Infinity,
         }
     }
 
-    /// Registers each instance of this actor child under `name`.
+    /// Registers each instance of this child under `name`.
     pub fn name(mut self, name: &str) -> Self {
-        if let ChildKind::Actor { name: n, .. } = &mut self.kind {
-            *n = Some(name.to_string());
-        }
+        self.name = Some(name.to_string());
         self
     }
 
@@ -247,10 +246,11 @@ pub(crate) async fn start(
 fn start_nested(
     rt: Arc<Inner>,
     spec: SupervisorSpec,
+    name: Option<String>,
     parent: Arc<ActorCell>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<ActorCell>, SpawnError>> + Send>>
 {
-    Box::pin(async move { start(&rt, spec, None, Some(parent)).await })
+    Box::pin(async move { start(&rt, spec, name, Some(parent)).await })
 }
 
 fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
@@ -312,20 +312,25 @@ impl Supervisor {
             ChildKind::Actor {
                 component,
                 args,
-                name,
                 mailbox,
             } => {
                 let spec = SpawnSpec {
                     component: component.clone(),
                     args: args.clone(),
-                    name: name.clone(),
+                    name: child.spec.name.clone(),
                     mailbox: *mailbox,
                     link: Some(self.cell.clone()),
                 };
                 self.rt.spawn(spec).await
             }
             ChildKind::Supervisor(spec) => {
-                start_nested(self.rt.clone(), spec.clone(), self.cell.clone()).await
+                start_nested(
+                    self.rt.clone(),
+                    spec.clone(),
+                    child.spec.name.clone(),
+                    self.cell.clone(),
+                )
+                .await
             }
         };
         let cell = started.map_err(|e| {

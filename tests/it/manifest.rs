@@ -73,7 +73,7 @@ fn unknown_key_is_a_typo_not_ignored() {
         format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbx = 3\n");
     assert_eq!(
         parse_err(&text),
-        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`"
+        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`, `restart`, `shutdown`"
     );
 }
 
@@ -151,5 +151,72 @@ async fn bytes_that_are_not_wasm() {
     assert!(
         err.starts_with("component \"junk\" (bytes): not a valid component: "),
         "{err}"
+    );
+}
+
+const TREE_BASE: &str = "[components.counter]\npath = \"counter.wasm\"\n\n[[actors]]\nname = \"a\"\ncomponent = \"counter\"\n";
+
+#[test]
+fn a_supervision_tree_parses_with_roots_in_file_order() {
+    let text = format!(
+        "{TREE_BASE}\n[[supervisors]]\nname = \"root\"\nstrategy = \"rest_for_one\"\nchildren = [\"inner\"]\n\n\
+         [[supervisors]]\nname = \"inner\"\nchildren = [\"b\"]\nshutdown = \"infinity\"\n\n\
+         [[actors]]\nname = \"b\"\ncomponent = \"counter\"\nrestart = \"transient\"\nshutdown = \"brutal_kill\"\n"
+    );
+    let m = Manifest::parse(&text, Path::new("app.toml"), Path::new(".")).unwrap();
+    assert_eq!(m.roots, ["a", "root"]);
+    let root = m.supervisor("root").unwrap();
+    assert_eq!(root.strategy, foundation::Strategy::RestForOne);
+    assert_eq!((root.max_restarts, root.max_seconds.as_secs()), (1, 5));
+    assert_eq!(
+        m.supervisor("inner").unwrap().shutdown,
+        Some(foundation::Shutdown::Infinity)
+    );
+    let b = m.actor("b").unwrap();
+    assert_eq!(
+        (b.restart, b.shutdown),
+        (
+            Some(foundation::Restart::Transient),
+            Some(foundation::Shutdown::BrutalKill)
+        )
+    );
+}
+
+#[test]
+fn supervision_tree_errors() {
+    let sup = |body: &str| format!("{TREE_BASE}\n[[supervisors]]\nname = \"root\"\n{body}");
+    assert_eq!(
+        parse_err(&sup("children = [\"a\", \"ghost\"]\n")),
+        "app.toml:10:18: supervisor \"root\" lists \"ghost\", which is neither an actor nor a supervisor"
+    );
+    assert_eq!(
+        parse_err(&sup(
+            "children = [\"a\"]\n\n[[supervisors]]\nname = \"other\"\nchildren = [\"a\"]\n"
+        )),
+        "app.toml:14:13: \"a\" is listed by two supervisors (\"root\" and \"other\")"
+    );
+    assert_eq!(
+        parse_err(&sup(
+            "children = [\"loop\"]\n\n[[supervisors]]\nname = \"loop\"\nchildren = [\"root\"]\n"
+        )),
+        "app.toml:8:1: supervisor \"root\" contains itself"
+    );
+    assert_eq!(
+        parse_err(&sup("children = [\"a\"]\nstrategy = \"one_for_none\"\n")),
+        "app.toml:11:12: unknown variant `one_for_none`, expected one of `one_for_one`, `one_for_all`, `rest_for_one`"
+    );
+    assert_eq!(
+        parse_err(&format!("{TREE_BASE}shutdown = \"soon\"\n")),
+        "app.toml:7:12: \"a\": `shutdown` is milliseconds, \"brutal_kill\" or \"infinity\", not \"soon\""
+    );
+    assert_eq!(
+        parse_err(&format!("{TREE_BASE}restart = \"transient\"\n")),
+        "app.toml:7:11: actor \"a\" has `restart`/`shutdown` but no supervisor lists it"
+    );
+    assert_eq!(
+        parse_err(&sup(
+            "children = [\"a\"]\n\n[[actors]]\nname = \"root\"\ncomponent = \"counter\"\n"
+        )),
+        "app.toml:9:8: the name \"root\" is also used at line 12; actors and supervisors share one namespace"
     );
 }

@@ -289,3 +289,37 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_start_naming_it() {
         "the child started before it was stopped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_tree_starts_in_order_restarts_and_shuts_down_in_reverse() {
+    let rt = builder().build().unwrap();
+    let mut probe = rt.probe();
+    let p = probe.id().get();
+    let actor = |name: &str, extra: &str| {
+        format!(
+            "[[actors]]\nname = \"{name}\"\ncomponent = \"t\"\n{extra}args = {{ notify_on_init = {p}, notify_on_terminate = {p}, tag = \"{name}\" }}\n\n"
+        )
+    };
+    let text = format!(
+        "[components.t]\npath = {:?}\n\n{}[[supervisors]]\nname = \"root\"\nstrategy = \"one_for_all\"\nmax_restarts = 5\nchildren = [\"x\", \"y\"]\n\n{}{}",
+        foundation_fixtures::TESTACTOR,
+        actor("solo", ""),
+        actor("x", ""),
+        actor("y", "restart = \"transient\"\n"),
+    );
+    let manifest = foundation::Manifest::parse(
+        &text,
+        std::path::Path::new("tree.toml"),
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(manifest.roots, ["solo", "root"]);
+    rt.start(&manifest).await.unwrap();
+    assert_eq!(events(&mut probe, 3).await, ["+solo", "+x", "+y"]);
+    crash(&named(&rt, "y")).await;
+    assert_eq!(events(&mut probe, 3).await, ["-x", "+x", "+y"]);
+    rt.shutdown().await;
+    // Newest top-level first: the supervisor (its children newest first), then solo.
+    assert_eq!(events(&mut probe, 3).await, ["-y", "-x", "-solo"]);
+    assert_eq!(rt.actor_count(), 0);
+}
