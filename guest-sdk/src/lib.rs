@@ -63,6 +63,7 @@ pub mod bindings {
 
 pub mod codec;
 mod frame;
+pub mod supervisor;
 
 #[doc(hidden)]
 pub mod __private;

@@ -47,4 +47,7 @@ pub use runtime::{
     ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
 };
-pub use supervisor::{ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec};
+pub use supervisor::{
+    AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
+    SupervisorReply, SupervisorRequest, SupervisorSpec,
+};

@@ -45,7 +45,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::supervisor::{Restart, Shutdown, Strategy};
+use crate::supervisor::{AutoShutdown, Restart, Shutdown, Strategy};
 
 /// A parsed, validated manifest.
 #[derive(Debug, Clone)]
@@ -80,6 +80,10 @@ pub struct SupervisorDecl {
     pub restart: Option<Restart>,
     /// How its supervisor stops it, when it is itself supervised.
     pub shutdown: Option<Shutdown>,
+    /// The most children at once (for children added at run time).
+    pub max_children: Option<usize>,
+    /// When significant children shut it down.
+    pub auto_shutdown: AutoShutdown,
     /// Where it is declared.
     pub location: Location,
 }
@@ -114,6 +118,8 @@ pub struct ActorDecl {
     pub restart: Option<Restart>,
     /// How its supervisor stops it, when supervised.
     pub shutdown: Option<Shutdown>,
+    /// Whether its exit can shut its supervisor down (`auto_shutdown`).
+    pub significant: bool,
     /// Where the actor is declared, for errors about it.
     pub location: Location,
 }
@@ -170,6 +176,9 @@ struct RawSupervisor {
     children: Vec<Spanned<String>>,
     restart: Option<Spanned<Restart>>,
     shutdown: Option<Spanned<RawShutdown>>,
+    max_children: Option<usize>,
+    #[serde(default)]
+    auto_shutdown: AutoShutdown,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +206,8 @@ struct RawActor {
     mailbox: Option<Spanned<usize>>,
     restart: Option<Spanned<Restart>>,
     shutdown: Option<Spanned<RawShutdown>>,
+    #[serde(default)]
+    significant: bool,
 }
 
 impl Manifest {
@@ -319,6 +330,7 @@ impl Manifest {
                 mailbox,
                 restart: actor.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&actor.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
+                significant: actor.significant,
                 location: locate(text, file, span.start),
             });
         }
@@ -355,6 +367,8 @@ impl Manifest {
                 children: sup.children.iter().map(|c| c.get_ref().clone()).collect(),
                 restart: sup.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&sup.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
+                max_children: sup.max_children,
+                auto_shutdown: sup.auto_shutdown,
                 location: locate(text, file, span.start),
             });
         }

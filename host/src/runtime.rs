@@ -381,6 +381,16 @@ impl Inner {
     }
 }
 
+async fn supervisor_request(
+    supervisor: &ActorRef,
+    request: &crate::supervisor::SupervisorRequest,
+) -> Result<crate::supervisor::SupervisorReply, SpawnError> {
+    supervisor
+        .call(request, Duration::from_secs(60))
+        .await
+        .map_err(|e| SpawnError::Unavailable(format!("supervisor {}: {e}", supervisor.label())))
+}
+
 /// The supervisor spec of manifest supervisor `name`, with its subtree. The manifest
 /// was validated: every child exists.
 fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::SupervisorSpec {
@@ -398,6 +408,7 @@ fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::Superv
                 }
                 spec.restart = actor.restart.unwrap_or(spec.restart);
                 spec.shutdown = actor.shutdown.unwrap_or(spec.shutdown);
+                spec.significant = actor.significant;
                 spec
             } else {
                 let sub = manifest.supervisor(child).expect("validated manifest");
@@ -414,6 +425,8 @@ fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::Superv
         max_restarts: decl.max_restarts,
         max_seconds: decl.max_seconds,
         children,
+        max_children: decl.max_children,
+        auto_shutdown: decl.auto_shutdown,
     }
 }
 
@@ -698,6 +711,62 @@ impl Runtime {
             self.inner.ids.next(),
             self.inner.settings.mailbox_capacity,
         )
+    }
+
+    /// Asks the supervisor `supervisor` to add and start a child (OTP's
+    /// `supervisor:start_child`, `DynamicSupervisor.start_child`); returns a reference
+    /// to it that follows it across restarts. Waits up to 60 s for the supervisor.
+    pub async fn start_child(
+        &self,
+        supervisor: &ActorRef,
+        child: crate::supervisor::NewChild,
+    ) -> Result<ActorRef, SpawnError> {
+        use crate::supervisor::{SupervisorReply, SupervisorRequest};
+        match supervisor_request(supervisor, &SupervisorRequest::StartChild(child)).await? {
+            SupervisorReply::Started(id) => ActorId::from_raw(id)
+                .and_then(|id| self.inner.registry.get(id))
+                .map(|cell| self.actor_ref(cell))
+                .ok_or_else(|| {
+                    SpawnError::Unavailable("the child stopped right after starting".into())
+                }),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            other => Err(SpawnError::Unavailable(format!(
+                "unexpected supervisor reply {other:?}"
+            ))),
+        }
+    }
+
+    /// Stops and removes a supervisor's child by id (OTP's `terminate_child` and
+    /// `delete_child`).
+    pub async fn terminate_child(&self, supervisor: &ActorRef, id: &str) -> Result<(), SpawnError> {
+        use crate::supervisor::{SupervisorReply, SupervisorRequest};
+        match supervisor_request(
+            supervisor,
+            &SupervisorRequest::TerminateChild(id.to_string()),
+        )
+        .await?
+        {
+            SupervisorReply::Terminated => Ok(()),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            other => Err(SpawnError::Unavailable(format!(
+                "unexpected supervisor reply {other:?}"
+            ))),
+        }
+    }
+
+    /// A supervisor's children in start order (OTP's `which_children`).
+    pub async fn which_children(
+        &self,
+        supervisor: &ActorRef,
+    ) -> Result<Vec<crate::supervisor::ChildInfo>, SpawnError> {
+        use crate::supervisor::{SupervisorReply, SupervisorRequest};
+        match supervisor_request(supervisor, &SupervisorRequest::WhichChildren).await? {
+            SupervisorReply::Children(children) => Ok(children),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            other => Err(SpawnError::Unavailable(format!(
+                "unexpected supervisor reply {other:?}"
+            ))),
+        }
     }
 
     /// How many actors are alive.

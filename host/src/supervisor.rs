@@ -18,12 +18,12 @@ use tokio::time::Instant;
 
 use crate::error::{ExitReason, SpawnError};
 use crate::id::ActorId;
-use crate::mailbox::{MailboxRx, Signal, mailbox};
+use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
 use crate::registry::{self, ActorCell, Slot};
 use crate::runtime::{Inner, SpawnSpec};
 
 /// How a supervisor restarts its children when one exits and must be restarted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Only the exited child restarts (S2).
@@ -37,7 +37,7 @@ pub enum Strategy {
 }
 
 /// When a child is restarted (S5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Restart {
     /// Always.
@@ -89,6 +89,9 @@ pub struct ChildSpec {
     pub restart: Restart,
     /// How to stop it (default 5 s for actors, `Infinity` for supervisors).
     pub shutdown: Shutdown,
+    /// Whether its exit can shut its supervisor down (S10, see `AutoShutdown`). Only
+    /// transient and temporary children can be significant.
+    pub significant: bool,
 }
 
 impl ChildSpec {
@@ -105,6 +108,7 @@ impl ChildSpec {
             name: None,
             restart: Restart::Permanent,
             shutdown: Shutdown::Timeout(Duration::from_secs(5)),
+            significant: false,
         }
     }
 
@@ -116,6 +120,7 @@ impl ChildSpec {
             name: None,
             restart: Restart::Permanent,
             shutdown: Shutdown::Infinity,
+            significant: false,
         }
     }
 
@@ -136,6 +141,12 @@ impl ChildSpec {
         self.shutdown = shutdown;
         self
     }
+
+    /// Marks the child significant (S10).
+    pub fn significant(mut self, significant: bool) -> Self {
+        self.significant = significant;
+        self
+    }
 }
 
 /// A supervisor: strategy, restart intensity and children in start order.
@@ -150,6 +161,11 @@ pub struct SupervisorSpec {
     pub max_seconds: Duration,
     /// Children, started in this order and stopped in reverse.
     pub children: Vec<ChildSpec>,
+    /// The most children at once; `start_child` past it fails with `max_children`
+    /// (S12). Default: no limit.
+    pub max_children: Option<usize>,
+    /// When the exit of significant children shuts the supervisor down (S10).
+    pub auto_shutdown: AutoShutdown,
 }
 
 impl Default for SupervisorSpec {
@@ -159,8 +175,85 @@ impl Default for SupervisorSpec {
             max_restarts: 1,
             max_seconds: Duration::from_secs(5),
             children: Vec::new(),
+            max_children: None,
+            auto_shutdown: AutoShutdown::Never,
         }
     }
+}
+
+/// When a supervisor shuts itself down because significant children exited (S10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoShutdown {
+    /// Never (the default).
+    #[default]
+    Never,
+    /// When any significant child exits and is not restarted.
+    AnySignificant,
+    /// When every significant child has exited and none is restarted.
+    AllSignificant,
+}
+
+/// A request to a supervisor, sent as a call with a MessagePack payload; guests and
+/// JSON tools use the same shape. The reply is a [`SupervisorReply`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum SupervisorRequest {
+    /// Adds a child and starts it (OTP's `start_child`). Replies `Started(id)`.
+    StartChild(NewChild),
+    /// Stops a child by its id and removes it (OTP's `terminate_child` followed by
+    /// `delete_child`). Replies `Terminated`.
+    TerminateChild(String),
+    /// Lists the children in start order. Replies `Children`.
+    WhichChildren,
+}
+
+/// A child added at run time.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NewChild {
+    /// Its id; generated (`child-N`) when absent.
+    pub id: Option<String>,
+    /// The component to run.
+    pub component: String,
+    /// The encoded init argument, kept for restarts.
+    #[serde(with = "serde_bytes")]
+    pub args: Vec<u8>,
+    /// A name to register each instance under.
+    pub name: Option<String>,
+    /// Its restart type (default `permanent`).
+    pub restart: Restart,
+    /// Milliseconds it may take to stop (default 5000); `None` with
+    /// `brutal_kill` set kills it at once.
+    pub shutdown_ms: Option<u64>,
+    /// Kill at once on shutdown, without `terminate`.
+    pub brutal_kill: bool,
+    /// Whether it is significant (S10).
+    pub significant: bool,
+}
+
+/// A supervisor's answer to a [`SupervisorRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SupervisorReply {
+    /// The child started; its actor id.
+    Started(u64),
+    /// The child was stopped and removed.
+    Terminated,
+    /// The children in start order.
+    Children(Vec<ChildInfo>),
+    /// The request failed: `max_children`, `already_present`, `not_found`, a start
+    /// failure with its reason, or a request that does not decode.
+    Error(String),
+}
+
+/// One child, as `WhichChildren` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChildInfo {
+    /// Its id.
+    pub id: String,
+    /// Its current instance's id; `None` while it is not running.
+    pub actor: Option<u64>,
+    /// Whether it is a supervisor.
+    pub supervisor: bool,
 }
 
 /// A child as the supervisor tracks it.
@@ -185,12 +278,22 @@ pub(crate) async fn start(
             "two children have the id {dup:?}"
         )));
     }
+    if let Some(c) = spec
+        .children
+        .iter()
+        .find(|c| c.significant && c.restart == Restart::Permanent)
+    {
+        return Err(SpawnError::Unavailable(format!(
+            "child {:?} is significant and permanent; a significant child must be transient or temporary",
+            c.id
+        )));
+    }
     let id = rt.ids.next();
     let label: Arc<str> = name
         .clone()
         .unwrap_or_else(|| format!("supervisor{id}"))
         .into();
-    let (tx, rx) = mailbox(1);
+    let (tx, rx) = mailbox(rt.settings.mailbox_capacity);
     let (exit_tx, exit_rx) = watch::channel(None);
     let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
     cell.trap_exit.store(true, Ordering::SeqCst);
@@ -215,6 +318,9 @@ pub(crate) async fn start(
         strategy: spec.strategy,
         max_restarts: spec.max_restarts,
         max_seconds: spec.max_seconds,
+        max_children: spec.max_children,
+        auto_shutdown: spec.auto_shutdown,
+        next_child: 1,
         restarts: VecDeque::new(),
         children: spec
             .children
@@ -279,6 +385,10 @@ struct Supervisor {
     strategy: Strategy,
     max_restarts: u32,
     max_seconds: Duration,
+    max_children: Option<usize>,
+    auto_shutdown: AutoShutdown,
+    /// For generated child ids.
+    next_child: u64,
     /// When recent restarts happened, oldest first.
     restarts: VecDeque<Instant>,
     children: Vec<Child>,
@@ -358,35 +468,135 @@ impl Supervisor {
 
     async fn supervise(&mut self) -> ExitReason {
         loop {
-            let Some(signal) = self.rx.signals.recv().await else {
-                return ExitReason::Shutdown;
-            };
-            match signal {
-                Signal::Stop(reason) => {
-                    self.stop_children(0, self.children.len()).await;
-                    return reason;
-                }
-                Signal::Down(_) => {}
-                Signal::Exit { from, reason } => {
-                    if Some(from) == self.parent {
-                        // OTP: a supervisor whose parent exits stops its children and
-                        // exits with the same reason.
-                        self.stop_children(0, self.children.len()).await;
-                        return reason;
-                    }
-                    let Some(i) = self
-                        .children
-                        .iter()
-                        .position(|c| c.cell.as_ref().is_some_and(|c| c.id == from))
-                    else {
-                        // An instance already replaced or stopped by us.
-                        continue;
+            tokio::select! {
+                biased;
+                signal = self.rx.signals.recv() => {
+                    let Some(signal) = signal else {
+                        return ExitReason::Shutdown;
                     };
-                    self.children[i].cell = None;
-                    if let Some(reason) = self.child_exited(i, reason).await {
+                    if let Some(reason) = self.on_signal(signal).await {
                         return reason;
                     }
                 }
+                Some(envelope) = self.rx.user.recv() => self.on_request(envelope).await,
+            }
+        }
+    }
+
+    async fn on_signal(&mut self, signal: Signal) -> Option<ExitReason> {
+        match signal {
+            Signal::Stop(reason) => {
+                self.stop_children(0, self.children.len()).await;
+                Some(reason)
+            }
+            Signal::Down(_) => None,
+            Signal::Exit { from, reason } => {
+                if Some(from) == self.parent {
+                    // OTP: a supervisor whose parent exits stops its children and
+                    // exits with the same reason.
+                    self.stop_children(0, self.children.len()).await;
+                    return Some(reason);
+                }
+                // None: an instance already replaced or stopped by us.
+                let i = self
+                    .children
+                    .iter()
+                    .position(|c| c.cell.as_ref().is_some_and(|c| c.id == from))?;
+                self.children[i].cell = None;
+                self.child_exited(i, reason).await
+            }
+        }
+    }
+
+    async fn on_request(&mut self, envelope: Envelope) {
+        let (payload, reply) = match envelope {
+            Envelope::Call { payload, reply, .. } => (payload, reply),
+            Envelope::Cast { from, .. } => {
+                tracing::warn!(supervisor = %self.cell.label, from, "a supervisor takes calls, not casts; dropped");
+                return;
+            }
+        };
+        let answer = match crate::codec::decode::<SupervisorRequest>(&payload) {
+            Err(e) => SupervisorReply::Error(format!("not a supervisor request: {e}")),
+            Ok(SupervisorRequest::StartChild(new)) => self.add_child(new).await,
+            Ok(SupervisorRequest::TerminateChild(id)) => {
+                match self.children.iter().position(|c| c.spec.id == id) {
+                    None => SupervisorReply::Error("not_found".into()),
+                    Some(i) => {
+                        self.stop_children(i, i + 1).await;
+                        self.children.remove(i);
+                        SupervisorReply::Terminated
+                    }
+                }
+            }
+            Ok(SupervisorRequest::WhichChildren) => SupervisorReply::Children(
+                self.children
+                    .iter()
+                    .map(|c| ChildInfo {
+                        id: c.spec.id.clone(),
+                        actor: c.cell.as_ref().map(|c| c.id.get()),
+                        supervisor: matches!(c.spec.kind, ChildKind::Supervisor(_)),
+                    })
+                    .collect(),
+            ),
+        };
+        let bytes = crate::codec::encode(&answer).expect("supervisor replies encode");
+        let _ = reply.send(Ok(bytes));
+    }
+
+    async fn add_child(&mut self, new: NewChild) -> SupervisorReply {
+        let running = self.children.iter().filter(|c| c.cell.is_some()).count();
+        if self.max_children.is_some_and(|max| running >= max) {
+            return SupervisorReply::Error("max_children".into());
+        }
+        let id = new.id.unwrap_or_else(|| {
+            let id = format!("child-{}", self.next_child);
+            self.next_child += 1;
+            id
+        });
+        if self.children.iter().any(|c| c.spec.id == id) {
+            return SupervisorReply::Error("already_present".into());
+        }
+        if new.significant && new.restart == Restart::Permanent {
+            return SupervisorReply::Error(
+                "a significant child must be transient or temporary".into(),
+            );
+        }
+        let shutdown = match (new.brutal_kill, new.shutdown_ms) {
+            (true, _) => Shutdown::BrutalKill,
+            (false, Some(ms)) => Shutdown::Timeout(Duration::from_millis(ms)),
+            (false, None) => Shutdown::Timeout(Duration::from_secs(5)),
+        };
+        let spec = ChildSpec {
+            id,
+            kind: ChildKind::Actor {
+                component: new.component,
+                args: new.args,
+                mailbox: None,
+            },
+            name: new.name,
+            restart: new.restart,
+            shutdown,
+            significant: new.significant,
+        };
+        self.children.push(Child {
+            spec,
+            cell: None,
+            slot: None,
+        });
+        let i = self.children.len() - 1;
+        match self.start_child(i).await {
+            Ok(()) => SupervisorReply::Started(
+                self.children[i]
+                    .cell
+                    .as_ref()
+                    .expect("just started")
+                    .id
+                    .get(),
+            ),
+            Err(e) => {
+                self.children.remove(i);
+                SupervisorReply::Error(e.to_string())
             }
         }
     }
@@ -401,8 +611,23 @@ impl Supervisor {
         };
         tracing::debug!(supervisor = %self.cell.label, child = %self.children[i].spec.id, %reason, restart, "child exited");
         if !restart {
+            let significant = self.children[i].spec.significant;
             if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
+            }
+            let shut_down = significant
+                && match self.auto_shutdown {
+                    AutoShutdown::Never => false,
+                    AutoShutdown::AnySignificant => true,
+                    AutoShutdown::AllSignificant => !self
+                        .children
+                        .iter()
+                        .any(|c| c.spec.significant && c.cell.is_some()),
+                };
+            if shut_down {
+                tracing::info!(supervisor = %self.cell.label, "significant children exited; shutting down");
+                self.stop_children(0, self.children.len()).await;
+                return Some(ExitReason::Shutdown);
             }
             return None;
         }

@@ -73,6 +73,11 @@ pub enum Call {
         reason: String,
     },
     TrapExits(bool),
+    StartChildOf {
+        sup: u64,
+        notify: u64,
+        tag: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]

@@ -1,10 +1,12 @@
-//! Supervisors (OTP S1-S7): start and stop order, strategies, restart types,
-//! intensity and escalation, shutdown kinds, and addresses that survive restarts.
+//! Supervisors (OTP S1-S7, S10, S12): start and stop order, strategies, restart
+//! types, intensity and escalation, shutdown kinds, significant children, children
+//! added at run time, and addresses that survive restarts.
 
 use std::time::Duration;
 
 use foundation::{
-    ActorRef, ChildSpec, ExitReason, Probe, Restart, Runtime, Shutdown, Strategy, SupervisorSpec,
+    ActorRef, AutoShutdown, ChildInfo, ChildSpec, ExitReason, NewChild, Probe, Restart, Runtime,
+    Shutdown, SpawnError, Strategy, SupervisorSpec,
 };
 
 use crate::*;
@@ -156,6 +158,7 @@ async fn s6_past_the_intensity_the_supervisor_gives_up_and_its_parent_restarts_i
         max_restarts: 1,
         max_seconds: Duration::from_secs(60),
         children: vec![child(&probe, "w")],
+        ..SupervisorSpec::default()
     };
     let root = SupervisorSpec {
         max_restarts: 5,
@@ -322,4 +325,157 @@ async fn a_manifest_tree_starts_in_order_restarts_and_shuts_down_in_reverse() {
     // Newest top-level first: the supervisor (its children newest first), then solo.
     assert_eq!(events(&mut probe, 3).await, ["-y", "-x", "-solo"]);
     assert_eq!(rt.actor_count(), 0);
+}
+
+fn new_child(probe: &Probe, tag: &str) -> NewChild {
+    let args = Args {
+        notify_on_init: Some(probe.id().get()),
+        tag: tag.into(),
+        ..Args::default()
+    };
+    NewChild {
+        id: Some(tag.into()),
+        component: "testactor".into(),
+        args: foundation::codec::encode(&args).unwrap(),
+        name: Some(tag.into()),
+        ..NewChild::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_children_added_at_run_time_restart_with_their_own_args_up_to_max_children() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let spec = SupervisorSpec {
+        max_restarts: 10,
+        max_children: Some(2),
+        ..SupervisorSpec::default()
+    };
+    let sup = rt.start_supervisor(spec, Some("dyn")).await.unwrap();
+    let one = rt
+        .start_child(&sup, new_child(&probe, "one"))
+        .await
+        .unwrap();
+    let _two = rt
+        .start_child(&sup, new_child(&probe, "two"))
+        .await
+        .unwrap();
+    assert_eq!(events(&mut probe, 2).await, ["+one", "+two"]);
+    let err = rt
+        .start_child(&sup, new_child(&probe, "three"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, SpawnError::Unavailable("max_children".into()));
+    let err = rt
+        .start_child(&sup, new_child(&probe, "one"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SpawnError::Unavailable("max_children".into()),
+        "the limit is checked first"
+    );
+
+    // A permanent dynamic child restarts with the same init argument.
+    crash(&one).await;
+    assert_eq!(events(&mut probe, 1).await, ["+one"]);
+    assert_eq!(
+        call(&one, Call::Echo("back".into())).await,
+        Reply::Text("back".into())
+    );
+
+    rt.terminate_child(&sup, "two").await.unwrap();
+    let children = rt.which_children(&sup).await.unwrap();
+    assert_eq!(
+        children,
+        vec![ChildInfo {
+            id: "one".into(),
+            actor: Some(one.id().get()),
+            supervisor: false
+        }]
+    );
+    assert_eq!(
+        rt.terminate_child(&sup, "two").await,
+        Err(SpawnError::Unavailable("not_found".into()))
+    );
+
+    // A guest adds a child through the same protocol.
+    let guest = spawn(&rt).await;
+    let r = call(
+        &guest,
+        Call::StartChildOf {
+            sup: sup.id().get(),
+            notify: probe.id().get(),
+            tag: "g".into(),
+        },
+    )
+    .await;
+    assert!(matches!(r, Reply::Id(_)), "{r:?}");
+    assert_eq!(events(&mut probe, 1).await, ["+g"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_any_significant_child_exiting_shuts_the_supervisor_down() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let spec = SupervisorSpec {
+        auto_shutdown: AutoShutdown::AnySignificant,
+        children: vec![
+            child(&probe, "worker"),
+            child(&probe, "sig")
+                .restart(Restart::Transient)
+                .significant(true),
+        ],
+        ..SupervisorSpec::default()
+    };
+    let sup = rt.start_supervisor(spec, None).await.unwrap();
+    assert_eq!(events(&mut probe, 2).await, ["+worker", "+sig"]);
+    named(&rt, "sig").cast(&Cast::Stop).await.unwrap();
+    assert_eq!(sup.wait_exit().await, ExitReason::Shutdown);
+    assert_eq!(events(&mut probe, 2).await, ["-sig", "-worker"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_all_significant_waits_for_the_last_significant_child() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let spec = SupervisorSpec {
+        auto_shutdown: AutoShutdown::AllSignificant,
+        children: vec![
+            child(&probe, "s1")
+                .restart(Restart::Temporary)
+                .significant(true),
+            child(&probe, "s2")
+                .restart(Restart::Transient)
+                .significant(true),
+        ],
+        ..SupervisorSpec::default()
+    };
+    let sup = rt.start_supervisor(spec, None).await.unwrap();
+    assert_eq!(events(&mut probe, 2).await, ["+s1", "+s2"]);
+    named(&rt, "s1").cast(&Cast::Stop).await.unwrap();
+    assert_eq!(events(&mut probe, 1).await, ["-s1"]);
+    // The supervisor still answers: it lists the remaining child.
+    let children = rt.which_children(&sup).await.unwrap();
+    assert_eq!(
+        children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["s2"]
+    );
+    named(&rt, "s2").cast(&Cast::Stop).await.unwrap();
+    assert_eq!(sup.wait_exit().await, ExitReason::Shutdown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_significant_permanent_child_is_refused() {
+    let rt = runtime();
+    let probe = rt.probe();
+    let spec = SupervisorSpec {
+        children: vec![child(&probe, "x").significant(true)],
+        ..SupervisorSpec::default()
+    };
+    let err = rt.start_supervisor(spec, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot start an actor: child \"x\" is significant and permanent; a significant child must be transient or temporary"
+    );
 }

@@ -96,6 +96,13 @@ pub enum Call {
     CallSelf {
         timeout_ms: u64,
     },
+    /// Asks supervisor `sup` to start a testactor child that announces itself to
+    /// `notify` as `Started(tag)`.
+    StartChildOf {
+        sup: u64,
+        notify: u64,
+        tag: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -286,6 +293,18 @@ impl Actor for TestActor {
                 foundation_sdk::exit(id(to), reason);
                 Reply::Ok
             }
+            Call::StartChildOf { sup, notify, tag } => {
+                let args = NotifyArgs {
+                    notify_on_init: notify,
+                    tag,
+                };
+                let child =
+                    foundation_sdk::supervisor::NewChild::new("testactor", &args).expect("encodes");
+                match foundation_sdk::supervisor::start_child(id(sup), &child) {
+                    Ok(child) => Reply::Id(child.get()),
+                    Err(e) => Reply::Err(format!("{e:?}")),
+                }
+            }
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
@@ -347,6 +366,12 @@ impl Actor for TestActor {
             let _ = foundation_sdk::cast(id(to), &Cast::Terminated(self.tag.clone()));
         }
     }
+}
+
+#[derive(Serialize)]
+struct NotifyArgs {
+    notify_on_init: u64,
+    tag: String,
 }
 
 #[derive(Serialize)]
