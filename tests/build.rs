@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("not-actor", "not-actor", "NOT_ACTOR"),
     ("counter-guest", "counter_guest", "COUNTER"),
     ("pingpong-guest", "pingpong_guest", "PINGPONG"),
+    ("tasks-guest", "tasks_guest", "TASKS"),
 ];
 
 fn main() {

@@ -88,10 +88,14 @@ thread_local! {
     static ACTOR: RefCell<Option<Box<dyn Dispatch>>> = const { RefCell::new(None) };
 }
 
-pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
-    // The host logs the trap with this message and the wasm backtrace, and makes
-    // the message the exit reason.
+/// The host logs a trap with the recorded message and the wasm backtrace, and makes
+/// the message the exit reason.
+fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| rt::record_panic(&info.to_string())));
+}
+
+pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
+    install_panic_hook();
     let args: A::Args =
         codec::decode(&args).map_err(|e| format!("init args do not decode: {e}"))?;
     let actor = A::init(args)?;
@@ -130,4 +134,21 @@ pub fn terminate(reason: wit::ExitReason) {
             actor.terminate(reason.into());
         }
     });
+}
+
+/// The task export of a component that declared no task functions.
+pub fn no_tasks(function: &str, _input: &[u8]) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "this component has no task functions (asked for {function:?})"
+    ))
+}
+
+/// Runs a task function in a task's fresh instance (no `init` ran there).
+pub fn run_task(
+    tasks: fn(&str, &[u8]) -> Result<Vec<u8>, String>,
+    function: &str,
+    input: &[u8],
+) -> Result<Vec<u8>, String> {
+    install_panic_hook();
+    tasks(function, input)
 }

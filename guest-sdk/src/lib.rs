@@ -241,6 +241,53 @@ pub enum Info {
         /// Its reason.
         reason: ExitReason,
     },
+    /// A task this actor started returned ([`start_task`]); a `Down` with reason
+    /// `Normal` for the same monitor follows.
+    TaskDone {
+        /// The task's monitor, as in [`Task::monitor`].
+        monitor: MonitorRef,
+        /// The task function's encoded result (decode it with [`codec::decode`]), or
+        /// its error text.
+        result: Result<Vec<u8>, String>,
+    },
+}
+
+/// A supervised task started with [`start_task`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Task {
+    /// The task's own address.
+    pub id: ActorId,
+    /// The monitor this actor holds on it; its `TaskDone` and `Down` carry it.
+    pub monitor: MonitorRef,
+}
+
+/// Starts `function` of `component`'s task functions (see [`export_actor!`]) with
+/// `input`, in a fresh instance of its own, monitored by this actor (Elixir's
+/// `Task.Supervisor.async_nolink`). Its result arrives as [`Info::TaskDone`] and then
+/// a normal [`Info::Down`]; a crash arrives as a `Down` with the reason, and this
+/// actor lives on. Tasks are never restarted.
+pub fn start_task<I: Serialize + ?Sized>(
+    component: &str,
+    function: &str,
+    input: &I,
+) -> Result<Task, SpawnError> {
+    let bytes = codec::encode(input).map_err(|e| {
+        SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding the input: {e}")))
+    })?;
+    let task = rt::start_task(component, function, &bytes)?;
+    Ok(Task {
+        id: ActorId(task.id),
+        monitor: MonitorRef(task.monitor),
+    })
+}
+
+/// Kills a task this actor started; neither its result nor its `Down` arrives
+/// afterwards. Returns whether it was still running.
+pub fn shutdown_task(task: Task) -> bool {
+    rt::shutdown_task(wit::Task {
+        id: task.id.0,
+        monitor: task.monitor.0,
+    })
 }
 
 impl From<wit::Info> for Info {
@@ -254,6 +301,10 @@ impl From<wit::Info> for Info {
             wit::Info::Exit(e) => Info::Exit {
                 from: ActorId(e.from),
                 reason: e.reason.into(),
+            },
+            wit::Info::TaskDone(t) => Info::TaskDone {
+                monitor: MonitorRef(t.monitor),
+                result: t.result,
             },
         }
     }
@@ -355,10 +406,21 @@ pub trait Actor: Sized + 'static {
     }
 }
 
-/// Exports `$ty` (a type implementing [`Actor`]) as this component's actor.
+/// Exports `$ty` (a type implementing [`Actor`]) as this component's actor, and
+/// optionally the component's task functions: a function
+/// `fn(function: &str, input: &[u8]) -> Result<Vec<u8>, String>` that other actors
+/// run with [`start_task`] (decode the input and encode the result with [`codec`]).
+///
+/// ```text
+/// foundation_sdk::export_actor!(Counter);
+/// foundation_sdk::export_actor!(Crunch, tasks = crunch_tasks);
+/// ```
 #[macro_export]
 macro_rules! export_actor {
     ($ty:ty) => {
+        $crate::export_actor!($ty, tasks = $crate::__private::no_tasks);
+    };
+    ($ty:ty, tasks = $tasks:path) => {
         #[doc(hidden)]
         struct __FoundationActorExport;
 
@@ -378,6 +440,15 @@ macro_rules! export_actor {
             }
             fn terminate(reason: $crate::bindings::foundation::actor::types::ExitReason) {
                 $crate::__private::terminate(reason)
+            }
+        }
+
+        impl $crate::bindings::exports::foundation::actor::tasks::Guest for __FoundationActorExport {
+            fn run(
+                function: ::std::string::String,
+                input: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                $crate::__private::run_task($tasks, &function, &input)
             }
         }
 

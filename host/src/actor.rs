@@ -149,6 +149,58 @@ impl ActorTask {
         self.exit = Some(reason);
     }
 
+    /// Runs one supervised task: a fresh instance, no `init`, one call of the
+    /// `tasks.run` export. The result goes to `owner` as a `TaskDone` signal for
+    /// `monitor`; the task then exits `normal` (its starter's monitor delivers the
+    /// DOWN). A trap ends it with the trap's reason and no result. A `Stop` signal
+    /// (runtime shutdown) abandons it with reason `shutdown`.
+    pub(crate) async fn run_task(
+        mut self,
+        function: String,
+        input: Vec<u8>,
+        owner: tokio::sync::mpsc::UnboundedSender<Signal>,
+        monitor: u64,
+    ) {
+        let cell = self.cell.clone();
+        let mut signals = std::mem::replace(
+            &mut self.rx.signals,
+            tokio::sync::mpsc::unbounded_channel().1,
+        );
+        let reason = tokio::select! {
+            biased;
+            Some(Signal::Stop(reason)) = signals.recv() => reason,
+            reason = self.task(&function, &input, &owner, monitor) => reason,
+        };
+        tracing::debug!(task = %cell.label, "task ended: {reason}");
+        self.rx.signals = signals;
+        self.exit = Some(reason);
+    }
+
+    async fn task(
+        &mut self,
+        function: &str,
+        input: &[u8],
+        owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
+        monitor: u64,
+    ) -> ExitReason {
+        let store = self.store.insert(new_store(&self.rt, &self.cell));
+        let instance = match self.component.pre.instantiate_async(&mut *store).await {
+            Ok(i) => i,
+            Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
+        };
+        match instance
+            .foundation_actor_tasks()
+            .call_run(&mut *store, function, input)
+            .await
+        {
+            Ok(result) => {
+                let _ = owner.send(Signal::TaskDone { monitor, result });
+                ExitReason::Normal
+            }
+            Err(e) => trapped(&self.cell, store, &e, "task"),
+        }
+    }
+
     /// A failed start returns its error to the spawner and must not also kill it
     /// through the link `spawn-link` made (as OTP 26's `proc_lib:init_fail`).
     fn init_failed(&self, init_tx: oneshot::Sender<Result<(), ExitReason>>, reason: &ExitReason) {
@@ -163,13 +215,7 @@ impl ActorTask {
         args: Vec<u8>,
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
-        let store = self.store.insert(Store::new(
-            self.rt.engine(),
-            ActorData::new(self.cell.clone(), self.rt.clone()),
-        ));
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
-
+        let store = self.store.insert(new_store(&self.rt, &self.cell));
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
             Err(e) => {
@@ -251,6 +297,15 @@ impl ActorTask {
     }
 }
 
+/// A store for one instance of `cell`: it yields at every epoch tick, so a busy
+/// guest never holds its thread.
+fn new_store(rt: &Arc<Inner>, cell: &Arc<ActorCell>) -> Store<ActorData> {
+    let mut store = Store::new(rt.engine(), ActorData::new(cell.clone(), rt.clone()));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store
+}
+
 /// What a system signal asks of the actor's loop.
 enum SignalAction {
     Ignore,
@@ -274,6 +329,14 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
                 reason: down.reason.into(),
             })),
         },
+        // A result of a task whose monitor was removed (shutdown-task) is dropped.
+        Signal::TaskDone { monitor, result } => {
+            if data.monitors.contains_key(&monitor) {
+                SignalAction::Deliver(wit::Info::TaskDone(wit::TaskResult { monitor, result }))
+            } else {
+                SignalAction::Ignore
+            }
+        }
         // Queued while the actor trapped exits; if it has stopped trapping since, the
         // signal acts as it would have on arrival.
         Signal::Exit { from, reason } => {
@@ -369,17 +432,9 @@ fn trapped(
 
 impl Drop for ActorTask {
     fn drop(&mut self) {
-        // A task dropped without an exit of its own was killed from outside, with the
-        // reason the killer set.
-        let reason = self
-            .exit
-            .take()
-            .or_else(|| self.cell.take_kill_reason())
-            .unwrap_or(ExitReason::Killed);
-        // Leave the table first so that new sends find no actor (noproc), then tell
-        // monitors and links...
-        self.rt.registry.remove(self.cell.id);
-        self.cell.notify_exit(&self.rt.registry, &reason);
+        // A task dropped without an exit of its own was killed from outside. Leave
+        // the table and tell monitors and links...
+        let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
         if let Some(store) = self.store.as_mut() {
             let data = store.data_mut();
             // ...drop the monitors this actor held on others...
@@ -460,6 +515,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             name: None,
             mailbox: None,
             link: None,
+            slot: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -478,6 +534,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             name: None,
             mailbox: None,
             link: Some(self.cell.clone()),
+            slot: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -544,6 +601,35 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             }
             None => false,
         }
+    }
+
+    async fn start_task(
+        &mut self,
+        component: String,
+        function: String,
+        input: Vec<u8>,
+    ) -> Result<wit::Task, wit::SpawnError> {
+        let (id, monitor) = self
+            .rt
+            .start_task(&self.cell, &component, function, input)
+            .map_err(wit::SpawnError::from)?;
+        self.monitors.insert(monitor, id.get());
+        Ok(wit::Task {
+            id: id.get(),
+            monitor,
+        })
+    }
+
+    async fn shutdown_task(&mut self, task: wit::Task) -> bool {
+        if self.monitors.remove(&task.monitor).is_none() {
+            return false;
+        }
+        let Some(cell) = ActorId::from_raw(task.id).and_then(|id| self.rt.registry.get(id)) else {
+            return false;
+        };
+        cell.remove_monitor(task.monitor);
+        cell.kill_with(ExitReason::Killed);
+        true
     }
 
     async fn log(&mut self, level: wit::Level, msg: String) {

@@ -38,6 +38,11 @@ pub(crate) enum Signal {
         from: crate::id::ActorId,
         reason: ExitReason,
     },
+    /// A task this actor started returned (its DOWN follows).
+    TaskDone {
+        monitor: u64,
+        result: Result<Vec<u8>, String>,
+    },
 }
 
 /// The sending side of an actor's mailbox.

@@ -173,8 +173,9 @@ impl Probe {
             match signal {
                 Signal::Down(down) => return Ok(SystemMessage::Down(down)),
                 Signal::Exit { from, reason } => return Ok(SystemMessage::Exit { from, reason }),
-                // Nothing asks a probe to stop (shutdown skips probes).
-                Signal::Stop(_) => continue,
+                // Nothing asks a probe to stop (shutdown skips probes), and a probe
+                // starts no tasks.
+                Signal::Stop(_) | Signal::TaskDone { .. } => continue,
             }
         }
     }
@@ -197,10 +198,10 @@ impl Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        self.rt.registry.remove(self.cell.id);
-        self.cell
-            .notify_exit(&self.rt.registry, &ExitReason::Normal);
-        self.rx.close_and_drain(&ExitReason::Normal);
-        self._exit.send_replace(Some(ExitReason::Normal));
+        let reason = self
+            .cell
+            .begin_exit(&self.rt.registry, Some(ExitReason::Normal));
+        self.rx.close_and_drain(&reason);
+        self._exit.send_replace(Some(reason));
     }
 }

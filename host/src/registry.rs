@@ -43,24 +43,30 @@ pub(crate) struct ActorCell {
 /// A stable address: for a supervised child, the supervisor points it at each new
 /// instance, so references taken before a restart reach the new one. For any other
 /// actor it points at that actor for good.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Slot {
-    current: RwLock<Arc<ActorCell>>,
+    /// Empty only between a supervisor making the slot and its child's first
+    /// instance being created; nothing can reach the slot before then.
+    current: RwLock<Option<Arc<ActorCell>>>,
 }
 
 impl Slot {
     pub(crate) fn new(cell: Arc<ActorCell>) -> Arc<Slot> {
         Arc::new(Slot {
-            current: RwLock::new(cell),
+            current: RwLock::new(Some(cell)),
         })
     }
 
     pub(crate) fn get(&self) -> Arc<ActorCell> {
-        self.current.read().unwrap().clone()
+        self.current
+            .read()
+            .unwrap()
+            .clone()
+            .expect("a slot is filled before anything can hold it")
     }
 
     pub(crate) fn set(&self, cell: Arc<ActorCell>) {
-        *self.current.write().unwrap() = cell;
+        *self.current.write().unwrap() = Some(cell);
     }
 }
 
@@ -187,6 +193,19 @@ impl ActorCell {
         observers.monitors.retain(|(m, _)| *m != monitor);
     }
 
+    /// The common start of every exit path (actor, supervisor, probe): the reason is
+    /// the actor's own, else the one its killer recorded, else `killed`; then it
+    /// leaves the table (new sends get `noproc`, its name is freed) and its monitors
+    /// and links are told.
+    pub(crate) fn begin_exit(&self, registry: &Registry, own: Option<ExitReason>) -> ExitReason {
+        let reason = own
+            .or_else(|| self.take_kill_reason())
+            .unwrap_or(ExitReason::Killed);
+        registry.remove(self.id);
+        self.notify_exit(registry, &reason);
+        reason
+    }
+
     /// Marks the actor exited, sends every monitor its DOWN and every linked actor an
     /// exit signal. Both travel on the receivers' signal queues, which user messages
     /// cannot fill.
@@ -303,6 +322,12 @@ impl Registry {
             .filter(|c| !c.is_probe)
             .cloned()
             .collect()
+    }
+
+    /// Every live actor, supervised or not (not probes).
+    pub(crate) fn all_actors(&self) -> Vec<Arc<ActorCell>> {
+        let actors = self.actors.read().unwrap();
+        actors.values().filter(|c| !c.is_probe).cloned().collect()
     }
 
     /// Live actors, not counting probes.

@@ -17,7 +17,7 @@ use crate::bindings::ActorWorldPre;
 use crate::engine::{self, EngineSettings, EpochTicker};
 use crate::error::{ActorError, Error, ExitReason, SendError, SpawnError, chain};
 use crate::id::{ActorId, IdGen};
-use crate::mailbox::{Envelope, Signal, mailbox};
+use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
 use crate::manifest::{Manifest, ManifestError};
 use crate::registry::{ActorCell, Registry};
 use crate::sched;
@@ -172,6 +172,13 @@ pub(crate) struct LoadedComponent {
     pub(crate) pre: ActorWorldPre<ActorData>,
 }
 
+/// A new actor's cell and the ends its task owns.
+pub(crate) struct NewCell {
+    pub(crate) cell: Arc<ActorCell>,
+    pub(crate) rx: MailboxRx,
+    pub(crate) exit_tx: watch::Sender<Option<ExitReason>>,
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub(crate) struct SpawnSpec {
@@ -181,6 +188,10 @@ pub(crate) struct SpawnSpec {
     pub(crate) mailbox: Option<usize>,
     /// Link the new actor to this one before its `init` runs (`spawn-link`).
     pub(crate) link: Option<Arc<ActorCell>>,
+    /// The supervisor's stable address for this child: pointed at the new instance
+    /// before its `init` runs, so messages sent through it during `init` wait in the
+    /// new mailbox rather than fail on the old instance.
+    pub(crate) slot: Option<Arc<crate::registry::Slot>>,
 }
 
 pub(crate) struct Inner {
@@ -241,25 +252,19 @@ impl Inner {
             Some(name) => name.as_str().into(),
             None => format!("{}{id}", component.name).into(),
         };
-        let (tx, rx) = mailbox(
-            spec.mailbox
-                .unwrap_or(self.settings.mailbox_capacity)
-                .max(1),
-        );
-        let (exit_tx, exit_rx) = watch::channel(None);
-        let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
-        self.registry.insert(cell.clone());
-        if let Some(name) = &spec.name
-            && self.registry.register(&cell, name).is_err()
-        {
-            self.registry.remove(id);
-            return Err(SpawnError::NameTaken(name.clone()));
-        }
-        if let Some(parent) = &spec.link {
-            // The parent is alive (it is the caller) and the child has not started,
-            // so this cannot fail; if the parent is already on its way out, its exit
-            // does not see the link, as documented on `registry::link`.
-            let _ = crate::registry::link(parent, &cell);
+        let capacity = spec.mailbox.unwrap_or(self.settings.mailbox_capacity);
+        let NewCell { cell, rx, exit_tx } = self.new_cell(
+            id,
+            label,
+            capacity,
+            spec.name.as_deref(),
+            spec.link.as_ref(),
+        )?;
+        if let Some(slot) = &spec.slot {
+            // Only supervisors pass a slot: the child is theirs to stop.
+            cell.supervised.store(true, Ordering::SeqCst);
+            slot.set(cell.clone());
+            cell.set_slot(slot);
         }
         let (init_tx, init_rx) = oneshot::channel();
         let task = ActorTask::new(
@@ -311,6 +316,74 @@ impl Inner {
         if let Some(cell) = self.registry.get(target) {
             cell.remove_monitor(monitor);
         }
+    }
+
+    /// Starts a supervised task for `owner`: `function` of `component`'s `tasks`
+    /// export, in a fresh instance, monitored by `owner`. Returns the task's id and
+    /// the monitor ref. Runtime shutdown stops it like a top-level actor (a `Stop`
+    /// abandons the task); its owner may kill it with `shutdown-task`.
+    pub(crate) fn start_task(
+        self: &Arc<Self>,
+        owner: &ActorCell,
+        component: &str,
+        function: String,
+        input: Vec<u8>,
+    ) -> Result<(ActorId, u64), SpawnError> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(SpawnError::Unavailable(
+                "the runtime is shutting down".into(),
+            ));
+        }
+        if input.len() > self.settings.max_message_size {
+            return Err(SpawnError::Codec(format!(
+                "{} bytes exceed the maximum message size of {} bytes",
+                input.len(),
+                self.settings.max_message_size
+            )));
+        }
+        let component = self.component(component)?;
+        let id = self.ids.next();
+        let label: Arc<str> = format!("{}.{function}{id}", component.name).into();
+        let NewCell { cell, rx, exit_tx } = self.new_cell(id, label, 1, None, None)?;
+        let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
+        cell.add_monitor(monitor, &owner.mailbox.signals);
+        let task = ActorTask::new(self.clone(), cell.clone(), component, rx, exit_tx, None);
+        let owner_signals = owner.mailbox.signals.clone();
+        cell.arm_abort(sched::spawn_actor(
+            &self.handle,
+            task.run_task(function, input, owner_signals, monitor),
+        ));
+        Ok((id, monitor))
+    }
+
+    /// Makes the cell of a new actor or supervisor: its mailbox, its exit watch, its
+    /// place in the table, its name (before anything runs, so it is visible from the
+    /// start) and its link to the parent that starts it. The parent is alive (it is
+    /// the caller) and the new actor has not started, so the link cannot fail; if
+    /// the parent is already on its way out, its exit does not see the link, as
+    /// `registry::link` documents.
+    pub(crate) fn new_cell(
+        &self,
+        id: ActorId,
+        label: Arc<str>,
+        capacity: usize,
+        name: Option<&str>,
+        parent: Option<&Arc<ActorCell>>,
+    ) -> Result<NewCell, SpawnError> {
+        let (tx, rx) = mailbox(capacity.max(1));
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
+        self.registry.insert(cell.clone());
+        if let Some(name) = name
+            && self.registry.register(&cell, name).is_err()
+        {
+            self.registry.remove(id);
+            return Err(SpawnError::NameTaken(name.to_string()));
+        }
+        if let Some(parent) = parent {
+            let _ = crate::registry::link(parent, &cell);
+        }
+        Ok(NewCell { cell, rx, exit_tx })
     }
 
     fn check_size(&self, len: usize) -> Result<(), SendError> {
@@ -430,7 +503,8 @@ fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::Superv
     }
 }
 
-async fn wait_exit(cell: &ActorCell) -> ExitReason {
+/// Waits until `cell` has exited and returns why.
+pub(crate) async fn wait_exit(cell: &ActorCell) -> ExitReason {
     let mut exit = cell.exit.clone();
     let waited = exit.wait_for(Option::is_some).await.map(|r| r.clone());
     match waited {
@@ -572,11 +646,12 @@ impl Runtime {
                     name: Some(actor.name.clone()),
                     mailbox: actor.mailbox,
                     link: None,
+                    slot: None,
                 };
                 self.inner.spawn(spec).await
             } else {
                 let spec = supervisor_spec(manifest, root);
-                crate::supervisor::start(&self.inner, spec, Some(root.clone()), None).await
+                crate::supervisor::start(&self.inner, spec, Some(root.clone()), None, None).await
             };
             let cell = cell.map_err(|source| Error::Spawn {
                 actor: root.clone(),
@@ -624,6 +699,7 @@ impl Runtime {
             name: options.name,
             mailbox: options.mailbox,
             link: None,
+            slot: None,
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))
@@ -671,7 +747,8 @@ impl Runtime {
             ));
         }
         let cell =
-            crate::supervisor::start(&self.inner, spec, name.map(str::to_string), None).await?;
+            crate::supervisor::start(&self.inner, spec, name.map(str::to_string), None, None)
+                .await?;
         Ok(self.actor_ref(cell))
     }
 
@@ -798,7 +875,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for cell in self.inner.registry.newest_first() {
+        for cell in self.inner.registry.all_actors() {
             kill(&cell);
         }
     }

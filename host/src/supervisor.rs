@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::error::{ExitReason, SpawnError};
 use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
+use crate::mailbox::{Envelope, MailboxRx, Signal};
 use crate::registry::{self, ActorCell, Slot};
 use crate::runtime::{Inner, SpawnSpec};
 
@@ -261,7 +261,8 @@ struct Child {
     spec: ChildSpec,
     /// The running instance, if any.
     cell: Option<Arc<ActorCell>>,
-    slot: Option<Arc<Slot>>,
+    /// Its stable address across instances.
+    slot: Arc<Slot>,
 }
 
 /// Starts a supervisor linked to `parent` (if any) and its children in order; returns
@@ -272,6 +273,7 @@ pub(crate) async fn start(
     spec: SupervisorSpec,
     name: Option<String>,
     parent: Option<Arc<ActorCell>>,
+    slot: Option<Arc<Slot>>,
 ) -> Result<Arc<ActorCell>, SpawnError> {
     if let Some(dup) = duplicate_id(&spec.children) {
         return Err(SpawnError::Unavailable(format!(
@@ -293,20 +295,19 @@ pub(crate) async fn start(
         .clone()
         .unwrap_or_else(|| format!("supervisor{id}"))
         .into();
-    let (tx, rx) = mailbox(rt.settings.mailbox_capacity);
-    let (exit_tx, exit_rx) = watch::channel(None);
-    let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
+    // A supervisor traps exits from the start: a child's exit must never kill it.
+    let crate::runtime::NewCell { cell, rx, exit_tx } = rt.new_cell(
+        id,
+        label,
+        rt.settings.mailbox_capacity,
+        name.as_deref(),
+        parent.as_ref(),
+    )?;
     cell.trap_exit.store(true, Ordering::SeqCst);
     cell.supervised.store(parent.is_some(), Ordering::SeqCst);
-    rt.registry.insert(cell.clone());
-    if let Some(name) = &name
-        && rt.registry.register(&cell, name).is_err()
-    {
-        rt.registry.remove(id);
-        return Err(SpawnError::NameTaken(name.clone()));
-    }
-    if let Some(parent) = &parent {
-        let _ = registry::link(parent, &cell);
+    if let Some(slot) = &slot {
+        slot.set(cell.clone());
+        cell.set_slot(slot);
     }
     let (ready_tx, ready_rx) = oneshot::channel();
     let sup = Supervisor {
@@ -328,7 +329,7 @@ pub(crate) async fn start(
             .map(|spec| Child {
                 spec,
                 cell: None,
-                slot: None,
+                slot: Arc::default(),
             })
             .collect(),
         exit: None,
@@ -337,12 +338,12 @@ pub(crate) async fn start(
     match ready_rx.await {
         Ok(Ok(())) => Ok(cell),
         Ok(Err(e)) => {
-            wait_gone(&cell).await;
+            crate::runtime::wait_exit(&cell).await;
             Err(e)
         }
         Err(_) => Err(SpawnError::InitFailed {
             actor: cell.label.to_string(),
-            reason: wait_gone(&cell).await,
+            reason: crate::runtime::wait_exit(&cell).await,
         }),
     }
 }
@@ -354,9 +355,10 @@ fn start_nested(
     spec: SupervisorSpec,
     name: Option<String>,
     parent: Arc<ActorCell>,
+    slot: Arc<Slot>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<ActorCell>, SpawnError>> + Send>>
 {
-    Box::pin(async move { start(&rt, spec, name, Some(parent)).await })
+    Box::pin(async move { start(&rt, spec, name, Some(parent), Some(slot)).await })
 }
 
 fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
@@ -365,15 +367,6 @@ fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
         .enumerate()
         .find(|(i, c)| children[..*i].iter().any(|d| d.id == c.id))
         .map(|(_, c)| c.id.as_str())
-}
-
-async fn wait_gone(cell: &ActorCell) -> ExitReason {
-    let mut exit = cell.exit.clone();
-    let waited = exit.wait_for(Option::is_some).await.map(|r| r.clone());
-    match waited {
-        Ok(Some(reason)) => reason,
-        _ => exit.borrow().clone().unwrap_or(ExitReason::Killed),
-    }
 }
 
 struct Supervisor {
@@ -430,6 +423,7 @@ impl Supervisor {
                     name: child.spec.name.clone(),
                     mailbox: *mailbox,
                     link: Some(self.cell.clone()),
+                    slot: Some(child.slot.clone()),
                 };
                 self.rt.spawn(spec).await
             }
@@ -439,6 +433,7 @@ impl Supervisor {
                     spec.clone(),
                     child.spec.name.clone(),
                     self.cell.clone(),
+                    child.slot.clone(),
                 )
                 .await
             }
@@ -446,14 +441,8 @@ impl Supervisor {
         let cell = started.map_err(|e| {
             SpawnError::Unavailable(format!("child {:?} failed to start: {e}", child.spec.id))
         })?;
-        cell.supervised.store(true, Ordering::SeqCst);
-        let child = &mut self.children[i];
-        match &child.slot {
-            Some(slot) => slot.set(cell.clone()),
-            None => child.slot = Some(Slot::new(cell.clone())),
-        }
-        cell.set_slot(child.slot.as_ref().expect("set above"));
-        child.cell = Some(cell);
+        // The slot already points at the new instance: it was set before `init`.
+        self.children[i].cell = Some(cell);
         Ok(())
     }
 
@@ -489,7 +478,8 @@ impl Supervisor {
                 self.stop_children(0, self.children.len()).await;
                 Some(reason)
             }
-            Signal::Down(_) => None,
+            // A supervisor holds no monitors and starts no tasks.
+            Signal::Down(_) | Signal::TaskDone { .. } => None,
             Signal::Exit { from, reason } => {
                 if Some(from) == self.parent {
                     // OTP: a supervisor whose parent exits stops its children and
@@ -582,7 +572,7 @@ impl Supervisor {
         self.children.push(Child {
             spec,
             cell: None,
-            slot: None,
+            slot: Arc::default(),
         });
         let i = self.children.len() - 1;
         match self.start_child(i).await {
@@ -694,7 +684,10 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
                 .mailbox
                 .signals
                 .send(Signal::Stop(ExitReason::Shutdown));
-            if tokio::time::timeout(t, wait_gone(child)).await.is_ok() {
+            if tokio::time::timeout(t, crate::runtime::wait_exit(child))
+                .await
+                .is_ok()
+            {
                 return;
             }
             child.kill_with(ExitReason::Killed);
@@ -706,18 +699,12 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
                 .send(Signal::Stop(ExitReason::Shutdown));
         }
     }
-    wait_gone(child).await;
+    crate::runtime::wait_exit(child).await;
 }
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
-        let reason = self
-            .exit
-            .take()
-            .or_else(|| self.cell.take_kill_reason())
-            .unwrap_or(ExitReason::Killed);
-        self.rt.registry.remove(self.cell.id);
-        self.cell.notify_exit(&self.rt.registry, &reason);
+        let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
         self.rx.close_and_drain(&reason);
         tracing::info!(supervisor = %self.cell.label, "exited: {reason}");
         self.exit_tx.send_replace(Some(reason));

@@ -23,7 +23,7 @@ fn example(name: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_every_example() {
-    for name in ["counter", "pingpong"] {
+    for name in ["counter", "pingpong", "tasks"] {
         let out = foundation()
             .arg("check")
             .arg(example(name))
@@ -154,5 +154,34 @@ fn run_counter_reports_a_failing_start_and_exits_nonzero() {
     assert!(
         stderr.contains("error: actor \"c\": init of actor c failed: init args do not decode"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn run_tasks_example_stays_responsive_during_the_task() {
+    let mut child = foundation()
+        .arg("run")
+        .arg(example("tasks"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    wait_for(&lines, "the task found", &mut seen);
+    wait_for(&lines, "pings answered while the task ran", &mut seen);
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    wait_for(&lines, "stopped", &mut seen);
+    assert!(
+        child.wait().unwrap().success(),
+        "output:\n{}",
+        seen.join("\n")
+    );
+    let found = seen.iter().find(|l| l.contains("the task found")).unwrap();
+    assert!(
+        found.contains("the task found 216816 primes below 3000000"),
+        "{found}"
     );
 }

@@ -9,6 +9,7 @@ mod mailbox;
 mod manifest;
 mod monitors;
 mod supervisors;
+mod tasks;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -78,6 +79,11 @@ pub enum Call {
         notify: u64,
         tag: String,
     },
+    StartTask {
+        function: String,
+        input: u64,
+    },
+    ShutdownTask,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -89,6 +95,7 @@ pub enum Reply {
     Err(String),
     Ok,
     Bool(bool),
+    Task { id: u64, monitor: u64 },
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -108,6 +115,10 @@ pub enum Cast {
         reason: String,
     },
     Started(String),
+    TaskDone {
+        monitor: u64,
+        result: String,
+    },
 }
 
 #[derive(Serialize, Default, Debug)]

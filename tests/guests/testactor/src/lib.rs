@@ -103,6 +103,14 @@ pub enum Call {
         notify: u64,
         tag: String,
     },
+    /// Starts task `function` of this component with `input`; replies with the
+    /// task's monitor ref and keeps the task for `ShutdownTask`.
+    StartTask {
+        function: String,
+        input: u64,
+    },
+    /// Shuts the last started task down; replies whether it was running.
+    ShutdownTask,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -114,6 +122,7 @@ pub enum Reply {
     Err(String),
     Ok,
     Bool(bool),
+    Task { id: u64, monitor: u64 },
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -135,6 +144,10 @@ pub enum Cast {
         reason: String,
     },
     Started(String),
+    TaskDone {
+        monitor: u64,
+        result: String,
+    },
 }
 
 struct TestActor {
@@ -144,6 +157,7 @@ struct TestActor {
     notify_on_terminate: Option<u64>,
     tag: String,
     forward_info: Option<u64>,
+    tasks: Vec<foundation_sdk::Task>,
 }
 
 fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply {
@@ -179,6 +193,7 @@ impl Actor for TestActor {
             history: Vec::new(),
             deferred: Vec::new(),
             watchers: Vec::new(),
+            tasks: Vec::new(),
             notify_on_terminate: args.notify_on_terminate,
             tag: args.tag,
             forward_info: args.forward_info,
@@ -305,6 +320,22 @@ impl Actor for TestActor {
                     Err(e) => Reply::Err(format!("{e:?}")),
                 }
             }
+            Call::StartTask { function, input } => {
+                match foundation_sdk::start_task("testactor", &function, &input) {
+                    Ok(task) => {
+                        self.tasks.push(task);
+                        Reply::Task {
+                            id: task.id.get(),
+                            monitor: task.monitor.get(),
+                        }
+                    }
+                    Err(e) => Reply::Err(spawn_error(e)),
+                }
+            }
+            Call::ShutdownTask => match self.tasks.pop() {
+                Some(task) => Reply::Bool(foundation_sdk::shutdown_task(task)),
+                None => Reply::Err("no task".into()),
+            },
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
@@ -332,7 +363,7 @@ impl Actor for TestActor {
             Cast::Panic(m) => panic!("{m}"),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
-            Cast::Down { .. } | Cast::Exit { .. } | Cast::Started(_) => {}
+            Cast::Down { .. } | Cast::Exit { .. } | Cast::Started(_) | Cast::TaskDone { .. } => {}
         }
         Flow::Continue
     }
@@ -351,6 +382,16 @@ impl Actor for TestActor {
             Info::Exit { from, reason } => Cast::Exit {
                 from: from.get(),
                 reason: reason.to_string(),
+            },
+            Info::TaskDone { monitor, result } => Cast::TaskDone {
+                monitor: monitor.get(),
+                result: match result {
+                    Ok(bytes) => format!(
+                        "ok:{}",
+                        foundation_sdk::codec::decode::<u64>(&bytes).unwrap()
+                    ),
+                    Err(e) => format!("err:{e}"),
+                },
             },
             _ => return Flow::Continue,
         };
@@ -416,4 +457,26 @@ fn spin() -> ! {
     loop {}
 }
 
-foundation_sdk::export_actor!(TestActor);
+/// Task functions: `double` returns twice its input, `spin_ms` burns CPU for that
+/// many milliseconds and returns them, `panic` panics, `fail` returns an error.
+fn tasks(function: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+    let n: u64 = foundation_sdk::codec::decode(input).map_err(|e| e.to_string())?;
+    let out = match function {
+        "double" => n * 2,
+        "spin_ms" => {
+            let start = std::time::Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < Duration::from_millis(n) {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            std::hint::black_box(x);
+            n
+        }
+        "panic" => panic!("task asked to panic with {n}"),
+        "fail" => return Err(format!("failed on {n}")),
+        other => return Err(format!("no task function {other:?}")),
+    };
+    foundation_sdk::codec::encode(&out).map_err(|e| e.to_string())
+}
+
+foundation_sdk::export_actor!(TestActor, tasks = tasks);
