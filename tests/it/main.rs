@@ -7,6 +7,7 @@ mod lifecycle;
 mod links;
 mod mailbox;
 mod manifest;
+mod model;
 mod monitors;
 mod supervisors;
 mod tasks;
