@@ -55,6 +55,63 @@ impl NewChild {
     }
 }
 
+/// A supervisor to start with [`start`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SupervisorSpec {
+    /// A name to register it under.
+    pub name: Option<String>,
+    /// `"one_for_one"` (default), `"one_for_all"` or `"rest_for_one"`.
+    pub strategy: Strategy,
+    /// Default 1.
+    pub max_restarts: Option<u32>,
+    /// Seconds; default 5.
+    pub max_seconds: Option<u64>,
+    /// The most children at once.
+    pub max_children: Option<usize>,
+    /// Its children in start order.
+    pub children: Vec<Child>,
+}
+
+/// A restart strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Only the failed child restarts.
+    #[default]
+    OneForOne,
+    /// All children restart.
+    OneForAll,
+    /// The failed child and those after it restart.
+    RestForOne,
+}
+
+/// A child of a [`SupervisorSpec`].
+#[derive(Debug, Clone, Serialize)]
+pub enum Child {
+    /// An actor.
+    Actor(NewChild),
+    /// A nested supervisor.
+    Supervisor {
+        /// Its id among its siblings.
+        id: String,
+        /// A name to register it under.
+        name: Option<String>,
+        /// Its restart type.
+        restart: Restart,
+        /// Its spec.
+        spec: SupervisorSpec,
+    },
+}
+
+/// Starts a supervisor linked to this actor (OTP's `supervisor:start_link`); returns
+/// once all its children have started. When this actor exits, the supervisor stops
+/// its children and exits too.
+pub fn start(spec: &SupervisorSpec) -> Result<ActorId, crate::SpawnError> {
+    let bytes = codec::encode(spec).map_err(|e| crate::SpawnError::Unavailable(e.to_string()))?;
+    crate::rt::start_supervisor(&bytes)
+        .map(|id| ActorId::from_raw(id).expect("actor ids are never 0"))
+}
+
 /// One child, as [`which_children`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ChildInfo {

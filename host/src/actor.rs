@@ -620,6 +620,17 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         })
     }
 
+    async fn start_supervisor(&mut self, spec: Vec<u8>) -> Result<u64, wit::SpawnError> {
+        let wire: crate::supervisor::SupervisorWire = crate::codec::decode(&spec)
+            .map_err(|e| wit::SpawnError::Unavailable(format!("not a supervisor spec: {e}")))?;
+        let name = wire.name.clone();
+        let spec = wire.into_spec().map_err(wit::SpawnError::Unavailable)?;
+        crate::supervisor::start(&self.rt, spec, name, Some(self.cell.clone()), None)
+            .await
+            .map(|cell| cell.id.get())
+            .map_err(Into::into)
+    }
+
     async fn shutdown_task(&mut self, task: wit::Task) -> bool {
         if self.monitors.remove(&task.monitor).is_none() {
             return false;

@@ -48,6 +48,6 @@ pub use runtime::{
     DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
 };
 pub use supervisor::{
-    AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
-    SupervisorReply, SupervisorRequest, SupervisorSpec,
+    AutoShutdown, ChildInfo, ChildKind, ChildSpec, ChildWire, NewChild, Restart, Shutdown,
+    Strategy, SupervisorReply, SupervisorRequest, SupervisorSpec, SupervisorWire,
 };

@@ -22,7 +22,13 @@
 //! strategy = "one_for_one"   # one_for_all, rest_for_one
 //! max_restarts = 3           # default 1 (OTP)
 //! max_seconds = 5            # default 5
-//! children = ["counter"]
+//! children = ["counter", "workers"]
+//!
+//! [[supervisors]]
+//! name = "workers"           # nested under root
+//! strategy = "one_for_all"
+//! children = []              # children can also be added at run time
+//! max_children = 100
 //!
 //! [[actors]]
 //! name = "counter"

@@ -231,6 +231,107 @@ pub struct NewChild {
     pub significant: bool,
 }
 
+/// A supervisor spec as guests send it (`runtime.start-supervisor`), in MessagePack.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SupervisorWire {
+    /// The name to register the supervisor under.
+    pub name: Option<String>,
+    /// Its strategy (default `one_for_one`).
+    pub strategy: Strategy,
+    /// Default 1.
+    pub max_restarts: Option<u32>,
+    /// Seconds; default 5.
+    pub max_seconds: Option<u64>,
+    /// The most children at once.
+    pub max_children: Option<usize>,
+    /// When significant children shut it down.
+    pub auto_shutdown: AutoShutdown,
+    /// Its children in start order.
+    pub children: Vec<ChildWire>,
+}
+
+/// One child of a [`SupervisorWire`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum ChildWire {
+    /// An actor, as in `StartChild`.
+    Actor(NewChild),
+    /// A nested supervisor.
+    Supervisor {
+        /// Its id among its siblings.
+        id: String,
+        /// The name to register it under.
+        #[serde(default)]
+        name: Option<String>,
+        /// Its restart type (default `permanent`).
+        #[serde(default)]
+        restart: Restart,
+        /// Its own spec.
+        spec: SupervisorWire,
+    },
+}
+
+impl SupervisorWire {
+    /// The spec to start, or what is wrong with it.
+    pub(crate) fn into_spec(self) -> Result<SupervisorSpec, String> {
+        let mut next = 0;
+        let children = self
+            .children
+            .into_iter()
+            .map(|child| match child {
+                ChildWire::Actor(new) => {
+                    next += 1;
+                    Ok(new.into_child_spec(|| format!("child-{next}")))
+                }
+                ChildWire::Supervisor {
+                    id,
+                    name,
+                    restart,
+                    spec,
+                } => Ok(ChildSpec {
+                    id,
+                    kind: ChildKind::Supervisor(spec.into_spec()?),
+                    name,
+                    restart,
+                    shutdown: Shutdown::Infinity,
+                    significant: false,
+                }),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(SupervisorSpec {
+            strategy: self.strategy,
+            max_restarts: self.max_restarts.unwrap_or(1),
+            max_seconds: Duration::from_secs(self.max_seconds.unwrap_or(5)),
+            children,
+            max_children: self.max_children,
+            auto_shutdown: self.auto_shutdown,
+        })
+    }
+}
+
+impl NewChild {
+    /// The child spec this describes; `fallback_id` names it when it has no id.
+    fn into_child_spec(self, fallback_id: impl FnOnce() -> String) -> ChildSpec {
+        let shutdown = match (self.brutal_kill, self.shutdown_ms) {
+            (true, _) => Shutdown::BrutalKill,
+            (false, Some(ms)) => Shutdown::Timeout(Duration::from_millis(ms)),
+            (false, None) => Shutdown::Timeout(Duration::from_secs(5)),
+        };
+        ChildSpec {
+            id: self.id.unwrap_or_else(fallback_id),
+            kind: ChildKind::Actor {
+                component: self.component,
+                args: self.args,
+                mailbox: None,
+            },
+            name: self.name,
+            restart: self.restart,
+            shutdown,
+            significant: self.significant,
+        }
+    }
+}
+
 /// A supervisor's answer to a [`SupervisorRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SupervisorReply {
@@ -539,36 +640,20 @@ impl Supervisor {
         if self.max_children.is_some_and(|max| running >= max) {
             return SupervisorReply::Error("max_children".into());
         }
-        let id = new.id.unwrap_or_else(|| {
-            let id = format!("child-{}", self.next_child);
-            self.next_child += 1;
-            id
-        });
-        if self.children.iter().any(|c| c.spec.id == id) {
-            return SupervisorReply::Error("already_present".into());
-        }
         if new.significant && new.restart == Restart::Permanent {
             return SupervisorReply::Error(
                 "a significant child must be transient or temporary".into(),
             );
         }
-        let shutdown = match (new.brutal_kill, new.shutdown_ms) {
-            (true, _) => Shutdown::BrutalKill,
-            (false, Some(ms)) => Shutdown::Timeout(Duration::from_millis(ms)),
-            (false, None) => Shutdown::Timeout(Duration::from_secs(5)),
-        };
-        let spec = ChildSpec {
-            id,
-            kind: ChildKind::Actor {
-                component: new.component,
-                args: new.args,
-                mailbox: None,
-            },
-            name: new.name,
-            restart: new.restart,
-            shutdown,
-            significant: new.significant,
-        };
+        let next = &mut self.next_child;
+        let spec = new.into_child_spec(|| {
+            let id = format!("child-{next}");
+            *next += 1;
+            id
+        });
+        if self.children.iter().any(|c| c.spec.id == spec.id) {
+            return SupervisorReply::Error("already_present".into());
+        }
         self.children.push(Child {
             spec,
             cell: None,

@@ -85,6 +85,10 @@ pub enum Call {
         input: u64,
     },
     ShutdownTask,
+    StartSupervisor {
+        notify: u64,
+        tag: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]

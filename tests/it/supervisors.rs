@@ -483,3 +483,33 @@ async fn a_significant_permanent_child_is_refused() {
         "cannot start an actor: child \"x\" is significant and permanent; a significant child must be transient or temporary"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_starts_a_linked_supervisor() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let owner = spawn(&rt).await;
+    let sup = match call(
+        &owner,
+        Call::StartSupervisor {
+            notify: probe.id().get(),
+            tag: "kid".into(),
+        },
+    )
+    .await
+    {
+        Reply::Id(id) => rt
+            .actor(foundation::ActorId::from_raw(id).unwrap())
+            .unwrap(),
+        other => panic!("start-supervisor failed: {other:?}"),
+    };
+    assert_eq!(events(&mut probe, 1).await, ["+kid"]);
+    crash(&named(&rt, "kid")).await;
+    assert_eq!(events(&mut probe, 1).await, ["+kid"]);
+    // The supervisor is linked to the guest that started it: when the guest goes,
+    // the supervisor stops its children and exits with the same reason.
+    owner.kill();
+    assert_eq!(sup.wait_exit().await, ExitReason::Killed);
+    assert!(rt.whereis("kid").is_none());
+    assert_eq!(rt.actor_count(), 0);
+}

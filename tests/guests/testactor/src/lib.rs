@@ -111,6 +111,12 @@ pub enum Call {
     },
     /// Shuts the last started task down; replies whether it was running.
     ShutdownTask,
+    /// Starts a supervisor (linked to this actor) with one testactor child that
+    /// announces itself to `notify` as `Started(tag)`.
+    StartSupervisor {
+        notify: u64,
+        tag: String,
+    },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -307,6 +313,24 @@ impl Actor for TestActor {
                 };
                 foundation_sdk::exit(id(to), reason);
                 Reply::Ok
+            }
+            Call::StartSupervisor { notify, tag } => {
+                use foundation_sdk::supervisor::{Child, NewChild, SupervisorSpec};
+                let args = NotifyArgs {
+                    notify_on_init: notify,
+                    tag: tag.clone(),
+                };
+                let mut child = NewChild::new("testactor", &args).expect("encodes");
+                child.name = Some(tag);
+                let spec = SupervisorSpec {
+                    max_restarts: Some(5),
+                    children: vec![Child::Actor(child)],
+                    ..SupervisorSpec::default()
+                };
+                match foundation_sdk::supervisor::start(&spec) {
+                    Ok(sup) => Reply::Id(sup.get()),
+                    Err(e) => Reply::Err(spawn_error(e)),
+                }
             }
             Call::StartChildOf { sup, notify, tag } => {
                 let args = NotifyArgs {
