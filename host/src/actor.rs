@@ -194,6 +194,15 @@ impl ActorTask {
             .await
         {
             Ok(result) => {
+                // A result is a message to the starter: the same size limit holds.
+                let max = self.rt.settings.max_message_size;
+                let result = match result {
+                    Ok(bytes) if bytes.len() > max => Err(format!(
+                        "the task's result of {} bytes exceeds the maximum message size of {max} bytes",
+                        bytes.len()
+                    )),
+                    other => other,
+                };
                 let _ = owner.send(Signal::TaskDone { monitor, result });
                 ExitReason::Normal
             }
