@@ -127,6 +127,14 @@ async fn counting(rt: &Runtime, n: u64) -> Duration {
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,foundation::actor=off")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let quick = std::env::args().any(|a| a == "--quick");
     let (restarts, calls, casts) = if quick {
         (200, 20_000, 100_000)
@@ -145,6 +153,7 @@ fn main() {
         let mut probe = rt.probe();
         let mut rows = Vec::new();
 
+        eprintln!("restart latency ({restarts} restarts)...");
         let r = restart_latency(&rt, &mut probe, restarts).await;
         rows.push(Row {
             workload: "restart after trap (p50 / p99)",
@@ -156,6 +165,7 @@ fn main() {
             otp: "51 / 103 µs",
         });
 
+        eprintln!("call latency ({calls} calls)...");
         let (c, total) = call_latency(&rt, calls).await;
         rows.push(Row {
             workload: "sequential host→actor call (p50 / p99)",
@@ -168,6 +178,7 @@ fn main() {
             otp: "3.0 / 4.6 µs, 315 k/s",
         });
 
+        eprintln!("Counting ({casts} casts)...");
         let t = counting(&rt, casts).await;
         rows.push(Row {
             workload: "Counting: casts into one actor",

@@ -313,13 +313,14 @@ impl Registry {
         self.actors.read().unwrap().get(&id).cloned()
     }
 
-    /// Live actors (not probes), newest first (reverse start order).
+    /// Live top-level actors (not probes, not supervised: their supervisors stop
+    /// them), newest first (reverse start order).
     pub(crate) fn newest_first(&self) -> Vec<Arc<ActorCell>> {
         let actors = self.actors.read().unwrap();
         actors
             .values()
             .rev()
-            .filter(|c| !c.is_probe)
+            .filter(|c| !c.is_probe && !c.supervised.load(Ordering::SeqCst))
             .cloned()
             .collect()
     }

@@ -213,6 +213,10 @@ impl Inner {
         &self.engine
     }
 
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
     fn component(&self, name: &str) -> Result<Arc<LoadedComponent>, SpawnError> {
         let components = self.components.read().unwrap();
         components.get(name).cloned().ok_or_else(|| {

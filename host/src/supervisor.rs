@@ -735,9 +735,20 @@ impl Supervisor {
             }
             match result {
                 Ok(()) => return None,
+                Err(SpawnError::Unavailable(why)) if self.rt.is_shutting_down() => {
+                    // No restart can succeed any more: stop like a supervisor that
+                    // gave up, instead of retrying until the intensity runs out.
+                    tracing::debug!(supervisor = %self.cell.label, "no restart during shutdown: {why}");
+                    self.stop_children(0, self.children.len()).await;
+                    return Some(ExitReason::Shutdown);
+                }
                 // A child that fails to restart counts as another restart; the
-                // intensity limit ends the attempts.
-                Err(e) => tracing::warn!(supervisor = %self.cell.label, "restart failed: {e}"),
+                // intensity limit ends the attempts. Yield between attempts so a
+                // child that fails at once never holds the worker thread.
+                Err(e) => {
+                    tracing::warn!(supervisor = %self.cell.label, "restart failed: {e}");
+                    tokio::task::yield_now().await;
+                }
             }
         }
     }

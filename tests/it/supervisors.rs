@@ -513,3 +513,30 @@ async fn a_guest_starts_a_linked_supervisor() {
     assert!(rt.whereis("kid").is_none());
     assert_eq!(rt.actor_count(), 0);
 }
+
+/// Regression: runtime shutdown once stopped supervised children directly (as if
+/// top level), bypassing their shutdown specs, and their supervisor took the exits for
+/// crashes and retried restarts that could not succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_shutdown_stops_children_through_their_supervisor() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let spec = sup(
+        Strategy::OneForOne,
+        vec![
+            child(&probe, "a"),
+            child(&probe, "bk").shutdown(Shutdown::BrutalKill),
+        ],
+    );
+    let root = rt.start_supervisor(spec, None).await.unwrap();
+    let later = spawn(&rt).await;
+    assert_eq!(events(&mut probe, 2).await, ["+a", "+bk"]);
+    tokio::time::timeout(LONG, rt.shutdown())
+        .await
+        .expect("shutdown completes");
+    assert_eq!(later.exit_reason(), Some(ExitReason::Shutdown));
+    assert_eq!(root.exit_reason(), Some(ExitReason::Shutdown));
+    // The supervisor killed `bk` (no terminate), then stopped `a` gracefully; had
+    // the runtime stopped `bk` itself, its terminate would have run first.
+    assert_eq!(events(&mut probe, 1).await, ["-a"]);
+}
