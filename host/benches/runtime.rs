@@ -2,7 +2,8 @@
 //! sequential host-to-actor call latency, and Counting (casts into one actor).
 //!
 //! Run: `cargo bench -p foundation-host --bench runtime` (release build; add
-//! `-- --quick` for fewer iterations). The Erlang/OTP column quotes the figures
+//! `-- --quick` for fewer iterations, `-- --current-thread` to run every actor on one
+//! thread instead of a two-worker runtime). The Erlang/OTP column quotes the figures
 //! measured on this kind of machine in `../shared/otp-semantics.md`; the side-by-side
 //! run against `erl` is the benchmark issue's.
 
@@ -141,11 +142,19 @@ fn main() {
     } else {
         (1000, 100_000, 1_000_000)
     };
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // `--current-thread`: every actor on one thread (no cross-thread wake-ups).
+    let tokio = if std::env::args().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     let rows = tokio.block_on(async {
         let rt = Runtime::builder().build().unwrap();
         rt.add_component("testactor", foundation_fixtures::TESTACTOR)
