@@ -61,7 +61,21 @@ fn check_rejects_a_broken_manifest_with_its_location() {
     );
 }
 
-/// Spawns a process and hands its stderr lines over a channel.
+/// Starts `foundation <args>` with `RUST_LOG=info`; returns the process and its log
+/// lines (stderr) over a channel.
+fn run_logged(args: &[&std::ffi::OsStr]) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = foundation()
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    (child, lines)
+}
+
+/// Hands a process's stderr lines over a channel.
 fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().unwrap();
@@ -99,15 +113,9 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>
 
 #[test]
 fn run_pingpong_then_sigterm_shuts_down_gracefully() {
-    let mut child = foundation()
-        .args(["run", "--build"])
-        .arg(example("pingpong"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
+    let manifest = example("pingpong");
+    let (mut child, lines) =
+        run_logged(&["run".as_ref(), "--build".as_ref(), manifest.as_os_str()]);
     let mut seen = Vec::new();
     wait_for(
         &lines,
@@ -159,15 +167,8 @@ fn run_counter_reports_a_failing_start_and_exits_nonzero() {
 
 #[test]
 fn run_tasks_example_stays_responsive_during_the_task() {
-    let mut child = foundation()
-        .arg("run")
-        .arg(example("tasks"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
+    let manifest = example("tasks");
+    let (mut child, lines) = run_logged(&["run".as_ref(), manifest.as_os_str()]);
     let mut seen = Vec::new();
     wait_for(&lines, "the task found", &mut seen);
     wait_for(&lines, "pings answered while the task ran", &mut seen);
