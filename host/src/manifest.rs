@@ -419,39 +419,39 @@ impl Manifest {
             }
         }
         // Restart and shutdown mean something only under a supervisor.
-        for (actor, raw_actor) in actors.iter().zip(&raw.actors) {
-            let raw_actor = raw_actor.get_ref();
-            if !parent_of.contains_key(actor.name.as_str())
-                && let Some(span) = raw_actor
-                    .restart
+        let child_settings =
+            |restart: &Option<Spanned<Restart>>, shutdown: &Option<Spanned<RawShutdown>>| {
+                restart
                     .as_ref()
                     .map(|r| r.span())
-                    .or_else(|| raw_actor.shutdown.as_ref().map(|s| s.span()))
+                    .or_else(|| shutdown.as_ref().map(|s| s.span()))
+            };
+        let unsupervised = raw
+            .actors
+            .iter()
+            .map(|a| {
+                (
+                    "actor",
+                    &a.get_ref().name,
+                    child_settings(&a.get_ref().restart, &a.get_ref().shutdown),
+                )
+            })
+            .chain(raw.supervisors.iter().map(|s| {
+                (
+                    "supervisor",
+                    &s.get_ref().name,
+                    child_settings(&s.get_ref().restart, &s.get_ref().shutdown),
+                )
+            }));
+        for (kind, name, span) in unsupervised {
+            if let Some(span) = span
+                && !parent_of.contains_key(name.get_ref().as_str())
             {
                 return Err(at(
                     span,
                     format!(
-                        "actor {:?} has `restart`/`shutdown` but no supervisor lists it",
-                        actor.name
-                    ),
-                ));
-            }
-        }
-
-        for (sup, raw_sup) in supervisors.iter().zip(&raw.supervisors) {
-            let raw_sup = raw_sup.get_ref();
-            if !parent_of.contains_key(sup.name.as_str())
-                && let Some(span) = raw_sup
-                    .restart
-                    .as_ref()
-                    .map(|r| r.span())
-                    .or_else(|| raw_sup.shutdown.as_ref().map(|s| s.span()))
-            {
-                return Err(at(
-                    span,
-                    format!(
-                        "supervisor {:?} has `restart`/`shutdown` but no supervisor lists it",
-                        sup.name
+                        "{kind} {:?} has `restart`/`shutdown` but no supervisor lists it",
+                        name.get_ref()
                     ),
                 ));
             }
