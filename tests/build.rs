@@ -16,6 +16,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("counter-guest", "counter_guest", "COUNTER"),
     ("pingpong-guest", "pingpong_guest", "PINGPONG"),
     ("tasks-guest", "tasks_guest", "TASKS"),
+    ("benchactor", "benchactor", "BENCHACTOR"),
 ];
 
 fn main() {

@@ -9,7 +9,7 @@ rustup target add wasm32-wasip2
 rustup component add rustfmt clippy
 
 cargo fmt --all -- --check
-cargo test --workspace --exclude testactor --exclude not-actor --exclude counter-guest --exclude pingpong-guest --exclude tasks-guest
+cargo test
 # The embedding example, on the counter guest that the test build made.
 cargo run -p embed-example -- target/guests/wasm32-wasip2/release/counter_guest.wasm
 cargo clippy --workspace --all-targets -- -D warnings

@@ -35,6 +35,9 @@ pub(crate) fn build_engine(s: &EngineSettings) -> Result<Engine, Error> {
             .total_core_instances(s.max_instances.saturating_mul(4))
             .total_memories(s.max_instances)
             .total_tables(s.max_instances.saturating_mul(4))
+            // Each store keeps the fiber stack of its async calls for reuse while it
+            // lives, so every live instance holds one.
+            .total_stacks(s.max_instances)
             .max_memories_per_component(2)
             .max_tables_per_component(4)
             .max_core_instances_per_component(16)

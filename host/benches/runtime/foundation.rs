@@ -1,0 +1,383 @@
+//! The workloads on foundation: benchactor guests (tests/guests/benchactor) driven
+//! from Rust, on whatever tokio runtime the caller runs them on.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use foundation::{ActorOptions, ActorRef, ChildSpec, Probe, Runtime, Strategy, SupervisorSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::{Measured, Sizes, percentiles_us, rss_bytes};
+
+/// benchactor's messages, by shape.
+#[derive(Serialize, Deserialize, Debug)]
+enum Cast {
+    Add(#[serde(with = "serde_bytes")] Vec<u8>),
+    Ball { left: u64, back: u64, done: u64 },
+    SetNext(u64),
+    Token { hops: u64, done: u64 },
+    CallPeer { peer: u64, n: u64, done: u64 },
+    Stop,
+    Done,
+}
+
+#[derive(Serialize, Debug)]
+enum Call {
+    Count,
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+#[derive(Deserialize, Debug)]
+enum Reply {
+    Count(u64),
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+#[derive(Serialize, Default)]
+struct Args {
+    next: Option<u64>,
+}
+
+/// testactor's messages used by the restart workload.
+#[derive(Serialize)]
+enum TestCall {
+    Echo(String),
+}
+#[derive(Serialize)]
+enum TestCast {
+    Panic(String),
+}
+#[derive(Deserialize, Debug)]
+enum TestReply {
+    Text(String),
+}
+#[derive(Deserialize, Debug)]
+enum TestEvent {
+    Started(String),
+}
+#[derive(Serialize)]
+struct TestArgs {
+    notify_on_init: Option<u64>,
+    tag: String,
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn runtime(max_instances: u32, cache: &Path) -> Runtime {
+    let rt = Runtime::builder()
+        .max_instances(max_instances)
+        .cache_dir(Some(cache.to_path_buf()))
+        .build()
+        .expect("runtime");
+    rt.add_component("bench", foundation_fixtures::BENCHACTOR)
+        .expect("benchactor");
+    rt.add_component("testactor", foundation_fixtures::TESTACTOR)
+        .expect("testactor");
+    rt
+}
+
+async fn spawn(rt: &Runtime, next: Option<u64>) -> ActorRef {
+    rt.spawn("bench", &Args { next }).await.expect("spawn")
+}
+
+async fn wait_done(probe: &mut Probe, n: usize) {
+    for _ in 0..n {
+        let m = probe.recv::<Cast>(LONG).await.expect("done").msg;
+        assert!(matches!(m, Cast::Done), "{m:?}");
+    }
+}
+
+/// Runs every selected workload; `cache` is the compile cache directory.
+pub async fn run(
+    sizes: &Sizes,
+    only: &(dyn Fn(&str) -> bool + Sync),
+    cache: &Path,
+) -> Vec<Measured> {
+    let mut out = Vec::new();
+    let rt = runtime(sizes.ring_actors as u32 + 1000, cache);
+    let mut probe = rt.probe();
+
+    if only("counting") {
+        let a = rt
+            .spawn_with(ActorOptions::new("bench"), &Args::default())
+            .await
+            .unwrap();
+        let n = sizes.counting;
+        let t0 = Instant::now();
+        for _ in 0..n {
+            a.cast(&Cast::Add(vec![7u8; 16])).await.unwrap();
+        }
+        let Reply::Count(c) = a.call(&Call::Count, LONG).await.unwrap() else {
+            panic!("count")
+        };
+        let dt = t0.elapsed();
+        assert_eq!(c, n);
+        out.push(Measured::new(
+            "counting",
+            "rate",
+            n as f64 / dt.as_secs_f64(),
+        ));
+        a.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    for (key, inflight) in [("pingpong_1", 1u64), ("pingpong_64", 64)] {
+        if !only(key) {
+            continue;
+        }
+        let a = spawn(&rt, None).await;
+        let b = spawn(&rt, None).await;
+        let per_ball = sizes.pingpong / inflight;
+        let t0 = Instant::now();
+        for _ in 0..inflight {
+            // a receives it first and bounces it to b: 2 * per_ball messages a ball.
+            a.cast(&Cast::Ball {
+                left: 2 * per_ball,
+                back: b.id().get(),
+                done: probe.id().get(),
+            })
+            .await
+            .unwrap();
+        }
+        wait_done(&mut probe, inflight as usize).await;
+        let dt = t0.elapsed();
+        let msgs = 2 * per_ball * inflight;
+        out.push(Measured::new(key, "rate", msgs as f64 / dt.as_secs_f64()));
+        a.stop(foundation::ExitReason::Shutdown).await;
+        b.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    if only("call") {
+        let a = spawn(&rt, None).await;
+        let n = sizes.calls;
+        let mut samples = Vec::with_capacity(n as usize);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let t = Instant::now();
+            let r: Reply = a.call(&Call::Echo(vec![b'x']), LONG).await.unwrap();
+            samples.push(t.elapsed());
+            assert!(matches!(&r, Reply::Echo(b) if b == b"x"), "{r:?}");
+        }
+        let dt = t0.elapsed();
+        out.push(Measured::new("call", "rate", n as f64 / dt.as_secs_f64()));
+        let [p50, p99, p999] = percentiles_us(&mut samples, [0.5, 0.99, 0.999]);
+        out.push(Measured::new("call", "p50_us", p50));
+        out.push(Measured::new("call", "p99_us", p99));
+        out.push(Measured::new("call", "p999_us", p999));
+        a.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    if only("actor_call") {
+        let a = spawn(&rt, None).await;
+        let b = spawn(&rt, None).await;
+        let n = sizes.actor_calls;
+        let t0 = Instant::now();
+        a.cast(&Cast::CallPeer {
+            peer: b.id().get(),
+            n,
+            done: probe.id().get(),
+        })
+        .await
+        .unwrap();
+        wait_done(&mut probe, 1).await;
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            "actor_call",
+            "rate",
+            n as f64 / dt.as_secs_f64(),
+        ));
+        a.stop(foundation::ExitReason::Shutdown).await;
+        b.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    if only("ring") {
+        let t0 = Instant::now();
+        let first = spawn(&rt, None).await;
+        let mut members = vec![first.clone()];
+        for _ in 1..sizes.ring_actors {
+            let prev = members.last().unwrap().id().get();
+            members.push(spawn(&rt, Some(prev)).await);
+        }
+        let last = members.last().unwrap().clone();
+        first.cast(&Cast::SetNext(last.id().get())).await.unwrap();
+        let _: Reply = first.call(&Call::Count, LONG).await.unwrap();
+        let setup = t0.elapsed();
+        out.push(Measured::new("ring", "setup_ms", setup.as_secs_f64() * 1e3));
+        let t0 = Instant::now();
+        last.cast(&Cast::Token {
+            hops: sizes.ring_hops,
+            done: probe.id().get(),
+        })
+        .await
+        .unwrap();
+        wait_done(&mut probe, 1).await;
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            "ring",
+            "rate",
+            sizes.ring_hops as f64 / dt.as_secs_f64(),
+        ));
+        for m in members.iter().rev() {
+            m.cast(&Cast::Stop).await.unwrap();
+        }
+        for m in &members {
+            m.wait_exit().await;
+        }
+    }
+
+    if only("spawn") {
+        const WINDOW: usize = 64;
+        let n = sizes.spawns;
+        let mut live: VecDeque<ActorRef> = VecDeque::with_capacity(WINDOW + 1);
+        let t0 = Instant::now();
+        for _ in 0..n {
+            if live.len() == WINDOW {
+                live.pop_front().unwrap().wait_exit().await;
+            }
+            let a = spawn(&rt, None).await;
+            a.cast(&Cast::Stop).await.unwrap();
+            live.push_back(a);
+        }
+        for a in live {
+            a.wait_exit().await;
+        }
+        let dt = t0.elapsed();
+        out.push(Measured::new("spawn", "rate", n as f64 / dt.as_secs_f64()));
+    }
+
+    if only("restart") {
+        let args = TestArgs {
+            notify_on_init: Some(probe.id().get()),
+            tag: "w".into(),
+        };
+        let spec = SupervisorSpec {
+            strategy: Strategy::OneForOne,
+            max_restarts: u32::MAX,
+            max_seconds: Duration::from_secs(1),
+            children: vec![
+                ChildSpec::actor("w", "testactor", foundation::codec::encode(&args).unwrap())
+                    .name("w"),
+            ],
+            ..SupervisorSpec::default()
+        };
+        let sup = rt.start_supervisor(spec, None).await.unwrap();
+        probe.recv::<TestEvent>(LONG).await.unwrap();
+        let child = rt.whereis("w").unwrap();
+        let mut samples = Vec::with_capacity(sizes.restarts as usize);
+        for _ in 0..sizes.restarts {
+            let t0 = Instant::now();
+            child.cast(&TestCast::Panic("bench".into())).await.unwrap();
+            // The restarted instance announces itself from its init; the call then
+            // waits in its mailbox and is answered right after.
+            let TestEvent::Started(tag) = probe.recv::<TestEvent>(LONG).await.unwrap().msg;
+            let r: TestReply = child.call(&TestCall::Echo("x".into()), LONG).await.unwrap();
+            samples.push(t0.elapsed());
+            assert_eq!(tag, "w");
+            assert!(matches!(&r, TestReply::Text(t) if t == "x"), "{r:?}");
+        }
+        let [p50, p99] = percentiles_us(&mut samples, [0.5, 0.99]);
+        out.push(Measured::new("restart", "p50_us", p50));
+        out.push(Measured::new("restart", "p99_us", p99));
+        sup.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    rt.shutdown().await;
+    drop(probe);
+
+    for &n in &sizes.memory {
+        let key = format!("memory_{n}");
+        if !only(&key) {
+            continue;
+        }
+        if let Some(why) = crate::memory_skip(n) {
+            eprintln!("  {key}: skipped: {why}");
+            continue;
+        }
+        let rt = runtime(n as u32 + 16, cache);
+        // Warm the pool and the allocator with one actor, so the figure is per actor.
+        let warm = spawn(&rt, None).await;
+        let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
+        let before = rss_bytes();
+        let mut live = Vec::with_capacity(n);
+        for _ in 0..n {
+            live.push(spawn(&rt, None).await);
+        }
+        let after = rss_bytes();
+        out.push(Measured::new(
+            &key,
+            "bytes_per_actor",
+            after.saturating_sub(before) as f64 / n as f64,
+        ));
+        drop(live);
+        rt.shutdown().await;
+    }
+
+    if only("cold_start") {
+        out.push(Measured::new(
+            "cold_start",
+            "ms",
+            cold_start(sizes.cold_components, cache).await,
+        ));
+    }
+    out
+}
+
+/// An app of `n` distinct components (benchactor with a distinct custom section
+/// appended, so each has its own compile-cache entry), from a warm cache to every
+/// actor's first reply.
+async fn cold_start(n: usize, cache: &Path) -> f64 {
+    let base = std::fs::read(foundation_fixtures::BENCHACTOR).unwrap();
+    let variants: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let name = format!("bench-variant-{i}");
+            let mut payload = vec![name.len() as u8];
+            payload.extend_from_slice(name.as_bytes());
+            let mut bytes = base.clone();
+            bytes.push(0); // custom section
+            leb128(&mut bytes, payload.len() as u64);
+            bytes.extend_from_slice(&payload);
+            bytes
+        })
+        .collect();
+    // Warm the cache.
+    {
+        let rt = Runtime::builder()
+            .cache_dir(Some(cache.to_path_buf()))
+            .build()
+            .unwrap();
+        for (i, v) in variants.iter().enumerate() {
+            rt.add_component_bytes(&format!("c{i}"), v).unwrap();
+        }
+        rt.shutdown().await;
+    }
+    let t0 = Instant::now();
+    let rt = Runtime::builder()
+        .cache_dir(Some(cache.to_path_buf()))
+        .build()
+        .unwrap();
+    for (i, v) in variants.iter().enumerate() {
+        rt.add_component_bytes(&format!("c{i}"), v).unwrap();
+    }
+    let mut actors = Vec::new();
+    for i in 0..n {
+        actors.push(rt.spawn(&format!("c{i}"), &Args::default()).await.unwrap());
+    }
+    for a in &actors {
+        let _: Reply = a.call(&Call::Count, LONG).await.unwrap();
+    }
+    let dt = t0.elapsed();
+    rt.shutdown().await;
+    dt.as_secs_f64() * 1e3
+}
+
+fn leb128(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}

@@ -1,0 +1,542 @@
+//! The benchmark suite (issue 6): Savina workloads and OTP practice, measured on
+//! foundation, on native tokio (the cost of the sandbox) and on Erlang/OTP (the bar),
+//! in one run, printed as one table of figures and ratios and written as JSON.
+//!
+//! ```text
+//! cargo bench -p foundation-host --bench runtime                 # everything
+//! cargo bench -p foundation-host --bench runtime -- --quick      # smaller sizes
+//! cargo bench -p foundation-host --bench runtime -- --only call,restart --schedulers 1
+//! ```
+//!
+//! Each system runs with one scheduler thread and with two: foundation and tokio on a
+//! current-thread and on a two-worker tokio runtime (the driver itself runs as a task
+//! on a worker), Erlang with `+S 1` and `+S 2`. Erlang runs when `erlc` and `erl` are
+//! on the PATH (`apt-get install erlang`); otherwise the table says so and shows the
+//! other columns. Absolute figures move between runs on a shared machine; the ratios,
+//! measured side by side, are what to compare.
+
+mod erlang;
+mod foundation;
+mod native;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(about = "foundation's benchmark suite, side by side with Erlang/OTP and tokio")]
+struct Opts {
+    /// Smaller sizes (about ten times fewer iterations).
+    #[arg(long)]
+    quick: bool,
+    /// Only these workloads (comma-separated keys, e.g. `counting,call`); the table
+    /// lists every key.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Scheduler threads to measure with (1, 2 or both).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1u32, 2])]
+    schedulers: Vec<u32>,
+    /// Skip Erlang/OTP even if it is installed.
+    #[arg(long)]
+    no_erlang: bool,
+    /// Skip the native tokio baseline.
+    #[arg(long)]
+    no_tokio: bool,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "target/bench/runtime.json")]
+    json: PathBuf,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// Workload sizes, shared by all three systems.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub counting: u64,
+    pub pingpong: u64,
+    pub calls: u64,
+    pub actor_calls: u64,
+    pub ring_actors: u64,
+    pub ring_hops: u64,
+    pub spawns: u64,
+    pub restarts: u64,
+    pub memory: Vec<usize>,
+    pub cold_components: usize,
+}
+
+impl Sizes {
+    fn full() -> Sizes {
+        Sizes {
+            counting: 1_000_000,
+            pingpong: 1_000_000,
+            calls: 100_000,
+            actor_calls: 100_000,
+            ring_actors: 10_000,
+            ring_hops: 1_000_000,
+            spawns: 100_000,
+            restarts: 1000,
+            memory: vec![10_000, 100_000],
+            cold_components: 10,
+        }
+    }
+    fn quick() -> Sizes {
+        Sizes {
+            counting: 100_000,
+            pingpong: 100_000,
+            calls: 20_000,
+            actor_calls: 20_000,
+            ring_actors: 10_000,
+            ring_hops: 100_000,
+            spawns: 10_000,
+            restarts: 200,
+            memory: vec![10_000],
+            cold_components: 10,
+        }
+    }
+}
+
+/// One figure: `workload`'s `metric`.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub workload: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+impl Measured {
+    pub fn new(workload: &str, metric: &str, value: f64) -> Measured {
+        Measured {
+            workload: workload.into(),
+            metric: metric.into(),
+            value,
+        }
+    }
+}
+
+/// Sorts `samples` and returns the given percentiles in microseconds.
+pub fn percentiles_us<const N: usize>(samples: &mut [Duration], ps: [f64; N]) -> [f64; N] {
+    samples.sort();
+    ps.map(|p| {
+        let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        samples[i].as_secs_f64() * 1e6
+    })
+}
+
+/// This process's resident set size, from `/proc/self/status`.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Why `n` live instances cannot be measured on this machine, if they cannot.
+pub fn memory_skip(n: usize) -> Option<String> {
+    // About 4 memory mappings per live instance (../shared/wasmtime-notes.md).
+    let need = n * 4 + 10_000;
+    let have: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65_530);
+    if have < need {
+        return Some(format!(
+            "vm.max_map_count is {have}, {n} instances need about {need}; \
+             raise it with `sysctl -w vm.max_map_count=1048576`"
+        ));
+    }
+    None
+}
+
+/// How a row's figures read and what the issue asks of them.
+struct Row {
+    key: &'static str,
+    metric: &'static str,
+    label: &'static str,
+    unit: Unit,
+    target: Target,
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Rate,
+    Micros,
+    Millis,
+    Bytes,
+}
+
+impl Unit {
+    fn higher_is_better(self) -> bool {
+        matches!(self, Unit::Rate)
+    }
+    fn show(self, v: f64) -> String {
+        match self {
+            Unit::Rate if v >= 1e6 => format!("{:.2} M/s", v / 1e6),
+            Unit::Rate => format!("{:.0} k/s", v / 1e3),
+            Unit::Micros => format!("{v:.1} µs"),
+            Unit::Millis => format!("{v:.1} ms"),
+            Unit::Bytes => format!("{:.1} KiB", v / 1024.0),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    /// At least this factor of Erlang's figure (speed factor, > 1 is faster).
+    Erlang(f64),
+    AtLeast(f64),
+    AtMost(f64),
+    None,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        key: "counting",
+        metric: "rate",
+        label: "Counting: casts into one actor",
+        unit: Unit::Rate,
+        target: Target::Erlang(3.0),
+    },
+    Row {
+        key: "pingpong_1",
+        metric: "rate",
+        label: "PingPong, 1 in flight (msgs)",
+        unit: Unit::Rate,
+        target: Target::Erlang(0.8),
+    },
+    Row {
+        key: "pingpong_64",
+        metric: "rate",
+        label: "PingPong, 64 in flight (msgs)",
+        unit: Unit::Rate,
+        target: Target::AtLeast(8e6),
+    },
+    Row {
+        key: "call",
+        metric: "rate",
+        label: "host→actor calls, sequential",
+        unit: Unit::Rate,
+        target: Target::Erlang(1.5),
+    },
+    Row {
+        key: "call",
+        metric: "p50_us",
+        label: "  call p50",
+        unit: Unit::Micros,
+        target: Target::None,
+    },
+    Row {
+        key: "call",
+        metric: "p99_us",
+        label: "  call p99",
+        unit: Unit::Micros,
+        target: Target::AtMost(5.0),
+    },
+    Row {
+        key: "call",
+        metric: "p999_us",
+        label: "  call p99.9",
+        unit: Unit::Micros,
+        target: Target::None,
+    },
+    Row {
+        key: "actor_call",
+        metric: "rate",
+        label: "actor→actor calls",
+        unit: Unit::Rate,
+        target: Target::Erlang(1.0),
+    },
+    Row {
+        key: "ring",
+        metric: "rate",
+        label: "ThreadRing 10k actors (hops)",
+        unit: Unit::Rate,
+        target: Target::Erlang(0.75),
+    },
+    Row {
+        key: "ring",
+        metric: "setup_ms",
+        label: "  ring set-up",
+        unit: Unit::Millis,
+        target: Target::AtMost(250.0),
+    },
+    Row {
+        key: "spawn",
+        metric: "rate",
+        label: "spawn + exit",
+        unit: Unit::Rate,
+        target: Target::AtLeast(50e3),
+    },
+    Row {
+        key: "restart",
+        metric: "p50_us",
+        label: "restart after trap p50",
+        unit: Unit::Micros,
+        target: Target::AtMost(25.0),
+    },
+    Row {
+        key: "restart",
+        metric: "p99_us",
+        label: "restart after trap p99",
+        unit: Unit::Micros,
+        target: Target::AtMost(100.0),
+    },
+    Row {
+        key: "memory_10000",
+        metric: "bytes_per_actor",
+        label: "RSS per idle actor, 10k",
+        unit: Unit::Bytes,
+        target: Target::AtMost(24.0 * 1024.0),
+    },
+    Row {
+        key: "memory_100000",
+        metric: "bytes_per_actor",
+        label: "RSS per idle actor, 100k",
+        unit: Unit::Bytes,
+        target: Target::AtMost(25.6 * 1024.0),
+    },
+    Row {
+        key: "table",
+        metric: "lookup_rate",
+        label: "table lookups, 2 readers",
+        unit: Unit::Rate,
+        target: Target::AtLeast(8e6),
+    },
+    Row {
+        key: "table",
+        metric: "write_rate",
+        label: "table writes by the owner",
+        unit: Unit::Rate,
+        target: Target::AtLeast(3e6),
+    },
+    Row {
+        key: "cold_start",
+        metric: "ms",
+        label: "cold start, 10 components",
+        unit: Unit::Millis,
+        target: Target::AtMost(100.0),
+    },
+];
+
+/// Figures by (system, schedulers) then (workload, metric).
+type Results = BTreeMap<(&'static str, u32), BTreeMap<(String, String), f64>>;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // The restart workload traps on purpose a thousand times.
+                tracing_subscriber::EnvFilter::new(
+                    "warn,foundation::actor=off,foundation::supervisor=off",
+                )
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let opts = Opts::parse();
+    let sizes = if opts.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    let only_list = opts.only.clone();
+    let only = move |key: &str| only_list.is_empty() || only_list.iter().any(|k| k == key);
+    let workspace = PathBuf::from(foundation_fixtures::WORKSPACE);
+    let scratch = workspace.join("target/bench");
+    let cache = scratch.join("cache");
+
+    let mut results: Results = BTreeMap::new();
+    let mut record = |system: &'static str, s: u32, ms: Vec<Measured>| {
+        let entry = results.entry((system, s)).or_default();
+        for m in ms {
+            entry.insert((m.workload, m.metric), m.value);
+        }
+    };
+
+    for &s in &opts.schedulers {
+        eprintln!("foundation, {s} scheduler thread(s)...");
+        record(
+            "foundation",
+            s,
+            on_tokio(s, {
+                let sizes = sizes.clone();
+                let only = only.clone();
+                let cache = cache.clone();
+                async move { foundation::run(&sizes, &only, &cache).await }
+            }),
+        );
+        if !opts.no_tokio {
+            eprintln!("tokio baseline, {s} thread(s)...");
+            record(
+                "tokio",
+                s,
+                on_tokio(s, {
+                    let sizes = sizes.clone();
+                    let only = only.clone();
+                    async move { native::run(&sizes, &only).await }
+                }),
+            );
+        }
+    }
+
+    let erlang_note = if opts.no_erlang {
+        Some("skipped (--no-erlang)".to_string())
+    } else {
+        match erlang::Erlang::prepare(&workspace, &scratch.join("erlang")) {
+            Ok(erl) => {
+                for &s in &opts.schedulers {
+                    eprintln!("Erlang/OTP +S {s}...");
+                    record("erlang", s, erl.run(s, &sizes, &only));
+                }
+                None
+            }
+            Err(why) => Some(why),
+        }
+    };
+
+    print_table(&results, &opts.schedulers, &sizes, erlang_note.as_deref());
+    if let Err(e) = write_json(&opts.json, &results, &sizes, opts.quick) {
+        eprintln!("cannot write {}: {e}", opts.json.display());
+    }
+}
+
+/// Runs `fut` on a tokio runtime with `threads` threads: a current-thread runtime for
+/// one; for more, a multi-thread runtime with the driver spawned on a worker (so it
+/// is measured where actors run, not across threads from `block_on`).
+fn on_tokio<F>(threads: u32, fut: F) -> Vec<Measured>
+where
+    F: std::future::Future<Output = Vec<Measured>> + Send + 'static,
+{
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(fut)
+    } else {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads as usize)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { tokio::spawn(fut).await.unwrap() })
+    }
+}
+
+fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note: Option<&str>) {
+    let get = |system: &'static str, s: u32, row: &Row| {
+        results
+            .get(&(system, s))
+            .and_then(|m| m.get(&(row.key.to_string(), row.metric.to_string())))
+            .copied()
+    };
+    let mut header = String::from("| workload |");
+    let mut rule = String::from("| --- |");
+    for &s in schedulers {
+        header.push_str(&format!(
+            " foundation {s}T | tokio {s}T | Erlang +S {s} | vs Erlang {s}T |"
+        ));
+        rule.push_str(" --: | --: | --: | --: |");
+    }
+    header.push_str(" target |");
+    rule.push_str(" --- |");
+    println!("{header}\n{rule}");
+    for row in ROWS {
+        let mut line = format!("| {} |", row.label);
+        let mut any = false;
+        let mut verdicts = Vec::new();
+        for &s in schedulers {
+            let f = get("foundation", s, row);
+            let t = get("tokio", s, row);
+            let e = get("erlang", s, row);
+            any |= f.is_some() || t.is_some() || e.is_some();
+            let show = |v: Option<f64>| v.map_or("—".to_string(), |v| row.unit.show(v));
+            let factor = match (f, e) {
+                (Some(f), Some(e)) if f > 0.0 && e > 0.0 => Some(if row.unit.higher_is_better() {
+                    f / e
+                } else {
+                    e / f
+                }),
+                _ => None,
+            };
+            line.push_str(&format!(
+                " {} | {} | {} | {} |",
+                show(f),
+                show(t),
+                show(e),
+                factor.map_or("—".to_string(), |x| format!("{x:.2}x"))
+            ));
+            let ok = match (row.target, f) {
+                (Target::Erlang(x), Some(_)) => factor.map(|k| k >= x),
+                (Target::AtLeast(x), Some(f)) => Some(f >= x),
+                (Target::AtMost(x), Some(f)) => Some(f <= x),
+                _ => None,
+            };
+            if let Some(ok) = ok {
+                verdicts.push(format!("{s}T {}", if ok { "✓" } else { "✗" }));
+            }
+        }
+        if !any {
+            continue;
+        }
+        let target = match row.target {
+            Target::Erlang(x) => format!("≥ {x}x Erlang"),
+            Target::AtLeast(x) => format!("≥ {}", row.unit.show(x)),
+            Target::AtMost(x) => format!("≤ {}", row.unit.show(x)),
+            Target::None => String::new(),
+        };
+        let verdicts = verdicts.join(" ");
+        line.push_str(&format!(" {target} {verdicts} |"));
+        println!("{line}");
+    }
+    println!(
+        "\n\"vs Erlang\" is a speed factor (> 1: foundation is faster or smaller). Sizes: {sizes:?}"
+    );
+    if let Some(note) = erlang_note {
+        println!("Erlang/OTP: not measured: {note}");
+    }
+    if !results.keys().any(|(sys, _)| *sys == "foundation") || ROWS.iter().any(|r| r.key == "table")
+    {
+        println!("foundation has no tables yet (issue 4): its table rows stay empty.");
+    }
+}
+
+fn write_json(
+    path: &PathBuf,
+    results: &Results,
+    sizes: &Sizes,
+    quick: bool,
+) -> std::io::Result<()> {
+    let mut rows = Vec::new();
+    for ((system, s), figures) in results {
+        for ((workload, metric), value) in figures {
+            rows.push(serde_json::json!({
+                "system": system,
+                "schedulers": s,
+                "workload": workload,
+                "metric": metric,
+                "value": value,
+            }));
+        }
+    }
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let doc = serde_json::json!({
+        "unix_time": unix,
+        "quick": quick,
+        "sizes": format!("{sizes:?}"),
+        "results": rows,
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+    eprintln!("results written to {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! The native baseline: the same workloads as plain tokio tasks with bounded mpsc
+//! mailboxes (capacity 1024, as foundation's default) and oneshot replies. No sandbox,
+//! no encoding: what the work costs without foundation.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Measured, Sizes, percentiles_us, rss_bytes};
+
+const CAPACITY: usize = 1024;
+
+enum Msg {
+    Add(Vec<u8>),
+    Count(oneshot::Sender<u64>),
+    Echo(Vec<u8>, oneshot::Sender<Vec<u8>>),
+    Ball {
+        left: u64,
+        back: mpsc::Sender<Msg>,
+        done: mpsc::Sender<()>,
+    },
+    SetNext(mpsc::Sender<Msg>),
+    Token {
+        hops: u64,
+        done: mpsc::Sender<()>,
+    },
+    CallPeer {
+        peer: mpsc::Sender<Msg>,
+        n: u64,
+        done: mpsc::Sender<()>,
+    },
+    Stop,
+}
+
+/// One actor: a task over its mailbox. Returns its address.
+fn spawn(next: Option<mpsc::Sender<Msg>>) -> (mpsc::Sender<Msg>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Msg>(CAPACITY);
+    let me = tx.clone();
+    // The task holds a weak address of itself so that dropping every outside sender
+    // still lets it end.
+    let me = me.downgrade();
+    let join = tokio::spawn(async move {
+        let mut count = 0u64;
+        let mut next = next;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Add(payload) => {
+                    std::hint::black_box(payload);
+                    count += 1;
+                }
+                Msg::Count(r) => {
+                    let _ = r.send(count);
+                }
+                Msg::Echo(b, r) => {
+                    let _ = r.send(b);
+                }
+                Msg::Ball { left, back, done } => {
+                    if left == 0 {
+                        done.send(()).await.unwrap();
+                    } else {
+                        let me = me.upgrade().unwrap();
+                        back.send(Msg::Ball {
+                            left: left - 1,
+                            back: me,
+                            done,
+                        })
+                        .await
+                        .unwrap_or_else(|_| panic!("ball"));
+                    }
+                }
+                Msg::SetNext(n) => next = Some(n),
+                Msg::Token { hops, done } => {
+                    if hops == 0 {
+                        done.send(()).await.unwrap();
+                    } else {
+                        next.as_ref()
+                            .unwrap()
+                            .send(Msg::Token {
+                                hops: hops - 1,
+                                done,
+                            })
+                            .await
+                            .unwrap_or_else(|_| panic!("token"));
+                    }
+                }
+                Msg::CallPeer { peer, n, done } => {
+                    for _ in 0..n {
+                        let (rtx, rrx) = oneshot::channel();
+                        peer.send(Msg::Echo(vec![b'x'], rtx))
+                            .await
+                            .unwrap_or_else(|_| panic!("call"));
+                        let r = tokio::time::timeout(Duration::from_secs(30), rrx)
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        assert_eq!(r, b"x");
+                    }
+                    done.send(()).await.unwrap();
+                }
+                Msg::Stop => return,
+            }
+        }
+    });
+    (tx, join)
+}
+
+async fn call_count(a: &mpsc::Sender<Msg>) -> u64 {
+    let (tx, rx) = oneshot::channel();
+    a.send(Msg::Count(tx))
+        .await
+        .unwrap_or_else(|_| panic!("count"));
+    rx.await.unwrap()
+}
+
+pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Measured> {
+    let mut out = Vec::new();
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(CAPACITY);
+
+    for &n in &sizes.memory {
+        let key = format!("memory_{n}");
+        if !only(&key) {
+            continue;
+        }
+        let before = rss_bytes();
+        let mut live = Vec::with_capacity(n);
+        for _ in 0..n {
+            live.push(spawn(None));
+        }
+        // Every task has run up to its first `recv`.
+        for (a, _) in &live {
+            call_count(a).await;
+        }
+        let after = rss_bytes();
+        out.push(Measured::new(
+            &key,
+            "bytes_per_actor",
+            after.saturating_sub(before) as f64 / n as f64,
+        ));
+        for (a, j) in live {
+            a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
+            j.await.unwrap();
+        }
+    }
+    if only("counting") {
+        let (a, _) = spawn(None);
+        let t0 = Instant::now();
+        for _ in 0..sizes.counting {
+            a.send(Msg::Add(vec![7u8; 16]))
+                .await
+                .unwrap_or_else(|_| panic!("add"));
+        }
+        assert_eq!(call_count(&a).await, sizes.counting);
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            "counting",
+            "rate",
+            sizes.counting as f64 / dt.as_secs_f64(),
+        ));
+    }
+
+    for (key, inflight) in [("pingpong_1", 1u64), ("pingpong_64", 64)] {
+        if !only(key) {
+            continue;
+        }
+        let (a, _) = spawn(None);
+        let (b, _) = spawn(None);
+        let per_ball = sizes.pingpong / inflight;
+        let t0 = Instant::now();
+        for _ in 0..inflight {
+            a.send(Msg::Ball {
+                left: 2 * per_ball,
+                back: b.clone(),
+                done: done_tx.clone(),
+            })
+            .await
+            .unwrap_or_else(|_| panic!("serve"));
+        }
+        for _ in 0..inflight {
+            done_rx.recv().await.unwrap();
+        }
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            key,
+            "rate",
+            (2 * per_ball * inflight) as f64 / dt.as_secs_f64(),
+        ));
+    }
+
+    if only("call") {
+        let (a, _) = spawn(None);
+        let mut samples = Vec::with_capacity(sizes.calls as usize);
+        let t0 = Instant::now();
+        for _ in 0..sizes.calls {
+            let t = Instant::now();
+            let (tx, rx) = oneshot::channel();
+            a.send(Msg::Echo(vec![b'x'], tx))
+                .await
+                .unwrap_or_else(|_| panic!("call"));
+            let r = tokio::time::timeout(Duration::from_secs(30), rx)
+                .await
+                .unwrap()
+                .unwrap();
+            samples.push(t.elapsed());
+            assert_eq!(r, b"x");
+        }
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            "call",
+            "rate",
+            sizes.calls as f64 / dt.as_secs_f64(),
+        ));
+        let [p50, p99, p999] = percentiles_us(&mut samples, [0.5, 0.99, 0.999]);
+        out.push(Measured::new("call", "p50_us", p50));
+        out.push(Measured::new("call", "p99_us", p99));
+        out.push(Measured::new("call", "p999_us", p999));
+    }
+
+    if only("actor_call") {
+        let (a, _) = spawn(None);
+        let (b, _) = spawn(None);
+        let t0 = Instant::now();
+        a.send(Msg::CallPeer {
+            peer: b,
+            n: sizes.actor_calls,
+            done: done_tx.clone(),
+        })
+        .await
+        .unwrap_or_else(|_| panic!("go"));
+        done_rx.recv().await.unwrap();
+        let dt = t0.elapsed();
+        out.push(Measured::new(
+            "actor_call",
+            "rate",
+            sizes.actor_calls as f64 / dt.as_secs_f64(),
+        ));
+    }
+
+    if only("ring") {
+        let t0 = Instant::now();
+        let (first, _) = spawn(None);
+        let mut members = vec![first.clone()];
+        for _ in 1..sizes.ring_actors {
+            let prev = members.last().unwrap().clone();
+            members.push(spawn(Some(prev)).0);
+        }
+        let last = members.last().unwrap().clone();
+        first
+            .send(Msg::SetNext(last.clone()))
+            .await
+            .unwrap_or_else(|_| panic!("wire"));
+        call_count(&first).await;
+        out.push(Measured::new(
+            "ring",
+            "setup_ms",
+            t0.elapsed().as_secs_f64() * 1e3,
+        ));
+        let t0 = Instant::now();
+        last.send(Msg::Token {
+            hops: sizes.ring_hops,
+            done: done_tx.clone(),
+        })
+        .await
+        .unwrap_or_else(|_| panic!("token"));
+        done_rx.recv().await.unwrap();
+        out.push(Measured::new(
+            "ring",
+            "rate",
+            sizes.ring_hops as f64 / t0.elapsed().as_secs_f64(),
+        ));
+        for m in &members {
+            m.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
+        }
+    }
+
+    if only("spawn") {
+        const WINDOW: usize = 64;
+        let mut live = VecDeque::with_capacity(WINDOW + 1);
+        let t0 = Instant::now();
+        for _ in 0..sizes.spawns {
+            if live.len() == WINDOW {
+                let j: tokio::task::JoinHandle<()> = live.pop_front().unwrap();
+                j.await.unwrap();
+            }
+            let (a, j) = spawn(None);
+            a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
+            live.push_back(j);
+        }
+        for j in live {
+            j.await.unwrap();
+        }
+        out.push(Measured::new(
+            "spawn",
+            "rate",
+            sizes.spawns as f64 / t0.elapsed().as_secs_f64(),
+        ));
+    }
+
+    out
+}

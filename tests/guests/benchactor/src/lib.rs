@@ -1,0 +1,137 @@
+//! The actor the benchmark suite measures (`host/benches/runtime`): one small
+//! component that plays every role of the Savina workloads, so the figures measure the
+//! runtime and not the guests. Messages mirror the Erlang side in `bench/erlang`.
+
+use std::time::Duration;
+
+use foundation_sdk::{Actor, ActorId, CallResult, Caller, Flow};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct Args {
+    /// ThreadRing: where this actor forwards the token.
+    pub next: Option<ActorId>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Cast {
+    /// Counting: one small message, counted.
+    Add(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// PingPong: a ball with `left` bounces still to go; the last one tells `done`.
+    Ball {
+        left: u64,
+        back: ActorId,
+        done: ActorId,
+    },
+    /// ThreadRing: where to forward the token (closes the ring).
+    SetNext(ActorId),
+    /// ThreadRing: the token with `hops` still to go; at 0 it tells `done`.
+    Token { hops: u64, done: ActorId },
+    /// actor→actor calls: make `n` sequential calls to `peer`, then tell `done`.
+    CallPeer {
+        peer: ActorId,
+        n: u64,
+        done: ActorId,
+    },
+    /// Stop with reason `normal`.
+    Stop,
+    /// What this actor sends to `done` (a probe) when a workload finishes.
+    Done,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Call {
+    /// How many `Add` casts arrived.
+    Count,
+    /// Replies with the same bytes.
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Reply {
+    Count(u64),
+    Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+pub struct Bench {
+    count: u64,
+    next: Option<ActorId>,
+}
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn send(to: ActorId, msg: &Cast) {
+    foundation_sdk::cast(to, msg).unwrap_or_else(|e| panic!("cast to {to} failed: {e}"));
+}
+
+impl Actor for Bench {
+    type Args = Args;
+    type Call = Call;
+    type Reply = Reply;
+    type Cast = Cast;
+
+    fn init(args: Args) -> Result<Self, String> {
+        Ok(Bench {
+            count: 0,
+            next: args.next,
+        })
+    }
+
+    fn handle_call(&mut self, msg: Call, _from: Caller) -> CallResult<Reply> {
+        match msg {
+            Call::Count => CallResult::Reply(Reply::Count(self.count)),
+            Call::Echo(bytes) => CallResult::Reply(Reply::Echo(bytes)),
+        }
+    }
+
+    fn handle_cast(&mut self, msg: Cast) -> Flow {
+        match msg {
+            Cast::Add(_) => self.count += 1,
+            Cast::Ball { left, back, done } => {
+                if left == 0 {
+                    send(done, &Cast::Done);
+                } else {
+                    let me = foundation_sdk::self_id();
+                    send(
+                        back,
+                        &Cast::Ball {
+                            left: left - 1,
+                            back: me,
+                            done,
+                        },
+                    );
+                }
+            }
+            Cast::SetNext(next) => self.next = Some(next),
+            Cast::Token { hops, done } => {
+                if hops == 0 {
+                    send(done, &Cast::Done);
+                } else {
+                    let next = self.next.expect("a ring member without a next");
+                    send(
+                        next,
+                        &Cast::Token {
+                            hops: hops - 1,
+                            done,
+                        },
+                    );
+                }
+            }
+            Cast::CallPeer { peer, n, done } => {
+                for _ in 0..n {
+                    let r: Reply =
+                        foundation_sdk::call(peer, &Call::Echo(vec![b'x']), CALL_TIMEOUT)
+                            .unwrap_or_else(|e| panic!("call to {peer} failed: {e}"));
+                    assert!(matches!(r, Reply::Echo(ref b) if b == b"x"), "{r:?}");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::Stop => return Flow::Stop(foundation_sdk::ExitReason::Normal),
+            Cast::Done => {}
+        }
+        Flow::Continue
+    }
+}
+
+foundation_sdk::export_actor!(Bench);
