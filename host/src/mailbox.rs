@@ -77,6 +77,23 @@ pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
 }
 
 impl MailboxTx {
+    /// Queues `env`, waiting at most `timeout` for room (the clock is read only when
+    /// the mailbox is full).
+    pub(crate) async fn send_within(
+        &self,
+        env: Envelope,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendError> {
+        match self.user.try_send(env) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Noproc),
+            Err(mpsc::error::TrySendError::Full(env)) => {
+                self.send_until(env, tokio::time::Instant::now() + timeout)
+                    .await
+            }
+        }
+    }
+
     /// Queues `env`, waiting for room until `deadline`.
     pub(crate) async fn send_until(
         &self,

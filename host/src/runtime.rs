@@ -407,9 +407,8 @@ impl Inner {
         payload: Vec<u8>,
     ) -> Result<(), SendError> {
         self.check_size(payload.len())?;
-        let deadline = tokio::time::Instant::now() + self.settings.send_timeout;
         to.mailbox
-            .send_until(Envelope::Cast { from, payload }, deadline)
+            .send_within(Envelope::Cast { from, payload }, self.settings.send_timeout)
             .await
     }
 

@@ -14,10 +14,10 @@ use crate::{Measured, Sizes, percentiles_us, rss_bytes};
 #[derive(Serialize, Deserialize, Debug)]
 enum Cast {
     Add(#[serde(with = "serde_bytes")] Vec<u8>),
-    Ball { left: u64, back: u64, done: u64 },
+    Ball(u64, u64, u64),
     SetNext(u64),
-    Token { hops: u64, done: u64 },
-    CallPeer { peer: u64, n: u64, done: u64 },
+    Token(u64, u64),
+    CallPeer(u64, u64, u64),
     Stop,
     Done,
 }
@@ -131,13 +131,9 @@ pub async fn run(
         let t0 = Instant::now();
         for _ in 0..inflight {
             // a receives it first and bounces it to b: 2 * per_ball messages a ball.
-            a.cast(&Cast::Ball {
-                left: 2 * per_ball,
-                back: b.id().get(),
-                done: probe.id().get(),
-            })
-            .await
-            .unwrap();
+            a.cast(&Cast::Ball(2 * per_ball, b.id().get(), probe.id().get()))
+                .await
+                .unwrap();
         }
         wait_done(&mut probe, inflight as usize).await;
         let dt = t0.elapsed();
@@ -172,13 +168,9 @@ pub async fn run(
         let b = spawn(&rt, None).await;
         let n = sizes.actor_calls;
         let t0 = Instant::now();
-        a.cast(&Cast::CallPeer {
-            peer: b.id().get(),
-            n,
-            done: probe.id().get(),
-        })
-        .await
-        .unwrap();
+        a.cast(&Cast::CallPeer(b.id().get(), n, probe.id().get()))
+            .await
+            .unwrap();
         wait_done(&mut probe, 1).await;
         let dt = t0.elapsed();
         out.push(Measured::new(
@@ -204,12 +196,9 @@ pub async fn run(
         let setup = t0.elapsed();
         out.push(Measured::new("ring", "setup_ms", setup.as_secs_f64() * 1e3));
         let t0 = Instant::now();
-        last.cast(&Cast::Token {
-            hops: sizes.ring_hops,
-            done: probe.id().get(),
-        })
-        .await
-        .unwrap();
+        last.cast(&Cast::Token(sizes.ring_hops, probe.id().get()))
+            .await
+            .unwrap();
         wait_done(&mut probe, 1).await;
         let dt = t0.elapsed();
         out.push(Measured::new(

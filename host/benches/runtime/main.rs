@@ -326,6 +326,14 @@ const ROWS: &[Row] = &[
 type Results = BTreeMap<(&'static str, u32), BTreeMap<(String, String), f64>>;
 
 fn main() {
+    // With RUST_BACKTRACE=1 in the environment (common on developer machines), every
+    // guest trap makes anyhow capture a *native* backtrace of the host, which doubles
+    // the restart latency and tells nothing about the guest (its wasm backtrace is
+    // captured regardless). Leave library backtraces off unless asked for.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {

@@ -1,6 +1,8 @@
 //! The actor the benchmark suite measures (`host/benches/runtime`): one small
 //! component that plays every role of the Savina workloads, so the figures measure the
-//! runtime and not the guests. Messages mirror the Erlang side in `bench/erlang`.
+//! runtime and not the guests. Messages mirror the Erlang side in `bench/erlang`:
+//! tuple variants, which MessagePack encodes as arrays (no field names), as Erlang
+//! sends tuples.
 
 use std::time::Duration;
 
@@ -18,22 +20,17 @@ pub struct Args {
 pub enum Cast {
     /// Counting: one small message, counted.
     Add(#[serde(with = "serde_bytes")] Vec<u8>),
-    /// PingPong: a ball with `left` bounces still to go; the last one tells `done`.
-    Ball {
-        left: u64,
-        back: ActorId,
-        done: ActorId,
-    },
+    /// PingPong: a ball with `left` bounces still to go, to bounce back to `back`;
+    /// the last one tells `done`: `Ball(left, back, done)`.
+    Ball(u64, ActorId, ActorId),
     /// ThreadRing: where to forward the token (closes the ring).
     SetNext(ActorId),
-    /// ThreadRing: the token with `hops` still to go; at 0 it tells `done`.
-    Token { hops: u64, done: ActorId },
-    /// actor→actor calls: make `n` sequential calls to `peer`, then tell `done`.
-    CallPeer {
-        peer: ActorId,
-        n: u64,
-        done: ActorId,
-    },
+    /// ThreadRing: the token with `hops` still to go; at 0 it tells `done`:
+    /// `Token(hops, done)`.
+    Token(u64, ActorId),
+    /// actor→actor calls: make `n` sequential calls to `peer`, then tell `done`:
+    /// `CallPeer(peer, n, done)`.
+    CallPeer(ActorId, u64, ActorId),
     /// Stop with reason `normal`.
     Stop,
     /// What this actor sends to `done` (a probe) when a workload finishes.
@@ -88,37 +85,23 @@ impl Actor for Bench {
     fn handle_cast(&mut self, msg: Cast) -> Flow {
         match msg {
             Cast::Add(_) => self.count += 1,
-            Cast::Ball { left, back, done } => {
+            Cast::Ball(left, back, done) => {
                 if left == 0 {
                     send(done, &Cast::Done);
                 } else {
-                    let me = foundation_sdk::self_id();
-                    send(
-                        back,
-                        &Cast::Ball {
-                            left: left - 1,
-                            back: me,
-                            done,
-                        },
-                    );
+                    send(back, &Cast::Ball(left - 1, foundation_sdk::self_id(), done));
                 }
             }
             Cast::SetNext(next) => self.next = Some(next),
-            Cast::Token { hops, done } => {
+            Cast::Token(hops, done) => {
                 if hops == 0 {
                     send(done, &Cast::Done);
                 } else {
                     let next = self.next.expect("a ring member without a next");
-                    send(
-                        next,
-                        &Cast::Token {
-                            hops: hops - 1,
-                            done,
-                        },
-                    );
+                    send(next, &Cast::Token(hops - 1, done));
                 }
             }
-            Cast::CallPeer { peer, n, done } => {
+            Cast::CallPeer(peer, n, done) => {
                 for _ in 0..n {
                     let r: Reply =
                         foundation_sdk::call(peer, &Call::Echo(vec![b'x']), CALL_TIMEOUT)
