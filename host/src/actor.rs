@@ -42,7 +42,15 @@ pub(crate) struct ActorData {
     /// Monitors this actor holds: monitor ref to the raw target id. A DOWN is
     /// delivered only while its monitor is here (so `demonitor` also flushes).
     monitors: HashMap<u64, u64>,
+    /// The actors this one sent to lately (direct-mapped by id), so that a send
+    /// rarely takes the process table's lock. Ids are never reused, so a cached cell
+    /// is the actor its id named; one that has left the table (`gone`) is not used,
+    /// so a send gets `noproc` exactly when a table lookup would.
+    recent: [Option<Arc<ActorCell>>; RECENT],
 }
+
+/// Entries of `ActorData::recent`.
+const RECENT: usize = 4;
 
 impl WasiView for ActorData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -78,7 +86,23 @@ impl ActorData {
             next_handle: 1,
             panic: None,
             monitors: HashMap::new(),
+            recent: Default::default(),
         }
+    }
+
+    /// The live actor `to` names, through `recent`.
+    fn target(&mut self, to: u64) -> Result<Arc<ActorCell>, wit::SendError> {
+        let id = ActorId::from_raw(to).ok_or(wit::SendError::Noproc)?;
+        let entry = &mut self.recent[(to % RECENT as u64) as usize];
+        if let Some(cell) = entry
+            .as_ref()
+            .filter(|c| c.id == id && !c.gone.load(Ordering::Acquire))
+        {
+            return Ok(cell.clone());
+        }
+        let cell = self.rt.registry.get(id).ok_or(wit::SendError::Noproc)?;
+        *entry = Some(cell.clone());
+        Ok(cell)
     }
 
     fn add_pending(&mut self, reply: ReplyTx) -> u64 {
@@ -484,9 +508,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
     }
 
     async fn cast(&mut self, to: u64, msg: Vec<u8>) -> Result<(), wit::SendError> {
-        let target = ActorId::from_raw(to)
-            .and_then(|id| self.rt.registry.get(id))
-            .ok_or(wit::SendError::Noproc)?;
+        let target = self.target(to)?;
         self.rt
             .cast(self.cell.id.get(), &target, msg)
             .await
@@ -499,9 +521,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         msg: Vec<u8>,
         timeout_ms: u32,
     ) -> Result<Vec<u8>, wit::SendError> {
-        let target = ActorId::from_raw(to)
-            .and_then(|id| self.rt.registry.get(id))
-            .ok_or(wit::SendError::Noproc)?;
+        let target = self.target(to)?;
         self.rt
             .call(
                 self.cell.id.get(),

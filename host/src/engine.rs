@@ -28,6 +28,17 @@ pub(crate) fn build_engine(s: &EngineSettings) -> Result<Engine, Error> {
     config.epoch_interruption(true);
     config.wasm_component_model(true);
     if s.pooling {
+        // Each pool slot reserves wasmtime's default 4 GiB plus a 32 MiB guard, which
+        // lets compiled code skip bounds checks. Past ~16k slots that exhausts the
+        // budget below (x86-64 gives a process 128 TiB), so large pools reserve just
+        // `max_memory_bytes` per slot and bounds-check instead.
+        const ADDRESS_BUDGET: u64 = 64 << 40;
+        const DEFAULT_SLOT: u64 = (4 << 30) + (32 << 20);
+        if u64::from(s.max_instances) * DEFAULT_SLOT > ADDRESS_BUDGET {
+            config.memory_reservation((s.max_memory_bytes as u64).next_multiple_of(64 << 10));
+            config.memory_guard_size(64 << 10);
+            config.memory_reservation_for_growth(0);
+        }
         let mut pool = PoolingAllocationConfig::default();
         // A wasm32-wasip2 Rust component holds a few core instances (the program and
         // small shims), one memory and a few tables.

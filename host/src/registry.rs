@@ -36,6 +36,9 @@ pub(crate) struct ActorCell {
     kill_reason: Mutex<Option<ExitReason>>,
     /// Started by a supervisor, which stops it: runtime shutdown skips it.
     pub(crate) supervised: AtomicBool,
+    /// Set when it leaves the process table: from then on sends by id get `noproc`,
+    /// also through a sender's cache of recent targets.
+    pub(crate) gone: AtomicBool,
     /// The supervisor's stable address for this child, if supervised.
     slot: Mutex<Weak<Slot>>,
 }
@@ -117,6 +120,7 @@ impl ActorCell {
             trap_exit: AtomicBool::new(is_probe),
             kill_reason: Mutex::new(None),
             supervised: AtomicBool::new(false),
+            gone: AtomicBool::new(false),
             slot: Mutex::new(Weak::new()),
         }
     }
@@ -346,6 +350,7 @@ impl Registry {
         let Some(cell) = self.actors.write().unwrap().remove(&id) else {
             return;
         };
+        cell.gone.store(true, Ordering::Release);
         // Lock order is names, then a cell's name (as in `register`): take the names
         // lock first, never while holding the cell's.
         let mut names = self.names.write().unwrap();

@@ -65,16 +65,19 @@ struct TestArgs {
 const LONG: Duration = Duration::from_secs(60);
 
 fn runtime(max_instances: u32, cache: &Path) -> Runtime {
+    try_runtime(max_instances, cache).expect("runtime")
+}
+
+fn try_runtime(max_instances: u32, cache: &Path) -> Result<Runtime, foundation::Error> {
     let rt = Runtime::builder()
         .max_instances(max_instances)
         .cache_dir(Some(cache.to_path_buf()))
-        .build()
-        .expect("runtime");
+        .build()?;
     rt.add_component("bench", foundation_fixtures::BENCHACTOR)
         .expect("benchactor");
     rt.add_component("testactor", foundation_fixtures::TESTACTOR)
         .expect("testactor");
-    rt
+    Ok(rt)
 }
 
 async fn spawn(rt: &Runtime, next: Option<u64>) -> ActorRef {
@@ -282,7 +285,13 @@ pub async fn run(
             eprintln!("  {key}: skipped: {why}");
             continue;
         }
-        let rt = runtime(n as u32 + 16, cache);
+        let rt = match try_runtime(n as u32 + 16, cache) {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("  {key}: skipped: {e}");
+                continue;
+            }
+        };
         // Warm the pool and the allocator with one actor, so the figure is per actor.
         let warm = spawn(&rt, None).await;
         let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
