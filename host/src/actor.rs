@@ -276,7 +276,9 @@ impl ActorTask {
             }
         }
 
-        let mut envelopes: Vec<Envelope> = Vec::with_capacity(MAX_BATCH);
+        // Grown on demand: most actors are idle most of the time, and a buffer for a
+        // full batch (12 KiB) per idle actor would dominate its memory.
+        let mut envelopes: Vec<Envelope> = Vec::new();
         let mut batch: Vec<u8> = Vec::new();
         loop {
             tokio::select! {

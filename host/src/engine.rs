@@ -29,10 +29,11 @@ pub(crate) fn build_engine(s: &EngineSettings) -> Result<Engine, Error> {
     config.wasm_component_model(true);
     if s.pooling {
         // Each pool slot reserves wasmtime's default 4 GiB plus a 32 MiB guard, which
-        // lets compiled code skip bounds checks. Past ~16k slots that exhausts the
-        // budget below (x86-64 gives a process 128 TiB), so large pools reserve just
-        // `max_memory_bytes` per slot and bounds-check instead.
-        const ADDRESS_BUDGET: u64 = 64 << 40;
+        // lets compiled code skip bounds checks. Past ~4k slots that exceeds the
+        // budget below (x86-64 gives a process 128 TiB, and a process may hold more
+        // than one runtime), so large pools reserve just `max_memory_bytes` per slot
+        // and bounds-check instead.
+        const ADDRESS_BUDGET: u64 = 16 << 40;
         const DEFAULT_SLOT: u64 = (4 << 30) + (32 << 20);
         if u64::from(s.max_instances) * DEFAULT_SLOT > ADDRESS_BUDGET {
             config.memory_reservation((s.max_memory_bytes as u64).next_multiple_of(64 << 10));
@@ -155,11 +156,17 @@ impl EpochTicker {
     pub(crate) fn start(engine: Engine, interval: Duration) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        // A weak reference: the engine (and the address space its pool reserves) is
+        // freed as soon as the runtime drops, not when this thread next wakes.
+        let engine = engine.weak();
         std::thread::Builder::new()
             .name("foundation-epoch".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(interval);
+                    let Some(engine) = engine.upgrade() else {
+                        return;
+                    };
                     engine.increment_epoch();
                 }
             })

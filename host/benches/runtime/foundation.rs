@@ -98,6 +98,19 @@ pub async fn run(
     cache: &Path,
 ) -> Vec<Measured> {
     let mut out = Vec::new();
+    let in_process = [
+        "counting",
+        "pingpong_1",
+        "pingpong_64",
+        "call",
+        "actor_call",
+        "ring",
+        "spawn",
+        "restart",
+    ];
+    if !in_process.iter().any(|k| only(k)) && !only("cold_start") {
+        return out;
+    }
     let rt = runtime(sizes.ring_actors as u32 + 1000, cache);
     let mut probe = rt.probe();
 
@@ -276,40 +289,6 @@ pub async fn run(
     rt.shutdown().await;
     drop(probe);
 
-    for &n in &sizes.memory {
-        let key = format!("memory_{n}");
-        if !only(&key) {
-            continue;
-        }
-        if let Some(why) = crate::memory_skip(n) {
-            eprintln!("  {key}: skipped: {why}");
-            continue;
-        }
-        let rt = match try_runtime(n as u32 + 16, cache) {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("  {key}: skipped: {e}");
-                continue;
-            }
-        };
-        // Warm the pool and the allocator with one actor, so the figure is per actor.
-        let warm = spawn(&rt, None).await;
-        let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
-        let before = rss_bytes();
-        let mut live = Vec::with_capacity(n);
-        for _ in 0..n {
-            live.push(spawn(&rt, None).await);
-        }
-        let after = rss_bytes();
-        out.push(Measured::new(
-            &key,
-            "bytes_per_actor",
-            after.saturating_sub(before) as f64 / n as f64,
-        ));
-        drop(live);
-        rt.shutdown().await;
-    }
-
     if only("cold_start") {
         out.push(Measured::new(
             "cold_start",
@@ -318,6 +297,37 @@ pub async fn run(
         ));
     }
     out
+}
+
+/// RSS per idle actor with `n` live actors; run in a fresh process (see `main`).
+pub async fn memory(n: usize, cache: &Path) -> Result<Measured, String> {
+    if let Some(why) = crate::memory_skip(n) {
+        return Err(why);
+    }
+    let rt = try_runtime(n as u32 + 16, cache).map_err(|e| e.to_string())?;
+    // Warm the pool and the allocator with one actor, so the figure is per actor.
+    let warm = spawn(&rt, None).await;
+    let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
+    let before = rss_bytes();
+    let heap_before = crate::heap_bytes();
+    let mut live = Vec::with_capacity(n);
+    for _ in 0..n {
+        live.push(spawn(&rt, None).await);
+    }
+    let after = rss_bytes();
+    let heap = crate::heap_bytes().saturating_sub(heap_before);
+    eprintln!(
+        "  of which the host's heap: {:.1} KiB per actor (the rest: instance pages, \
+         fiber stacks, page tables)",
+        heap as f64 / n as f64 / 1024.0
+    );
+    drop(live);
+    rt.shutdown().await;
+    Ok(Measured::new(
+        &format!("memory_{n}"),
+        "bytes_per_actor",
+        after.saturating_sub(before) as f64 / n as f64,
+    ))
 }
 
 /// An app of `n` distinct components (benchactor with a distinct custom section

@@ -47,6 +47,10 @@ struct Opts {
     /// Where to write the results as JSON.
     #[arg(long, default_value = "target/bench/runtime.json")]
     json: PathBuf,
+    /// Internal: measure one memory workload (`--only memory_N`) of this system
+    /// (`foundation` or `tokio`) in this fresh process and print it as JSON.
+    #[arg(long, hide = true)]
+    memory_child: Option<String>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -133,6 +137,13 @@ pub fn rss_bytes() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Bytes the host's allocator has handed out (glibc `mallinfo2`).
+pub fn heap_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as u64
 }
 
 /// Why `n` live instances cannot be measured on this machine, if they cannot.
@@ -357,6 +368,11 @@ fn main() {
     let scratch = workspace.join("target/bench");
     let cache = scratch.join("cache");
 
+    if let Some(system) = &opts.memory_child {
+        memory_child(system, &opts, &cache);
+        return;
+    }
+
     let mut results: Results = BTreeMap::new();
     let mut record = |system: &'static str, s: u32, ms: Vec<Measured>| {
         let entry = results.entry((system, s)).or_default();
@@ -391,6 +407,28 @@ fn main() {
         }
     }
 
+    // Memory in a fresh process per figure: the heap that earlier workloads freed
+    // would otherwise absorb the growth.
+    for &s in &opts.schedulers {
+        for &n in &sizes.memory {
+            let key = format!("memory_{n}");
+            if !only(&key) {
+                continue;
+            }
+            let mut systems = vec!["foundation"];
+            if !opts.no_tokio {
+                systems.push("tokio");
+            }
+            for system in systems {
+                eprintln!("{system}, {s} thread(s): {key} (own process)...");
+                match run_memory_child(system, s, &key) {
+                    Ok(m) => record(system, s, vec![m]),
+                    Err(e) => eprintln!("  {key}: skipped: {e}"),
+                }
+            }
+        }
+    }
+
     let erlang_note = if opts.no_erlang {
         Some("skipped (--no-erlang)".to_string())
     } else {
@@ -409,6 +447,61 @@ fn main() {
     print_table(&results, &opts.schedulers, &sizes, erlang_note.as_deref());
     if let Err(e) = write_json(&opts.json, &results, &sizes, opts.quick) {
         eprintln!("cannot write {}: {e}", opts.json.display());
+    }
+}
+
+/// Runs this benchmark binary again to measure one memory figure in a fresh process.
+fn run_memory_child(system: &str, schedulers: u32, key: &str) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .args(["--memory-child", system, "--only", key, "--schedulers"])
+        .arg(schedulers.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("the measuring process failed: {}", out.status));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().ok_or("no output")?;
+    if let Some(why) = line.strip_prefix("skipped: ") {
+        return Err(why.to_string());
+    }
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
+    let value = v["value"].as_f64().ok_or("no value")?;
+    Ok(Measured::new(key, "bytes_per_actor", value))
+}
+
+/// The child side of `run_memory_child`.
+fn memory_child(system: &str, opts: &Opts, cache: &std::path::Path) {
+    let n: usize = opts
+        .only
+        .first()
+        .and_then(|k| k.strip_prefix("memory_"))
+        .and_then(|n| n.parse().ok())
+        .expect("--memory-child needs --only memory_N");
+    let threads = opts.schedulers.first().copied().unwrap_or(1);
+    let result = match system {
+        "foundation" => {
+            let cache = cache.to_path_buf();
+            on_tokio(threads, async move {
+                foundation::memory(n, &cache).await.map_or_else(
+                    |why| {
+                        println!("skipped: {why}");
+                        vec![]
+                    },
+                    |m| vec![m],
+                )
+            })
+        }
+        "tokio" => on_tokio(threads, async move { vec![native::memory(n).await] }),
+        other => panic!("unknown system {other}"),
+    };
+    for m in result {
+        println!(
+            "{}",
+            serde_json::json!({ "workload": m.workload, "metric": m.metric, "value": m.value })
+        );
     }
 }
 

@@ -117,31 +117,6 @@ pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Mea
     let mut out = Vec::new();
     let (done_tx, mut done_rx) = mpsc::channel::<()>(CAPACITY);
 
-    for &n in &sizes.memory {
-        let key = format!("memory_{n}");
-        if !only(&key) {
-            continue;
-        }
-        let before = rss_bytes();
-        let mut live = Vec::with_capacity(n);
-        for _ in 0..n {
-            live.push(spawn(None));
-        }
-        // Every task has run up to its first `recv`.
-        for (a, _) in &live {
-            call_count(a).await;
-        }
-        let after = rss_bytes();
-        out.push(Measured::new(
-            &key,
-            "bytes_per_actor",
-            after.saturating_sub(before) as f64 / n as f64,
-        ));
-        for (a, j) in live {
-            a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
-            j.await.unwrap();
-        }
-    }
     if only("counting") {
         let (a, _) = spawn(None);
         let t0 = Instant::now();
@@ -297,4 +272,27 @@ pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Mea
     }
 
     out
+}
+
+/// RSS per idle task with its mailbox, `n` of them; run in a fresh process.
+pub async fn memory(n: usize) -> Measured {
+    let before = rss_bytes();
+    let mut live = Vec::with_capacity(n);
+    for _ in 0..n {
+        live.push(spawn(None));
+    }
+    // Every task has run up to its first `recv`.
+    for (a, _) in &live {
+        call_count(a).await;
+    }
+    let after = rss_bytes();
+    for (a, j) in live {
+        a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
+        j.await.unwrap();
+    }
+    Measured::new(
+        &format!("memory_{n}"),
+        "bytes_per_actor",
+        after.saturating_sub(before) as f64 / n as f64,
+    )
 }
