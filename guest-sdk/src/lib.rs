@@ -64,6 +64,7 @@ pub mod bindings {
 pub mod codec;
 mod frame;
 pub mod supervisor;
+pub mod tables;
 
 #[doc(hidden)]
 pub mod __private;
@@ -250,6 +251,16 @@ pub enum Info {
         /// its error text.
         result: Result<Vec<u8>, String>,
     },
+    /// This actor became the owner of a table: it was the heir of an owner that
+    /// stopped, or the owner gave it away. Open it with [`tables::Table::open_id`].
+    TableTransfer {
+        /// The table's id.
+        table: u64,
+        /// The previous owner (`None`: the host).
+        from: Option<ActorId>,
+        /// The heir data, or the data given with `give_away`.
+        data: Vec<u8>,
+    },
 }
 
 /// A supervised task started with [`start_task`].
@@ -305,6 +316,11 @@ impl From<wit::Info> for Info {
             wit::Info::TaskDone(t) => Info::TaskDone {
                 monitor: MonitorRef(t.monitor),
                 result: t.result,
+            },
+            wit::Info::TableTransfer(t) => Info::TableTransfer {
+                table: t.table,
+                from: ActorId::from_raw(t.from),
+                data: t.data,
             },
         }
     }

@@ -372,6 +372,13 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
                 SignalAction::Ignore
             }
         }
+        Signal::TableTransfer { table, from, data } => {
+            SignalAction::Deliver(wit::Info::TableTransfer(wit::TableTransfer {
+                table,
+                from,
+                data,
+            }))
+        }
         // Queued while the actor trapped exits; if it has stopped trapping since, the
         // signal acts as it would have on arrival.
         Signal::Exit { from, reason } => {
@@ -470,6 +477,10 @@ impl Drop for ActorTask {
         // A task dropped without an exit of its own was killed from outside. Leave
         // the table and tell monitors and links...
         let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
+        // ...hand its tables to their heirs or delete them...
+        self.rt
+            .tables
+            .owner_exited(self.cell.id.get(), &self.rt.registry);
         if let Some(store) = self.store.as_mut() {
             let data = store.data_mut();
             // ...drop the monitors this actor held on others...
@@ -699,5 +710,271 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             message.push_str("...");
         }
         self.panic = Some(message);
+    }
+}
+
+use crate::tables::{TableAccess, TableError, TableHandle, TableKind, TableOptions};
+use bindings::foundation::actor::tables as wt;
+use wasmtime::component::Resource;
+
+impl From<TableError> for wt::TableError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::NoTable => wt::TableError::NoTable,
+            TableError::UnknownName(n) => wt::TableError::UnknownName(n),
+            TableError::NameTaken(n) => wt::TableError::NameTaken(n),
+            TableError::AccessDenied(m) => wt::TableError::AccessDenied(m),
+            TableError::QuotaExceeded(m) => wt::TableError::QuotaExceeded(m),
+            TableError::TooLarge(n) => wt::TableError::TooLarge(n),
+            TableError::NoKey => wt::TableError::NoKey,
+            TableError::NotACounter => wt::TableError::NotACounter,
+            TableError::Unordered => wt::TableError::Unordered,
+            TableError::Noproc => wt::TableError::Noproc,
+            TableError::Invalid(m) => wt::TableError::Invalid(m),
+        }
+    }
+}
+
+fn page(p: crate::tables::Page) -> wt::Page {
+    wt::Page {
+        entries: p
+            .0
+            .into_iter()
+            .map(|(key, value)| wt::Entry { key, value })
+            .collect(),
+        next: p.1,
+    }
+}
+
+impl ActorData {
+    fn handle(
+        &mut self,
+        table: &Resource<TableHandle>,
+    ) -> Result<Arc<crate::tables::Table>, wt::TableError> {
+        self.table
+            .get(table)
+            .map(|h| h.0.clone())
+            .map_err(|_| wt::TableError::Invalid("unknown table handle".into()))
+    }
+
+    fn open(
+        &mut self,
+        table: Arc<crate::tables::Table>,
+    ) -> Result<Resource<TableHandle>, wt::TableError> {
+        self.table
+            .push(TableHandle(table))
+            .map_err(|e| wt::TableError::Invalid(format!("cannot hold another table handle: {e}")))
+    }
+
+    fn me(&self) -> u64 {
+        self.cell.id.get()
+    }
+}
+
+impl wt::Host for ActorData {}
+
+impl wt::HostTable for ActorData {
+    async fn create(
+        &mut self,
+        options: wt::TableOptions,
+    ) -> Result<Resource<TableHandle>, wt::TableError> {
+        let heir = match options.heir {
+            Some((id, data)) => Some((ActorId::from_raw(id).ok_or(wt::TableError::Noproc)?, data)),
+            None => None,
+        };
+        let options = TableOptions {
+            name: options.name,
+            kind: match options.kind {
+                wt::TableKind::Set => TableKind::Set,
+                wt::TableKind::OrderedSet => TableKind::OrderedSet,
+                wt::TableKind::Bag => TableKind::Bag,
+                wt::TableKind::DuplicateBag => TableKind::DuplicateBag,
+            },
+            access: match options.access {
+                wt::TableAccess::Protected => TableAccess::Protected,
+                wt::TableAccess::Private => TableAccess::Private,
+                wt::TableAccess::Public => TableAccess::Public,
+            },
+            heir,
+            max_entries: options.max_entries,
+            max_bytes: options.max_bytes,
+        };
+        let table = self.rt.tables.create(
+            self.me(),
+            options,
+            self.rt.settings.max_message_size,
+            &self.rt.registry,
+        )?;
+        self.open(table)
+    }
+
+    async fn open(&mut self, name: String) -> Result<Resource<TableHandle>, wt::TableError> {
+        let table = self.rt.tables.by_name(&name)?;
+        ActorData::open(self, table)
+    }
+
+    async fn open_id(&mut self, id: u64) -> Result<Resource<TableHandle>, wt::TableError> {
+        let table = self.rt.tables.by_id(id)?;
+        ActorData::open(self, table)
+    }
+
+    async fn id(&mut self, table: Resource<TableHandle>) -> u64 {
+        self.handle(&table).map_or(0, |t| t.id)
+    }
+
+    async fn insert(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), wt::TableError> {
+        Ok(self.handle(&table)?.insert(self.me(), &key, &value)?)
+    }
+
+    async fn insert_new(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<bool, wt::TableError> {
+        Ok(self.handle(&table)?.insert_new(self.me(), &key, &value)?)
+    }
+
+    async fn lookup(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+    ) -> Result<Vec<Vec<u8>>, wt::TableError> {
+        Ok(self.handle(&table)?.lookup(self.me(), &key)?)
+    }
+
+    async fn lookup_many(
+        &mut self,
+        table: Resource<TableHandle>,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<Vec<u8>>>, wt::TableError> {
+        let t = self.handle(&table)?;
+        let me = self.me();
+        keys.iter()
+            .map(|k| t.lookup(me, k).map_err(Into::into))
+            .collect()
+    }
+
+    async fn member(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+    ) -> Result<bool, wt::TableError> {
+        Ok(self.handle(&table)?.member(self.me(), &key)?)
+    }
+
+    async fn delete(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+    ) -> Result<bool, wt::TableError> {
+        Ok(self.handle(&table)?.delete(self.me(), &key)?)
+    }
+
+    async fn delete_object(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<bool, wt::TableError> {
+        Ok(self
+            .handle(&table)?
+            .delete_object(self.me(), &key, &value)?)
+    }
+
+    async fn take(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+    ) -> Result<Vec<Vec<u8>>, wt::TableError> {
+        Ok(self.handle(&table)?.take(self.me(), &key)?)
+    }
+
+    async fn update_counter(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+        incr: i64,
+        default: Option<i64>,
+    ) -> Result<i64, wt::TableError> {
+        Ok(self
+            .handle(&table)?
+            .update_counter(self.me(), &key, incr, default)?)
+    }
+
+    async fn size(&mut self, table: Resource<TableHandle>) -> Result<u64, wt::TableError> {
+        Ok(self.handle(&table)?.size(self.me())?)
+    }
+
+    async fn range(
+        &mut self,
+        table: Resource<TableHandle>,
+        from: Option<Vec<u8>>,
+        to: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Result<wt::Page, wt::TableError> {
+        let t = self.handle(&table)?;
+        Ok(page(t.range(
+            self.me(),
+            from.as_deref(),
+            to.as_deref(),
+            limit,
+        )?))
+    }
+
+    async fn prefix(
+        &mut self,
+        table: Resource<TableHandle>,
+        prefix: Vec<u8>,
+        from: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Result<wt::Page, wt::TableError> {
+        let t = self.handle(&table)?;
+        Ok(page(t.prefix(
+            self.me(),
+            &prefix,
+            from.as_deref(),
+            limit,
+        )?))
+    }
+
+    async fn set_heir(
+        &mut self,
+        table: Resource<TableHandle>,
+        heir: Option<(u64, Vec<u8>)>,
+    ) -> Result<(), wt::TableError> {
+        let t = self.handle(&table)?;
+        Ok(self
+            .rt
+            .tables
+            .set_heir(self.me(), &t, heir, &self.rt.registry)?)
+    }
+
+    async fn give_away(
+        &mut self,
+        table: Resource<TableHandle>,
+        to: u64,
+        data: Vec<u8>,
+    ) -> Result<(), wt::TableError> {
+        let t = self.handle(&table)?;
+        Ok(self
+            .rt
+            .tables
+            .give_away(self.me(), &t, to, data, &self.rt.registry)?)
+    }
+
+    async fn delete_table(&mut self, table: Resource<TableHandle>) -> Result<(), wt::TableError> {
+        let t = self.handle(&table)?;
+        Ok(self.rt.tables.delete_table(self.me(), &t)?)
+    }
+
+    async fn drop(&mut self, table: Resource<TableHandle>) -> wasmtime::Result<()> {
+        self.table.delete(table)?;
+        Ok(())
     }
 }

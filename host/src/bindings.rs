@@ -5,6 +5,7 @@ wasmtime::component::bindgen!({
     world: "actor-world",
     imports: { default: async },
     exports: { default: async },
+    with: { "foundation:actor/tables.table": crate::tables::TableHandle },
 });
 
 pub(crate) use self::exports::foundation::actor::actor::BatchResult;

@@ -37,6 +37,7 @@ mod runtime;
 mod sched;
 mod stdio;
 mod supervisor;
+mod tables;
 
 pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
 pub use id::ActorId;
@@ -50,4 +51,8 @@ pub use runtime::{
 pub use supervisor::{
     AutoShutdown, ChildInfo, ChildKind, ChildSpec, ChildWire, NewChild, Restart, Shutdown,
     Strategy, SupervisorReply, SupervisorRequest, SupervisorSpec, SupervisorWire,
+};
+pub use tables::{
+    DEFAULT_MAX_BYTES as DEFAULT_TABLE_MAX_BYTES, DEFAULT_MAX_ENTRIES as DEFAULT_TABLE_MAX_ENTRIES,
+    TableAccess, TableError, TableKind, TableOptions, TableRef,
 };

@@ -43,6 +43,12 @@ pub(crate) enum Signal {
         monitor: u64,
         result: Result<Vec<u8>, String>,
     },
+    /// This actor now owns `table` (heir of `from`, or given away by it).
+    TableTransfer {
+        table: u64,
+        from: u64,
+        data: Vec<u8>,
+    },
 }
 
 /// The sending side of an actor's mailbox.

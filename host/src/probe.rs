@@ -57,6 +57,15 @@ pub enum SystemMessage {
         /// Its reason.
         reason: ExitReason,
     },
+    /// The probe became the owner of a table (heir, or `give_away`).
+    TableTransfer {
+        /// The table's id ([`crate::Runtime::table_by_id`]).
+        table: u64,
+        /// The previous owner (0: the host).
+        from: u64,
+        /// The heir's or the giver's data.
+        data: Vec<u8>,
+    },
 }
 
 /// A host-side mailbox with an actor address. Guests reach it by its id (or a name
@@ -173,6 +182,9 @@ impl Probe {
             match signal {
                 Signal::Down(down) => return Ok(SystemMessage::Down(down)),
                 Signal::Exit { from, reason } => return Ok(SystemMessage::Exit { from, reason }),
+                Signal::TableTransfer { table, from, data } => {
+                    return Ok(SystemMessage::TableTransfer { table, from, data });
+                }
                 // Nothing asks a probe to stop (shutdown skips probes), and a probe
                 // starts no tasks.
                 Signal::Stop(_) | Signal::TaskDone { .. } => continue,
@@ -201,6 +213,9 @@ impl Drop for Probe {
         let reason = self
             .cell
             .begin_exit(&self.rt.registry, Some(ExitReason::Normal));
+        self.rt
+            .tables
+            .owner_exited(self.cell.id.get(), &self.rt.registry);
         self.rx.close_and_drain(&reason);
         self._exit.send_replace(Some(reason));
     }

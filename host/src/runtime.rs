@@ -154,6 +154,7 @@ impl RuntimeBuilder {
                 linker,
                 components: RwLock::new(HashMap::new()),
                 registry: Registry::default(),
+                tables: crate::tables::Tables::default(),
                 ids: IdGen::new(),
                 monitor_ids: std::sync::atomic::AtomicU64::new(1),
                 settings: self.settings.clone(),
@@ -199,6 +200,8 @@ pub(crate) struct Inner {
     linker: Linker<ActorData>,
     components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
     pub(crate) registry: Registry,
+    /// Host-owned tables (ETS).
+    pub(crate) tables: crate::tables::Tables,
     pub(crate) ids: IdGen,
     monitor_ids: std::sync::atomic::AtomicU64,
     pub(crate) settings: Settings,
@@ -791,6 +794,40 @@ impl Runtime {
             self.inner.ids.next(),
             self.inner.settings.mailbox_capacity,
         )
+    }
+
+    /// Creates a table owned by the host (it lives until deleted or the runtime
+    /// stops). See docs/semantics.md, "Tables".
+    pub fn create_table(
+        &self,
+        options: crate::TableOptions,
+    ) -> Result<crate::TableRef, crate::TableError> {
+        let table = self.inner.tables.create(
+            crate::tables::HOST,
+            options,
+            self.inner.settings.max_message_size,
+            &self.inner.registry,
+        )?;
+        Ok(crate::TableRef {
+            table,
+            rt: self.inner.clone(),
+        })
+    }
+
+    /// The live table named `name`.
+    pub fn table(&self, name: &str) -> Result<crate::TableRef, crate::TableError> {
+        Ok(crate::TableRef {
+            table: self.inner.tables.by_name(name)?,
+            rt: self.inner.clone(),
+        })
+    }
+
+    /// The live table with this id (as in a table transfer).
+    pub fn table_by_id(&self, id: u64) -> Result<crate::TableRef, crate::TableError> {
+        Ok(crate::TableRef {
+            table: self.inner.tables.by_id(id)?,
+            rt: self.inner.clone(),
+        })
     }
 
     /// Asks the supervisor `supervisor` to add and start a child (OTP's

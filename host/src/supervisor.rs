@@ -580,7 +580,9 @@ impl Supervisor {
                 Some(reason)
             }
             // A supervisor holds no monitors and starts no tasks.
-            Signal::Down(_) | Signal::TaskDone { .. } => None,
+            // A supervisor that inherits a table keeps it (it dies with the
+            // supervisor unless the table has another heir by then).
+            Signal::Down(_) | Signal::TaskDone { .. } | Signal::TableTransfer { .. } => None,
             Signal::Exit { from, reason } => {
                 if Some(from) == self.parent {
                     // OTP: a supervisor whose parent exits stops its children and
@@ -801,6 +803,9 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
 impl Drop for Supervisor {
     fn drop(&mut self) {
         let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
+        self.rt
+            .tables
+            .owner_exited(self.cell.id.get(), &self.rt.registry);
         self.rx.close_and_drain(&reason);
         tracing::info!(supervisor = %self.cell.label, "exited: {reason}");
         self.exit_tx.send_replace(Some(reason));

@@ -10,6 +10,7 @@ mod manifest;
 mod model;
 mod monitors;
 mod supervisors;
+mod tables;
 mod tasks;
 
 use std::path::PathBuf;
@@ -89,6 +90,68 @@ pub enum Call {
         notify: u64,
         tag: String,
     },
+    Table(TableCall),
+}
+
+/// testactor's `TableCall`, by shape.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum TableCall {
+    Create {
+        name: Option<String>,
+        kind: String,
+        access: String,
+        heir: Option<u64>,
+        max_entries: Option<u64>,
+        max_bytes: Option<u64>,
+    },
+    Open(String),
+    Insert {
+        table: u64,
+        key: String,
+        value: u64,
+    },
+    InsertNew {
+        table: u64,
+        key: String,
+        value: u64,
+    },
+    Lookup {
+        table: u64,
+        key: String,
+    },
+    Delete {
+        table: u64,
+        key: String,
+    },
+    Size(u64),
+    Count {
+        table: u64,
+        key: String,
+        times: u64,
+    },
+    UpdateCounter {
+        table: u64,
+        key: String,
+        incr: i64,
+        default: Option<i64>,
+    },
+    Range {
+        table: u64,
+        from: Option<String>,
+        to: Option<String>,
+        limit: u32,
+    },
+    Prefix {
+        table: u64,
+        prefix: String,
+        from: Option<String>,
+        limit: u32,
+    },
+    GiveAway {
+        table: u64,
+        to: u64,
+    },
+    DeleteTable(u64),
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -123,6 +186,11 @@ pub enum Cast {
     TaskDone {
         monitor: u64,
         result: String,
+    },
+    TableTransfer {
+        table: u64,
+        from: u64,
+        data: String,
     },
 }
 

@@ -51,6 +51,7 @@ pub enum Reply {
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
+#[derive(Debug)]
 pub struct Bench {
     count: u64,
     next: Option<ActorId>,

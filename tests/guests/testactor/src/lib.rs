@@ -117,6 +117,74 @@ pub enum Call {
         notify: u64,
         tag: String,
     },
+    /// A table operation; see `TableCall`.
+    Table(TableCall),
+}
+
+/// Table operations on the table with id `table` (opened by id each time). Values
+/// are u64s; keys strings. Results come back as `Reply::Text` of their Debug form,
+/// errors as `Reply::Err` of the error's Debug form.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum TableCall {
+    /// Replies `Id(table id)`. kind: set, ordered, bag, dbag; access: protected,
+    /// private, public.
+    Create {
+        name: Option<String>,
+        kind: String,
+        access: String,
+        heir: Option<u64>,
+        max_entries: Option<u64>,
+        max_bytes: Option<u64>,
+    },
+    Open(String),
+    Insert {
+        table: u64,
+        key: String,
+        value: u64,
+    },
+    InsertNew {
+        table: u64,
+        key: String,
+        value: u64,
+    },
+    Lookup {
+        table: u64,
+        key: String,
+    },
+    Delete {
+        table: u64,
+        key: String,
+    },
+    Size(u64),
+    /// `times` increments of `key` by 1 (default 0), one call each.
+    Count {
+        table: u64,
+        key: String,
+        times: u64,
+    },
+    UpdateCounter {
+        table: u64,
+        key: String,
+        incr: i64,
+        default: Option<i64>,
+    },
+    Range {
+        table: u64,
+        from: Option<String>,
+        to: Option<String>,
+        limit: u32,
+    },
+    Prefix {
+        table: u64,
+        prefix: String,
+        from: Option<String>,
+        limit: u32,
+    },
+    GiveAway {
+        table: u64,
+        to: u64,
+    },
+    DeleteTable(u64),
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -153,6 +221,11 @@ pub enum Cast {
     TaskDone {
         monitor: u64,
         result: String,
+    },
+    TableTransfer {
+        table: u64,
+        from: u64,
+        data: String,
     },
 }
 
@@ -361,6 +434,7 @@ impl Actor for TestActor {
                 None => Reply::Err("no task".into()),
             },
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
+            Call::Table(op) => table_call(op),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -387,7 +461,11 @@ impl Actor for TestActor {
             Cast::Panic(m) => panic!("{m}"),
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
-            Cast::Down { .. } | Cast::Exit { .. } | Cast::Started(_) | Cast::TaskDone { .. } => {}
+            Cast::Down { .. }
+            | Cast::Exit { .. }
+            | Cast::Started(_)
+            | Cast::TaskDone { .. }
+            | Cast::TableTransfer { .. } => {}
         }
         Flow::Continue
     }
@@ -416,6 +494,11 @@ impl Actor for TestActor {
                     ),
                     Err(e) => format!("err:{e}"),
                 },
+            },
+            Info::TableTransfer { table, from, data } => Cast::TableTransfer {
+                table,
+                from: from.map_or(0, |a| a.get()),
+                data: String::from_utf8_lossy(&data).into_owned(),
             },
             _ => return Flow::Continue,
         };
@@ -504,3 +587,111 @@ fn tasks(function: &str, input: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 foundation_sdk::export_actor!(TestActor, tasks = tasks);
+
+fn table_call(op: TableCall) -> Reply {
+    use foundation_sdk::tables::{Table, TableAccess, TableKind, TableOptions};
+    fn shown<T: std::fmt::Debug>(r: Result<T, foundation_sdk::tables::TableError>) -> Reply {
+        match r {
+            Ok(v) => Reply::Text(format!("{v:?}")),
+            Err(e) => Reply::Err(format!("{e:?}")),
+        }
+    }
+    let open = |id: u64| Table::open_id(id);
+    match op {
+        TableCall::Create {
+            name,
+            kind,
+            access,
+            heir,
+            max_entries,
+            max_bytes,
+        } => {
+            let options = TableOptions {
+                name,
+                kind: match kind.as_str() {
+                    "set" => TableKind::Set,
+                    "ordered" => TableKind::OrderedSet,
+                    "bag" => TableKind::Bag,
+                    "dbag" => TableKind::DuplicateBag,
+                    other => panic!("unknown kind {other}"),
+                },
+                access: match access.as_str() {
+                    "protected" => TableAccess::Protected,
+                    "private" => TableAccess::Private,
+                    "public" => TableAccess::Public,
+                    other => panic!("unknown access {other}"),
+                },
+                heir: heir.map(|h| (id(h), b"heir-data".to_vec())),
+                max_entries,
+                max_bytes,
+            };
+            match Table::create(&options) {
+                Ok(t) => Reply::Id(t.id()),
+                Err(e) => Reply::Err(format!("{e:?}")),
+            }
+        }
+        TableCall::Open(name) => match Table::open(&name) {
+            Ok(t) => Reply::Id(t.id()),
+            Err(e) => Reply::Err(format!("{e:?}")),
+        },
+        TableCall::Insert { table, key, value } => {
+            shown(open(table).and_then(|t| t.insert(&key, &value)))
+        }
+        TableCall::InsertNew { table, key, value } => {
+            shown(open(table).and_then(|t| t.insert_new(&key, &value)))
+        }
+        TableCall::Lookup { table, key } => shown(open(table).and_then(|t| t.lookup::<u64>(&key))),
+        TableCall::Delete { table, key } => shown(open(table).and_then(|t| t.delete(&key))),
+        TableCall::Size(table) => shown(open(table).and_then(|t| t.size())),
+        TableCall::Count { table, key, times } => shown(open(table).and_then(|t| {
+            for _ in 0..times {
+                t.update_counter(&key, 1, Some(0))?;
+            }
+            Ok(())
+        })),
+        TableCall::UpdateCounter {
+            table,
+            key,
+            incr,
+            default,
+        } => shown(open(table).and_then(|t| t.update_counter(&key, incr, default))),
+        TableCall::Range {
+            table,
+            from,
+            to,
+            limit,
+        } => shown(open(table).and_then(|t| {
+            page(t.range::<u64>(
+                from.as_deref().map(str::as_bytes),
+                to.as_deref().map(str::as_bytes),
+                limit,
+            )?)
+        })),
+        TableCall::Prefix {
+            table,
+            prefix,
+            from,
+            limit,
+        } => shown(open(table).and_then(|t| {
+            page(t.prefix::<u64>(prefix.as_bytes(), from.as_deref().map(str::as_bytes), limit)?)
+        })),
+        TableCall::GiveAway { table, to } => {
+            shown(open(table).and_then(|t| t.give_away(id(to), b"gift")))
+        }
+        TableCall::DeleteTable(table) => shown(open(table).and_then(|t| t.delete_table())),
+    }
+}
+
+/// A page as `([(key, value)], next)` with string keys, for readable assertions.
+#[allow(clippy::type_complexity)]
+fn page(
+    (entries, next): foundation_sdk::tables::Page<u64>,
+) -> Result<(Vec<(String, u64)>, Option<String>), foundation_sdk::tables::TableError> {
+    Ok((
+        entries
+            .into_iter()
+            .map(|(k, v)| (String::from_utf8(k).unwrap(), v))
+            .collect(),
+        next.map(|n| String::from_utf8(n).unwrap()),
+    ))
+}

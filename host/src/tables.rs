@@ -1,0 +1,814 @@
+//! Host-owned tables (OTP's ETS): byte keys and byte values that every actor reads
+//! directly. docs/semantics.md, "Tables", is the contract.
+//!
+//! Reads take no lock: hash kinds live in a `papaya::HashMap` (lock-free reads with
+//! epoch-based reclamation), ordered sets in a `crossbeam_skiplist::SkipMap` (lock-free
+//! ordered reads and range scans). The values of a key sit behind one `Arc`, replaced
+//! whole on every write, so a reader sees a key before or after a write, never half
+//! of it. Writes to one table are serialised by a mutex, which also makes
+//! `insert-new`, `update-counter` and quota checks atomic.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_skiplist::SkipMap;
+
+use crate::id::ActorId;
+use crate::mailbox::Signal;
+use crate::registry::Registry;
+
+/// The owner id of tables created from Rust (the host, as the frames' sender 0).
+pub(crate) const HOST: u64 = 0;
+
+/// Default quotas of a table.
+pub const DEFAULT_MAX_ENTRIES: u64 = 1 << 20;
+/// Default quota of a table's keys plus values, in bytes.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
+/// What a key holds (docs/semantics.md, "Tables").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableKind {
+    /// One value per key.
+    #[default]
+    Set,
+    /// One value per key, in key order; scannable.
+    OrderedSet,
+    /// Distinct values per key.
+    Bag,
+    /// Values per key, duplicates allowed.
+    DuplicateBag,
+}
+
+/// Who may read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableAccess {
+    /// Everyone reads, the owner writes.
+    #[default]
+    Protected,
+    /// Only the owner reads and writes.
+    Private,
+    /// Everyone reads and writes.
+    Public,
+}
+
+/// How to create a table.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// Findable with `Runtime::table`; unique among live tables.
+    pub name: Option<String>,
+    pub kind: TableKind,
+    pub access: TableAccess,
+    /// Who receives the table (with this data) when its owner stops.
+    pub heir: Option<(ActorId, Vec<u8>)>,
+    /// Entry quota; [`DEFAULT_MAX_ENTRIES`] if absent.
+    pub max_entries: Option<u64>,
+    /// Byte quota (keys plus values); [`DEFAULT_MAX_BYTES`] if absent.
+    pub max_bytes: Option<u64>,
+}
+
+/// Why a table operation failed; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    #[error("no-table: the table was deleted")]
+    NoTable,
+    #[error("unknown-name: no live table is named {0:?}")]
+    UnknownName(String),
+    #[error("name-taken: a live table is already named {0:?}")]
+    NameTaken(String),
+    #[error("access-denied: {0}")]
+    AccessDenied(String),
+    #[error("quota-exceeded: {0}")]
+    QuotaExceeded(String),
+    #[error("too-large: {0} bytes exceed the maximum message size")]
+    TooLarge(u64),
+    #[error("no-key: the key has no value and no default was given")]
+    NoKey,
+    #[error("not-a-counter: the value is not an integer, or the table is a bag")]
+    NotACounter,
+    #[error("unordered: scans need an ordered-set table")]
+    Unordered,
+    #[error("noproc: no such actor")]
+    Noproc,
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// The values of one key, replaced whole on every write.
+type Values = Arc<Vec<Vec<u8>>>;
+
+enum Store {
+    Hash(papaya::HashMap<Box<[u8]>, Values>),
+    // Boxed: a skip list's head is 512 bytes.
+    Ordered(Box<SkipMap<Box<[u8]>, Values>>),
+}
+
+impl Store {
+    fn get(&self, key: &[u8]) -> Option<Values> {
+        match self {
+            Store::Hash(m) => m.pin().get(key).cloned(),
+            Store::Ordered(m) => m.get(key).map(|e| e.value().clone()),
+        }
+    }
+    fn contains(&self, key: &[u8]) -> bool {
+        match self {
+            Store::Hash(m) => m.pin().contains_key(key),
+            Store::Ordered(m) => m.contains_key(key),
+        }
+    }
+    fn put(&self, key: &[u8], values: Values) {
+        match self {
+            Store::Hash(m) => {
+                m.pin().insert(key.into(), values);
+            }
+            Store::Ordered(m) => {
+                m.insert(key.into(), values);
+            }
+        }
+    }
+    fn remove(&self, key: &[u8]) {
+        match self {
+            Store::Hash(m) => {
+                m.pin().remove(key);
+            }
+            Store::Ordered(m) => {
+                m.remove(key);
+            }
+        }
+    }
+}
+
+/// One table.
+pub(crate) struct Table {
+    pub(crate) id: u64,
+    name: Option<String>,
+    kind: TableKind,
+    access: TableAccess,
+    owner: AtomicU64,
+    heir: Mutex<Option<(u64, Vec<u8>)>>,
+    deleted: AtomicBool,
+    store: Store,
+    /// Serialises writes; readers never take it.
+    write: Mutex<()>,
+    entries: AtomicU64,
+    bytes: AtomicU64,
+    max_entries: u64,
+    max_bytes: u64,
+    max_item: usize,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table({})", self.label())
+    }
+}
+
+/// One page of a scan: entries in key order and where the next page starts.
+pub type Page = (Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>);
+
+impl Table {
+    fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("table {n:?} (#{})", self.id),
+            None => format!("table #{}", self.id),
+        }
+    }
+
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner.load(Ordering::Acquire)
+    }
+
+    fn alive(&self) -> Result<(), TableError> {
+        if self.deleted.load(Ordering::Acquire) {
+            Err(TableError::NoTable)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_read(&self, caller: u64) -> Result<(), TableError> {
+        self.alive()?;
+        if self.access == TableAccess::Private && caller != self.owner() {
+            return Err(TableError::AccessDenied(format!(
+                "{} is private to its owner",
+                self.label()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_write(&self, caller: u64) -> Result<(), TableError> {
+        self.alive()?;
+        if self.access != TableAccess::Public && caller != self.owner() {
+            return Err(TableError::AccessDenied(format!(
+                "only the owner writes to {} ({:?})",
+                self.label(),
+                self.access
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_owner(&self, caller: u64, what: &str) -> Result<(), TableError> {
+        self.alive()?;
+        if caller != self.owner() {
+            return Err(TableError::AccessDenied(format!(
+                "only the owner may {what} {}",
+                self.label()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, bytes: &[u8]) -> Result<(), TableError> {
+        if bytes.len() > self.max_item {
+            return Err(TableError::TooLarge(bytes.len() as u64));
+        }
+        Ok(())
+    }
+
+    /// Writes `new` (or removes the key when empty) after checking the quotas
+    /// against the change from `old`. Called under the writer lock.
+    fn replace(
+        &self,
+        key: &[u8],
+        old: Option<&Values>,
+        new: Vec<Vec<u8>>,
+    ) -> Result<(), TableError> {
+        let size = |vs: &[Vec<u8>]| vs.iter().map(|v| (key.len() + v.len()) as u64).sum::<u64>();
+        let (old_n, old_b) = old.map_or((0, 0), |o| (o.len() as u64, size(o)));
+        let (new_n, new_b) = (new.len() as u64, size(&new));
+        let entries = self.entries.load(Ordering::Relaxed) - old_n + new_n;
+        let bytes = self.bytes.load(Ordering::Relaxed) - old_b + new_b;
+        if new_n > old_n && entries > self.max_entries {
+            return Err(TableError::QuotaExceeded(format!(
+                "{} holds at most {} entries",
+                self.label(),
+                self.max_entries
+            )));
+        }
+        if new_b > old_b && bytes > self.max_bytes {
+            return Err(TableError::QuotaExceeded(format!(
+                "{} holds at most {} bytes of keys and values",
+                self.label(),
+                self.max_bytes
+            )));
+        }
+        if new.is_empty() {
+            self.store.remove(key);
+        } else {
+            self.store.put(key, Arc::new(new));
+        }
+        self.entries.store(entries, Ordering::Relaxed);
+        self.bytes.store(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub(crate) fn insert(&self, caller: u64, key: &[u8], value: &[u8]) -> Result<(), TableError> {
+        self.check_size(key)?;
+        self.check_size(value)?;
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        let old = self.store.get(key);
+        let new = match (self.kind, &old) {
+            (TableKind::Set | TableKind::OrderedSet, _) | (_, None) => vec![value.to_vec()],
+            (TableKind::Bag, Some(o)) if o.iter().any(|v| v == value) => return Ok(()),
+            (TableKind::Bag | TableKind::DuplicateBag, Some(o)) => {
+                let mut vs = Vec::with_capacity(o.len() + 1);
+                vs.extend(o.iter().cloned());
+                vs.push(value.to_vec());
+                vs
+            }
+        };
+        self.replace(key, old.as_ref(), new)
+    }
+
+    pub(crate) fn insert_new(
+        &self,
+        caller: u64,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<bool, TableError> {
+        self.check_size(key)?;
+        self.check_size(value)?;
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        if self.store.contains(key) {
+            return Ok(false);
+        }
+        self.replace(key, None, vec![value.to_vec()])?;
+        Ok(true)
+    }
+
+    pub(crate) fn lookup(&self, caller: u64, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
+        self.check_read(caller)?;
+        Ok(self.store.get(key).map(|v| v.to_vec()).unwrap_or_default())
+    }
+
+    /// The values of `key` without copying them.
+    pub(crate) fn lookup_shared(
+        &self,
+        caller: u64,
+        key: &[u8],
+    ) -> Result<Option<Values>, TableError> {
+        self.check_read(caller)?;
+        Ok(self.store.get(key))
+    }
+
+    pub(crate) fn member(&self, caller: u64, key: &[u8]) -> Result<bool, TableError> {
+        self.check_read(caller)?;
+        Ok(self.store.contains(key))
+    }
+
+    pub(crate) fn take(&self, caller: u64, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        let Some(old) = self.store.get(key) else {
+            return Ok(Vec::new());
+        };
+        self.replace(key, Some(&old), Vec::new())?;
+        Ok(old.to_vec())
+    }
+
+    pub(crate) fn delete(&self, caller: u64, key: &[u8]) -> Result<bool, TableError> {
+        Ok(!self.take(caller, key)?.is_empty())
+    }
+
+    pub(crate) fn delete_object(
+        &self,
+        caller: u64,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<bool, TableError> {
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        let Some(old) = self.store.get(key) else {
+            return Ok(false);
+        };
+        let new: Vec<Vec<u8>> = old.iter().filter(|v| *v != value).cloned().collect();
+        if new.len() == old.len() {
+            return Ok(false);
+        }
+        self.replace(key, Some(&old), new)?;
+        Ok(true)
+    }
+
+    pub(crate) fn update_counter(
+        &self,
+        caller: u64,
+        key: &[u8],
+        incr: i64,
+        default: Option<i64>,
+    ) -> Result<i64, TableError> {
+        self.check_size(key)?;
+        if matches!(self.kind, TableKind::Bag | TableKind::DuplicateBag) {
+            return Err(TableError::NotACounter);
+        }
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        let old = self.store.get(key);
+        let current = match (&old, default) {
+            (Some(vs), _) => {
+                rmp_serde::from_slice::<i64>(&vs[0]).map_err(|_| TableError::NotACounter)?
+            }
+            (None, Some(d)) => d,
+            (None, None) => return Err(TableError::NoKey),
+        };
+        let new = current
+            .checked_add(incr)
+            .ok_or_else(|| TableError::Invalid(format!("counter overflow: {current} + {incr}")))?;
+        let bytes = rmp_serde::to_vec(&new).expect("an integer encodes");
+        self.replace(key, old.as_ref(), vec![bytes])?;
+        Ok(new)
+    }
+
+    pub(crate) fn size(&self, caller: u64) -> Result<u64, TableError> {
+        self.check_read(caller)?;
+        Ok(self.entries.load(Ordering::Relaxed))
+    }
+
+    /// Entries with `from <= key < to`, at most `limit`, and the key the next page
+    /// starts from.
+    pub(crate) fn range(
+        &self,
+        caller: u64,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Page, TableError> {
+        self.scan(caller, from, |k| to.is_none_or(|to| k < to), limit)
+    }
+
+    /// Entries whose key starts with `prefix`, from `from` on.
+    pub(crate) fn prefix(
+        &self,
+        caller: u64,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Page, TableError> {
+        let start = match from {
+            Some(f) if f > prefix => f,
+            _ => prefix,
+        };
+        self.scan(caller, Some(start), |k| k.starts_with(prefix), limit)
+    }
+
+    fn scan(
+        &self,
+        caller: u64,
+        from: Option<&[u8]>,
+        within: impl Fn(&[u8]) -> bool,
+        limit: u32,
+    ) -> Result<Page, TableError> {
+        self.check_read(caller)?;
+        let Store::Ordered(map) = &self.store else {
+            return Err(TableError::Unordered);
+        };
+        let lower = from.map_or(Bound::Unbounded, Bound::Included);
+        let mut entries = Vec::new();
+        for e in map.range::<[u8], _>((lower, Bound::Unbounded)) {
+            let key: &[u8] = e.key();
+            if !within(key) {
+                return Ok((entries, None));
+            }
+            if entries.len() == limit as usize {
+                return Ok((entries, Some(key.to_vec())));
+            }
+            for v in e.value().iter() {
+                entries.push((key.to_vec(), v.clone()));
+            }
+        }
+        Ok((entries, None))
+    }
+}
+
+/// Every live table, by id and by name, and which actor owns which.
+pub(crate) struct Tables {
+    by_id: papaya::HashMap<u64, Arc<Table>>,
+    meta: Mutex<Meta>,
+    next_id: AtomicU64,
+}
+
+#[derive(Default)]
+struct Meta {
+    names: HashMap<String, u64>,
+    owned: HashMap<u64, Vec<u64>>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            by_id: papaya::HashMap::new(),
+            meta: Mutex::new(Meta::default()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tables({} live)", self.by_id.len())
+    }
+}
+
+impl Tables {
+    /// Creates a table owned by `owner` (an actor id, or [`HOST`]).
+    pub(crate) fn create(
+        &self,
+        owner: u64,
+        options: TableOptions,
+        max_item: usize,
+        registry: &Registry,
+    ) -> Result<Arc<Table>, TableError> {
+        if let Some(name) = &options.name {
+            crate::registry::validate_name(name)
+                .map_err(|e| TableError::Invalid(format!("table name {name:?}: {e}")))?;
+        }
+        if let Some((heir, _)) = &options.heir
+            && registry.get(*heir).is_none()
+        {
+            return Err(TableError::Noproc);
+        }
+        let table = Arc::new(Table {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            name: options.name.clone(),
+            kind: options.kind,
+            access: options.access,
+            owner: AtomicU64::new(owner),
+            heir: Mutex::new(options.heir.map(|(id, data)| (id.get(), data))),
+            deleted: AtomicBool::new(false),
+            store: match options.kind {
+                TableKind::OrderedSet => Store::Ordered(Box::new(SkipMap::new())),
+                _ => Store::Hash(papaya::HashMap::new()),
+            },
+            write: Mutex::new(()),
+            entries: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            max_entries: options.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
+            max_bytes: options.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
+            max_item,
+        });
+        let mut meta = self.meta.lock().unwrap();
+        if let Some(name) = &options.name {
+            if meta.names.contains_key(name) {
+                return Err(TableError::NameTaken(name.clone()));
+            }
+            meta.names.insert(name.clone(), table.id);
+        }
+        meta.owned.entry(owner).or_default().push(table.id);
+        self.by_id.pin().insert(table.id, table.clone());
+        Ok(table)
+    }
+
+    pub(crate) fn by_id(&self, id: u64) -> Result<Arc<Table>, TableError> {
+        self.by_id
+            .pin()
+            .get(&id)
+            .cloned()
+            .ok_or(TableError::NoTable)
+    }
+
+    pub(crate) fn by_name(&self, name: &str) -> Result<Arc<Table>, TableError> {
+        let id = self
+            .meta
+            .lock()
+            .unwrap()
+            .names
+            .get(name)
+            .copied()
+            .ok_or_else(|| TableError::UnknownName(name.to_string()))?;
+        self.by_id(id)
+            .map_err(|_| TableError::UnknownName(name.to_string()))
+    }
+
+    /// Deletes `table`: every handle answers `no-table` from now on.
+    fn remove(&self, meta: &mut Meta, table: &Table) {
+        {
+            let _w = table.write.lock().unwrap();
+            table.deleted.store(true, Ordering::Release);
+        }
+        self.by_id.pin().remove(&table.id);
+        if let Some(name) = &table.name {
+            meta.names.remove(name);
+        }
+        let owner = table.owner();
+        if let Some(ids) = meta.owned.get_mut(&owner) {
+            ids.retain(|i| *i != table.id);
+            if ids.is_empty() {
+                meta.owned.remove(&owner);
+            }
+        }
+    }
+
+    pub(crate) fn delete_table(&self, caller: u64, table: &Table) -> Result<(), TableError> {
+        table.check_owner(caller, "delete")?;
+        let mut meta = self.meta.lock().unwrap();
+        self.remove(&mut meta, table);
+        Ok(())
+    }
+
+    pub(crate) fn set_heir(
+        &self,
+        caller: u64,
+        table: &Table,
+        heir: Option<(u64, Vec<u8>)>,
+        registry: &Registry,
+    ) -> Result<(), TableError> {
+        table.check_owner(caller, "set the heir of")?;
+        if let Some((h, _)) = &heir
+            && ActorId::from_raw(*h)
+                .and_then(|id| registry.get(id))
+                .is_none()
+        {
+            return Err(TableError::Noproc);
+        }
+        *table.heir.lock().unwrap() = heir;
+        Ok(())
+    }
+
+    /// Makes `to` the owner of `table` and tells it.
+    pub(crate) fn give_away(
+        &self,
+        caller: u64,
+        table: &Table,
+        to: u64,
+        data: Vec<u8>,
+        registry: &Registry,
+    ) -> Result<(), TableError> {
+        table.check_owner(caller, "give away")?;
+        let target = ActorId::from_raw(to)
+            .and_then(|id| registry.get(id))
+            .ok_or(TableError::Noproc)?;
+        let mut meta = self.meta.lock().unwrap();
+        self.transfer(&mut meta, table, caller, to, data, &target.mailbox.signals);
+        Ok(())
+    }
+
+    fn transfer(
+        &self,
+        meta: &mut Meta,
+        table: &Table,
+        from: u64,
+        to: u64,
+        data: Vec<u8>,
+        signals: &tokio::sync::mpsc::UnboundedSender<Signal>,
+    ) {
+        table.owner.store(to, Ordering::Release);
+        if let Some(ids) = meta.owned.get_mut(&from) {
+            ids.retain(|i| *i != table.id);
+            if ids.is_empty() {
+                meta.owned.remove(&from);
+            }
+        }
+        meta.owned.entry(to).or_default().push(table.id);
+        let _ = signals.send(Signal::TableTransfer {
+            table: table.id,
+            from,
+            data,
+        });
+    }
+
+    /// The owner stopped: each of its tables goes to its living heir, or is deleted.
+    pub(crate) fn owner_exited(&self, owner: u64, registry: &Registry) {
+        let mut meta = self.meta.lock().unwrap();
+        let Some(ids) = meta.owned.remove(&owner) else {
+            return;
+        };
+        for id in ids {
+            let Ok(table) = self.by_id(id) else { continue };
+            let heir = table.heir.lock().unwrap().take();
+            let heir_cell = heir.as_ref().and_then(|(h, _)| {
+                ActorId::from_raw(*h)
+                    .filter(|_| *h != owner)
+                    .and_then(|id| registry.get(id))
+            });
+            match (heir, heir_cell) {
+                (Some((h, data)), Some(cell)) => {
+                    // `owned` no longer lists the old owner; re-add it so that
+                    // `transfer` moves the entry.
+                    meta.owned.entry(owner).or_default().push(id);
+                    self.transfer(&mut meta, &table, owner, h, data, &cell.mailbox.signals);
+                }
+                _ => {
+                    meta.owned.entry(owner).or_default().push(id);
+                    self.remove(&mut meta, &table);
+                }
+            }
+        }
+        meta.owned.remove(&owner);
+    }
+}
+
+/// A guest's handle to a table (the WIT resource's representation).
+#[derive(Debug)]
+pub struct TableHandle(pub(crate) Arc<Table>);
+
+/// A table, from Rust: the embedding application acts as the actor with id 0 (the
+/// host). Values are any serde type, encoded as MessagePack like messages; keys are
+/// bytes (see the SDK's `Key` for encodings that keep natural order).
+///
+/// ```
+/// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+/// use foundation::{TableKind, TableOptions};
+/// let runtime = foundation::Runtime::builder().build()?;
+/// let prices = runtime.create_table(TableOptions {
+///     name: Some("prices".into()),
+///     kind: TableKind::OrderedSet,
+///     ..TableOptions::default()
+/// })?;
+/// prices.insert(b"EURUSD", &1.09f64)?;
+/// assert_eq!(prices.get::<f64>(b"EURUSD")?, Some(1.09));
+/// assert_eq!(prices.update_counter(b"ticks", 1, Some(0))?, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TableRef {
+    pub(crate) table: Arc<Table>,
+    pub(crate) rt: Arc<crate::runtime::Inner>,
+}
+
+impl std::fmt::Debug for TableRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TableRef({})", self.table.label())
+    }
+}
+
+fn encode<V: serde::Serialize + ?Sized>(v: &V) -> Result<Vec<u8>, TableError> {
+    crate::codec::encode(v)
+        .map_err(|e| TableError::Invalid(format!("the value does not encode: {e}")))
+}
+
+fn decode<V: serde::de::DeserializeOwned>(b: &[u8]) -> Result<V, TableError> {
+    crate::codec::decode(b)
+        .map_err(|e| TableError::Invalid(format!("the value does not decode: {e}")))
+}
+
+impl TableRef {
+    /// The table's id.
+    pub fn id(&self) -> u64 {
+        self.table.id
+    }
+    /// Writes `value` under `key`.
+    pub fn insert<V: serde::Serialize + ?Sized>(
+        &self,
+        key: &[u8],
+        value: &V,
+    ) -> Result<(), TableError> {
+        self.table.insert(HOST, key, &encode(value)?)
+    }
+    /// Writes encoded bytes under `key`.
+    pub fn insert_raw(&self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
+        self.table.insert(HOST, key, value)
+    }
+    /// Writes only if `key` has no value; returns whether it wrote.
+    pub fn insert_new<V: serde::Serialize + ?Sized>(
+        &self,
+        key: &[u8],
+        value: &V,
+    ) -> Result<bool, TableError> {
+        self.table.insert_new(HOST, key, &encode(value)?)
+    }
+    /// The value under `key` of a set (the first one of a bag).
+    pub fn get<V: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<V>, TableError> {
+        match self.table.lookup_shared(HOST, key)? {
+            Some(vs) => Ok(Some(decode(&vs[0])?)),
+            None => Ok(None),
+        }
+    }
+    /// Every value under `key`, decoded.
+    pub fn lookup<V: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Vec<V>, TableError> {
+        self.table
+            .lookup(HOST, key)?
+            .iter()
+            .map(|b| decode(b))
+            .collect()
+    }
+    /// Every value under `key`, encoded.
+    pub fn lookup_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
+        self.table.lookup(HOST, key)
+    }
+    /// Whether `key` has a value.
+    pub fn member(&self, key: &[u8]) -> Result<bool, TableError> {
+        self.table.member(HOST, key)
+    }
+    /// Removes `key`; returns whether it had a value.
+    pub fn delete(&self, key: &[u8]) -> Result<bool, TableError> {
+        self.table.delete(HOST, key)
+    }
+    /// Removes and returns the encoded values under `key`.
+    pub fn take_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
+        self.table.take(HOST, key)
+    }
+    /// Adds `incr` to the integer under `key` atomically; returns the new value.
+    pub fn update_counter(
+        &self,
+        key: &[u8],
+        incr: i64,
+        default: Option<i64>,
+    ) -> Result<i64, TableError> {
+        self.table.update_counter(HOST, key, incr, default)
+    }
+    /// The number of entries.
+    pub fn size(&self) -> Result<u64, TableError> {
+        self.table.size(HOST)
+    }
+    /// `from <= key < to`, at most `limit` entries (encoded) and the next page's start.
+    pub fn range_raw(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Page, TableError> {
+        self.table.range(HOST, from, to, limit)
+    }
+    /// Keys starting with `prefix`, from `from` on, at most `limit` entries.
+    pub fn prefix_raw(
+        &self,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Page, TableError> {
+        self.table.prefix(HOST, prefix, from, limit)
+    }
+    /// Makes `to` the owner; it receives a table transfer with `data`.
+    pub fn give_away(&self, to: ActorId, data: Vec<u8>) -> Result<(), TableError> {
+        self.rt
+            .tables
+            .give_away(HOST, &self.table, to.get(), data, &self.rt.registry)
+    }
+    /// Sets or clears the heir.
+    pub fn set_heir(&self, heir: Option<(ActorId, Vec<u8>)>) -> Result<(), TableError> {
+        self.rt.tables.set_heir(
+            HOST,
+            &self.table,
+            heir.map(|(a, d)| (a.get(), d)),
+            &self.rt.registry,
+        )
+    }
+    /// Deletes the table.
+    pub fn delete_table(&self) -> Result<(), TableError> {
+        self.rt.tables.delete_table(HOST, &self.table)
+    }
+}

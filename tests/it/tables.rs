@@ -1,0 +1,499 @@
+//! Host-owned tables (ETS items E1-E7 of otp-semantics.md): kinds, access, ownership
+//! and inheritance, atomic counters, scans, quotas; from guests and from Rust.
+
+use foundation::{ExitReason, TableAccess, TableError, TableKind, TableOptions};
+
+use crate::*;
+
+fn create(kind: &str, access: &str) -> Call {
+    Call::Table(TableCall::Create {
+        name: None,
+        kind: kind.into(),
+        access: access.into(),
+        heir: None,
+        max_entries: None,
+        max_bytes: None,
+    })
+}
+
+async fn table_op(actor: &ActorRef, op: TableCall) -> Reply {
+    call(actor, Call::Table(op)).await
+}
+
+async fn new_table(actor: &ActorRef, kind: &str, access: &str) -> u64 {
+    match call(actor, create(kind, access)).await {
+        Reply::Id(id) => id,
+        other => panic!("create failed: {other:?}"),
+    }
+}
+
+fn text(s: &str) -> Reply {
+    Reply::Text(s.into())
+}
+
+fn is_err(r: &Reply, what: &str) -> bool {
+    matches!(r, Reply::Err(e) if e.contains(what))
+}
+
+async fn insert(actor: &ActorRef, table: u64, key: &str, value: u64) -> Reply {
+    table_op(
+        actor,
+        TableCall::Insert {
+            table,
+            key: key.into(),
+            value,
+        },
+    )
+    .await
+}
+
+async fn lookup(actor: &ActorRef, table: u64, key: &str) -> Reply {
+    table_op(
+        actor,
+        TableCall::Lookup {
+            table,
+            key: key.into(),
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e6_defaults_set_protected_others_read_only_the_owner_writes() {
+    let rt = runtime();
+    let owner = spawn(&rt).await;
+    let other = spawn(&rt).await;
+    let t = new_table(&owner, "set", "protected").await;
+    assert_eq!(insert(&owner, t, "k", 1).await, text("()"));
+    assert_eq!(
+        insert(&owner, t, "k", 2).await,
+        text("()"),
+        "a set replaces"
+    );
+    assert_eq!(lookup(&other, t, "k").await, text("[2]"), "others read");
+    let denied = insert(&other, t, "k", 3).await;
+    assert!(is_err(&denied, "AccessDenied"), "{denied:?}");
+    assert!(is_err(&denied, "only the owner writes"), "{denied:?}");
+    assert_eq!(lookup(&owner, t, "k").await, text("[2]"), "nothing changed");
+    // The Rust default options are the same.
+    let host = rt.create_table(TableOptions::default()).unwrap();
+    let opts = TableOptions::default();
+    assert_eq!(
+        (opts.kind, opts.access),
+        (TableKind::Set, TableAccess::Protected)
+    );
+    host.insert(b"k", &5u64).unwrap();
+    assert_eq!(lookup(&other, host.id(), "k").await, text("[5]"));
+    assert!(is_err(
+        &insert(&other, host.id(), "k", 6).await,
+        "AccessDenied"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e4_private_tables_refuse_others_public_tables_take_anyone() {
+    let rt = runtime();
+    let owner = spawn(&rt).await;
+    let other = spawn(&rt).await;
+    let private = new_table(&owner, "set", "private").await;
+    assert_eq!(insert(&owner, private, "k", 1).await, text("()"));
+    assert_eq!(lookup(&owner, private, "k").await, text("[1]"));
+    let read = lookup(&other, private, "k").await;
+    assert!(is_err(&read, "private to its owner"), "{read:?}");
+    assert!(is_err(
+        &insert(&other, private, "k", 2).await,
+        "AccessDenied"
+    ));
+    let size = table_op(&other, TableCall::Size(private)).await;
+    assert!(is_err(&size, "AccessDenied"), "{size:?}");
+    // The host is not the owner either.
+    let from_rust = rt.table_by_id(private).unwrap().lookup_raw(b"k");
+    assert!(
+        matches!(from_rust, Err(TableError::AccessDenied(_))),
+        "{from_rust:?}"
+    );
+
+    let public = new_table(&owner, "set", "public").await;
+    assert_eq!(insert(&other, public, "k", 7).await, text("()"));
+    assert_eq!(lookup(&owner, public, "k").await, text("[7]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_kinds_bag_duplicate_bag_and_insert_new() {
+    let rt = runtime();
+    let a = spawn(&rt).await;
+    let bag = new_table(&a, "bag", "protected").await;
+    for v in [1, 2, 1] {
+        insert(&a, bag, "k", v).await;
+    }
+    assert_eq!(
+        lookup(&a, bag, "k").await,
+        text("[1, 2]"),
+        "a bag keeps distinct values"
+    );
+    let dbag = new_table(&a, "dbag", "protected").await;
+    for v in [1, 2, 1] {
+        insert(&a, dbag, "k", v).await;
+    }
+    assert_eq!(lookup(&a, dbag, "k").await, text("[1, 2, 1]"));
+    assert_eq!(table_op(&a, TableCall::Size(dbag)).await, text("3"));
+    let set = new_table(&a, "set", "protected").await;
+    let first = TableCall::InsertNew {
+        table: set,
+        key: "k".into(),
+        value: 1,
+    };
+    assert_eq!(table_op(&a, first).await, text("true"));
+    let second = TableCall::InsertNew {
+        table: set,
+        key: "k".into(),
+        value: 2,
+    };
+    assert_eq!(table_op(&a, second).await, text("false"));
+    assert_eq!(lookup(&a, set, "k").await, text("[1]"));
+    let del = TableCall::Delete {
+        table: set,
+        key: "k".into(),
+    };
+    assert_eq!(table_op(&a, del).await, text("true"));
+    assert_eq!(lookup(&a, set, "k").await, text("[]"));
+    // A bag holds no counters.
+    let bad = table_op(
+        &a,
+        TableCall::UpdateCounter {
+            table: bag,
+            key: "c".into(),
+            incr: 1,
+            default: Some(0),
+        },
+    )
+    .await;
+    assert!(is_err(&bad, "NotACounter"), "{bad:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e1_a_table_dies_with_its_owner() {
+    let rt = runtime();
+    let owner = spawn(&rt).await;
+    let reader = spawn(&rt).await;
+    let t = match call(
+        &owner,
+        Call::Table(TableCall::Create {
+            name: Some("doomed".into()),
+            kind: "set".into(),
+            access: "protected".into(),
+            heir: None,
+            max_entries: None,
+            max_bytes: None,
+        }),
+    )
+    .await
+    {
+        Reply::Id(id) => id,
+        other => panic!("{other:?}"),
+    };
+    insert(&owner, t, "k", 1).await;
+    assert_eq!(lookup(&reader, t, "k").await, text("[1]"));
+    owner.cast(&Cast::Panic("boom".into())).await.unwrap();
+    owner.wait_exit().await;
+    // The exit path has run (wait_exit returns after it): the table is gone.
+    let gone = lookup(&reader, t, "k").await;
+    assert!(is_err(&gone, "NoTable"), "{gone:?}");
+    let by_name = table_op(&reader, TableCall::Open("doomed".into())).await;
+    assert!(is_err(&by_name, "UnknownName"), "{by_name:?}");
+    assert!(matches!(
+        rt.table("doomed"),
+        Err(TableError::UnknownName(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2_the_heir_receives_the_table_when_its_owner_dies() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let heir = rt
+        .spawn(
+            "testactor",
+            &Args {
+                forward_info: Some(probe.id().get()),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap();
+    let owner = spawn(&rt).await;
+    let t = match call(
+        &owner,
+        Call::Table(TableCall::Create {
+            name: None,
+            kind: "ordered".into(),
+            access: "protected".into(),
+            heir: Some(heir.id().get()),
+            max_entries: None,
+            max_bytes: None,
+        }),
+    )
+    .await
+    {
+        Reply::Id(id) => id,
+        other => panic!("{other:?}"),
+    };
+    insert(&owner, t, "k", 42).await;
+    let old_owner = owner.id().get();
+    assert_eq!(owner.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
+    let got = probe.recv::<Cast>(LONG).await.unwrap().msg;
+    assert!(
+        matches!(&got, Cast::TableTransfer { table, from, data } if *table == t && *from == old_owner && data == "heir-data"),
+        "{got:?}"
+    );
+    // The table lives on, and the heir is its owner: it writes now.
+    assert_eq!(lookup(&heir, t, "k").await, text("[42]"));
+    assert_eq!(insert(&heir, t, "k", 43).await, text("()"));
+    assert_eq!(lookup(&heir, t, "k").await, text("[43]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e3_give_away_hands_the_table_over_while_the_owner_lives() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let owner = spawn(&rt).await;
+    let t = new_table(&owner, "set", "protected").await;
+    // To an actor that is not alive: noproc, and nothing changes.
+    let dead = spawn(&rt).await;
+    let dead_id = dead.id().get();
+    dead.stop(ExitReason::Normal).await;
+    let r = table_op(
+        &owner,
+        TableCall::GiveAway {
+            table: t,
+            to: dead_id,
+        },
+    )
+    .await;
+    assert!(is_err(&r, "Noproc"), "{r:?}");
+    // To the probe (it stands for an actor): it receives the transfer and owns it.
+    let r = table_op(
+        &owner,
+        TableCall::GiveAway {
+            table: t,
+            to: probe.id().get(),
+        },
+    )
+    .await;
+    assert_eq!(r, text("()"));
+    match probe.recv_signal(LONG).await.unwrap() {
+        foundation::SystemMessage::TableTransfer { table, from, data } => {
+            assert_eq!(
+                (table, from, data.as_slice()),
+                (t, owner.id().get(), &b"gift"[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The old owner no longer writes; a non-owner cannot give it away either.
+    assert!(is_err(&insert(&owner, t, "k", 1).await, "AccessDenied"));
+    let r = table_op(
+        &owner,
+        TableCall::GiveAway {
+            table: t,
+            to: owner.id().get(),
+        },
+    )
+    .await;
+    assert!(is_err(&r, "only the owner may give away"), "{r:?}");
+    // The table survives its old owner's death, and dies with the probe.
+    owner.stop(ExitReason::Normal).await;
+    let reader = spawn(&rt).await;
+    assert_eq!(lookup(&reader, t, "k").await, text("[]"));
+    drop(probe);
+    assert!(is_err(&lookup(&reader, t, "k").await, "NoTable"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e7_counter_updates_are_atomic_under_concurrent_writers() {
+    let rt = runtime();
+    let owner = spawn(&rt).await;
+    let t = new_table(&owner, "set", "public").await;
+    const WRITERS: usize = 8;
+    const TIMES: u64 = 500;
+    let mut writers = Vec::new();
+    for _ in 0..WRITERS {
+        writers.push(spawn(&rt).await);
+    }
+    let mut joins = Vec::new();
+    for w in writers {
+        joins.push(tokio::spawn(async move {
+            table_op(
+                &w,
+                TableCall::Count {
+                    table: t,
+                    key: "hits".into(),
+                    times: TIMES,
+                },
+            )
+            .await
+        }));
+    }
+    // The host increments concurrently too.
+    let host = rt.table_by_id(t).unwrap();
+    for _ in 0..TIMES {
+        host.update_counter(b"hits", 1, Some(0)).unwrap();
+    }
+    for j in joins {
+        assert_eq!(j.await.unwrap(), text("()"));
+    }
+    let total = (WRITERS as u64 + 1) * TIMES;
+    assert_eq!(host.get::<u64>(b"hits").unwrap(), Some(total));
+    // Counter edge cases: no key and no default; a value that is not an integer.
+    let r = table_op(
+        &owner,
+        TableCall::UpdateCounter {
+            table: t,
+            key: "nothing".into(),
+            incr: 1,
+            default: None,
+        },
+    )
+    .await;
+    assert!(is_err(&r, "NoKey"), "{r:?}");
+    host.insert(b"text", &"not a number").unwrap();
+    let r = table_op(
+        &owner,
+        TableCall::UpdateCounter {
+            table: t,
+            key: "text".into(),
+            incr: 1,
+            default: None,
+        },
+    )
+    .await;
+    assert!(is_err(&r, "NotACounter"), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_set_range_and_prefix_scans_page_with_a_continuation() {
+    let rt = runtime();
+    let a = spawn(&rt).await;
+    let t = new_table(&a, "ordered", "protected").await;
+    for (i, k) in ["b/2", "a/1", "b/1", "c/1", "b/3"].iter().enumerate() {
+        insert(&a, t, k, i as u64).await;
+    }
+    let page = |from: Option<&str>, to: Option<&str>, limit| TableCall::Range {
+        table: t,
+        from: from.map(Into::into),
+        to: to.map(Into::into),
+        limit,
+    };
+    assert_eq!(
+        table_op(&a, page(None, None, 2)).await,
+        text(r#"([("a/1", 1), ("b/1", 2)], Some("b/2"))"#)
+    );
+    assert_eq!(
+        table_op(&a, page(Some("b/2"), Some("c"), 10)).await,
+        text(r#"([("b/2", 0), ("b/3", 4)], None)"#)
+    );
+    let prefix = |from: Option<&str>, limit| TableCall::Prefix {
+        table: t,
+        prefix: "b/".into(),
+        from: from.map(Into::into),
+        limit,
+    };
+    assert_eq!(
+        table_op(&a, prefix(None, 2)).await,
+        text(r#"([("b/1", 2), ("b/2", 0)], Some("b/3"))"#)
+    );
+    assert_eq!(
+        table_op(&a, prefix(Some("b/3"), 2)).await,
+        text(r#"([("b/3", 4)], None)"#)
+    );
+    // Hash tables have no order to scan.
+    let set = new_table(&a, "set", "protected").await;
+    let r = table_op(
+        &a,
+        TableCall::Range {
+            table: set,
+            from: None,
+            to: None,
+            limit: 1,
+        },
+    )
+    .await;
+    assert!(is_err(&r, "Unordered"), "{r:?}");
+    // From Rust, the same order.
+    let (entries, next) = rt
+        .table_by_id(t)
+        .unwrap()
+        .range_raw(None, Some(b"b/2"), 10)
+        .unwrap();
+    let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
+    assert_eq!(keys, [&b"a/1"[..], b"b/1"]);
+    assert_eq!(next, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_and_names_are_enforced_with_clear_errors() {
+    let rt = runtime();
+    let a = spawn(&rt).await;
+    let t = match call(
+        &a,
+        Call::Table(TableCall::Create {
+            name: Some("small".into()),
+            kind: "set".into(),
+            access: "protected".into(),
+            heir: None,
+            max_entries: Some(2),
+            max_bytes: Some(1000),
+        }),
+    )
+    .await
+    {
+        Reply::Id(id) => id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(insert(&a, t, "a", 1).await, text("()"));
+    assert_eq!(insert(&a, t, "b", 2).await, text("()"));
+    let full = insert(&a, t, "c", 3).await;
+    assert!(is_err(&full, "QuotaExceeded"), "{full:?}");
+    assert!(is_err(&full, "at most 2 entries"), "{full:?}");
+    // Replacing an existing key does not grow the table.
+    assert_eq!(insert(&a, t, "a", 9).await, text("()"));
+    assert_eq!(table_op(&a, TableCall::Size(t)).await, text("2"));
+    // Bytes: from Rust, with a value that would pass the byte quota.
+    let bytes = rt
+        .create_table(TableOptions {
+            max_bytes: Some(64),
+            ..TableOptions::default()
+        })
+        .unwrap();
+    let r = bytes.insert(b"k", &vec![0u8; 100]);
+    assert!(
+        matches!(&r, Err(TableError::QuotaExceeded(m)) if m.contains("at most 64 bytes")),
+        "{r:?}"
+    );
+    assert_eq!(bytes.size().unwrap(), 0, "nothing changed");
+    // Names are unique among live tables and found by any actor.
+    let again = call(
+        &a,
+        Call::Table(TableCall::Create {
+            name: Some("small".into()),
+            kind: "set".into(),
+            access: "protected".into(),
+            heir: None,
+            max_entries: None,
+            max_bytes: None,
+        }),
+    )
+    .await;
+    assert!(is_err(&again, "NameTaken"), "{again:?}");
+    let other = spawn(&rt).await;
+    assert_eq!(
+        table_op(&other, TableCall::Open("small".into())).await,
+        Reply::Id(t)
+    );
+    // Deleting frees the name; only the owner deletes.
+    let r = table_op(&other, TableCall::DeleteTable(t)).await;
+    assert!(is_err(&r, "AccessDenied"), "{r:?}");
+    assert_eq!(table_op(&a, TableCall::DeleteTable(t)).await, text("()"));
+    assert!(is_err(&lookup(&other, t, "a").await, "NoTable"));
+    assert!(rt.table("small").is_err());
+}
