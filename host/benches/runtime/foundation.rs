@@ -18,6 +18,8 @@ enum Cast {
     SetNext(u64),
     Token(u64, u64),
     CallPeer(u64, u64, u64),
+    TableWrite(u64, u64, u64, u64),
+    TableRead(u64, u64, u64, u64),
     Stop,
     Done,
 }
@@ -26,6 +28,7 @@ enum Cast {
 enum Call {
     Count,
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+    CreateTable,
 }
 
 #[derive(Deserialize, Debug)]
@@ -107,6 +110,7 @@ pub async fn run(
         "ring",
         "spawn",
         "restart",
+        "table",
     ];
     if !in_process.iter().any(|k| only(k)) && !only("cold_start") {
         return out;
@@ -284,6 +288,49 @@ pub async fn run(
         out.push(Measured::new("restart", "p50_us", p50));
         out.push(Measured::new("restart", "p99_us", p99));
         sup.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    if only("table") {
+        let owner = spawn(&rt, None).await;
+        let readers = [spawn(&rt, None).await, spawn(&rt, None).await];
+        let Reply::Count(table) = owner.call(&Call::CreateTable, LONG).await.unwrap() else {
+            panic!("create table")
+        };
+        let keys = sizes.table_keys;
+        let done = probe.id().get();
+        // Fill, then time overwriting inserts by the owner.
+        owner
+            .cast(&Cast::TableWrite(table, keys, keys, done))
+            .await
+            .unwrap();
+        wait_done(&mut probe, 1).await;
+        let writes = keys * sizes.table_writes_per_key;
+        let t0 = Instant::now();
+        owner
+            .cast(&Cast::TableWrite(table, keys, writes, done))
+            .await
+            .unwrap();
+        wait_done(&mut probe, 1).await;
+        out.push(Measured::new(
+            "table",
+            "write_rate",
+            writes as f64 / t0.elapsed().as_secs_f64(),
+        ));
+        // Two readers at once (on two threads when there are two).
+        let reads = keys * sizes.table_reads_per_key;
+        let t0 = Instant::now();
+        for r in &readers {
+            r.cast(&Cast::TableRead(table, keys, reads, done))
+                .await
+                .unwrap();
+        }
+        wait_done(&mut probe, 2).await;
+        out.push(Measured::new(
+            "table",
+            "lookup_rate",
+            (2 * reads) as f64 / t0.elapsed().as_secs_f64(),
+        ));
+        owner.stop(foundation::ExitReason::Shutdown).await;
     }
 
     rt.shutdown().await;

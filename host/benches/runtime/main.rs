@@ -69,6 +69,9 @@ pub struct Sizes {
     pub restarts: u64,
     pub memory: Vec<usize>,
     pub cold_components: usize,
+    pub table_keys: u64,
+    pub table_writes_per_key: u64,
+    pub table_reads_per_key: u64,
 }
 
 impl Sizes {
@@ -84,6 +87,9 @@ impl Sizes {
             restarts: 1000,
             memory: vec![10_000, 100_000],
             cold_components: 10,
+            table_keys: 65_536,
+            table_writes_per_key: 16,
+            table_reads_per_key: 32,
         }
     }
     fn quick() -> Sizes {
@@ -98,6 +104,9 @@ impl Sizes {
             restarts: 200,
             memory: vec![10_000],
             cold_components: 10,
+            table_keys: 65_536,
+            table_writes_per_key: 2,
+            table_reads_per_key: 4,
         }
     }
 }
@@ -599,10 +608,6 @@ fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note
     );
     if let Some(note) = erlang_note {
         println!("Erlang/OTP: not measured: {note}");
-    }
-    if !results.keys().any(|(sys, _)| *sys == "foundation") || ROWS.iter().any(|r| r.key == "table")
-    {
-        println!("foundation has no tables yet (issue 4): its table rows stay empty.");
     }
 }
 

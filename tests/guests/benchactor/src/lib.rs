@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use foundation_sdk::tables::{Table, TableAccess, TableOptions};
 use foundation_sdk::{Actor, ActorId, CallResult, Caller, Flow};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,13 @@ pub enum Cast {
     /// actor→actor calls: make `n` sequential calls to `peer`, then tell `done`:
     /// `CallPeer(peer, n, done)`.
     CallPeer(ActorId, u64, ActorId),
+    /// Tables: `writes` inserts of 16-byte values into the table with this id,
+    /// cycling over `keys` integer keys, then tell `done`: `TableWrite(table, keys,
+    /// writes, done)`.
+    TableWrite(u64, u64, u64, ActorId),
+    /// Tables: `reads` lookups of pseudo-random keys below `keys`, each asserted
+    /// present, then tell `done`: `TableRead(table, keys, reads, done)`.
+    TableRead(u64, u64, u64, ActorId),
     /// Stop with reason `normal`.
     Stop,
     /// What this actor sends to `done` (a probe) when a workload finishes.
@@ -43,6 +51,8 @@ pub enum Call {
     Count,
     /// Replies with the same bytes.
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Creates a public `set` table owned by this actor; replies `Count(its id)`.
+    CreateTable,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -80,6 +90,15 @@ impl Actor for Bench {
         match msg {
             Call::Count => CallResult::Reply(Reply::Count(self.count)),
             Call::Echo(bytes) => CallResult::Reply(Reply::Echo(bytes)),
+            Call::CreateTable => {
+                let t = Table::create(&TableOptions {
+                    access: TableAccess::Public,
+                    max_entries: Some(1 << 24),
+                    ..TableOptions::default()
+                })
+                .expect("create table");
+                CallResult::Reply(Reply::Count(t.id()))
+            }
         }
     }
 
@@ -108,6 +127,25 @@ impl Actor for Bench {
                         foundation_sdk::call(peer, &Call::Echo(vec![b'x']), CALL_TIMEOUT)
                             .unwrap_or_else(|e| panic!("call to {peer} failed: {e}"));
                     assert!(matches!(r, Reply::Echo(ref b) if b == b"x"), "{r:?}");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::TableWrite(table, keys, writes, done) => {
+                let t = Table::open_id(table).expect("open table");
+                let value = [7u8; 16];
+                for i in 0..writes {
+                    t.insert(&(i % keys), &value).expect("insert");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::TableRead(table, keys, reads, done) => {
+                let t = Table::open_id(table).expect("open table");
+                let mut x: u32 = 12345;
+                for _ in 0..reads {
+                    x = x.wrapping_mul(1664525).wrapping_add(1013904223);
+                    let key = u64::from(x) % keys;
+                    let found = t.lookup_raw(&key.to_be_bytes()).expect("lookup");
+                    assert!(!found.is_empty(), "key {key} missing");
                 }
                 send(done, &Cast::Done);
             }
