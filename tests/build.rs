@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("pingpong-guest", "pingpong_guest", "PINGPONG"),
     ("tasks-guest", "tasks_guest", "TASKS"),
     ("benchactor", "benchactor", "BENCHACTOR"),
+    ("ticker-guest", "ticker_guest", "TICKER"),
 ];
 
 fn main() {

@@ -62,6 +62,7 @@ pub mod bindings {
 }
 
 pub mod codec;
+pub mod events;
 mod frame;
 pub mod supervisor;
 pub mod tables;

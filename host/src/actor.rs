@@ -47,6 +47,8 @@ pub(crate) struct ActorData {
     /// is the actor its id named; one that has left the table (`gone`) is not used,
     /// so a send gets `noproc` exactly when a table lookup would.
     recent: [Option<Arc<ActorCell>>; RECENT],
+    /// This actor's timers; they die with it.
+    timers: HashMap<u64, crate::events::Timer>,
 }
 
 /// Entries of `ActorData::recent`.
@@ -87,6 +89,7 @@ impl ActorData {
             panic: None,
             monitors: HashMap::new(),
             recent: Default::default(),
+            timers: HashMap::new(),
         }
     }
 
@@ -476,6 +479,14 @@ impl Drop for ActorTask {
     fn drop(&mut self) {
         // A task dropped without an exit of its own was killed from outside. Leave
         // the table and tell monitors and links...
+        // Leave every group and subscription before anyone learns of the exit, so
+        // nothing is dispatched to this actor after its DOWN...
+        self.rt.events.remove_actor(self.cell.id.get());
+        if let Some(store) = self.store.as_mut() {
+            for (_, timer) in store.data_mut().timers.drain() {
+                timer.kill();
+            }
+        }
         let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
         // ...hand its tables to their heirs or delete them...
         self.rt
@@ -976,5 +987,150 @@ impl wt::HostTable for ActorData {
     async fn drop(&mut self, table: Resource<TableHandle>) -> wasmtime::Result<()> {
         self.table.delete(table)?;
         Ok(())
+    }
+}
+
+use crate::events::{EventError, Timer};
+use bindings::foundation::actor::events as we;
+
+impl From<EventError> for we::EventError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::Invalid(m) => we::EventError::Invalid(m),
+            EventError::TooLarge(n) => we::EventError::TooLarge(n),
+        }
+    }
+}
+
+impl From<crate::Fanout> for we::Fanout {
+    fn from(f: crate::Fanout) -> Self {
+        we::Fanout {
+            delivered: f.delivered,
+            dead_letters: f.dead_letters,
+        }
+    }
+}
+
+impl ActorData {
+    fn check_event_size(&self, msg: &[u8]) -> Result<(), we::EventError> {
+        if msg.len() > self.rt.settings.max_message_size {
+            return Err(we::EventError::TooLarge(msg.len() as u64));
+        }
+        Ok(())
+    }
+
+    fn start_timer(
+        &mut self,
+        to: u64,
+        delay: Duration,
+        period: Option<Duration>,
+        msg: Vec<u8>,
+    ) -> Result<u64, we::EventError> {
+        self.check_event_size(&msg)?;
+        if self.timers.len() >= 64 {
+            self.timers.retain(|_, t| !t.is_done());
+        }
+        let id = self.rt.events.next_timer();
+        let timer = Timer::start(&self.rt, self.me(), to, delay, period, msg, id);
+        self.timers.insert(id, timer);
+        Ok(id)
+    }
+
+    /// Fans out without holding `self` across the sends (the store state is not
+    /// `Sync`).
+    fn fan_out(
+        &self,
+        to: Vec<u64>,
+        msg: Vec<u8>,
+        what: String,
+    ) -> impl Future<Output = we::Fanout> + Send + 'static {
+        let (rt, me) = (self.rt.clone(), self.me());
+        async move {
+            crate::events::fan_out(&rt, me, &to, &msg, &what)
+                .await
+                .into()
+        }
+    }
+}
+
+impl we::Host for ActorData {
+    async fn send_after(
+        &mut self,
+        to: u64,
+        delay_ms: u32,
+        msg: Vec<u8>,
+    ) -> Result<u64, we::EventError> {
+        self.start_timer(to, Duration::from_millis(delay_ms.into()), None, msg)
+    }
+
+    async fn send_interval(
+        &mut self,
+        to: u64,
+        period_ms: u32,
+        msg: Vec<u8>,
+    ) -> Result<u64, we::EventError> {
+        if period_ms == 0 {
+            return Err(we::EventError::Invalid(
+                "an interval's period is at least 1 ms".into(),
+            ));
+        }
+        let period = Duration::from_millis(period_ms.into());
+        self.start_timer(to, period, Some(period), msg)
+    }
+
+    async fn cancel_timer(&mut self, timer: u64) -> bool {
+        self.timers.remove(&timer).is_some_and(Timer::cancel)
+    }
+
+    async fn join(&mut self, group: String) -> Result<(), we::EventError> {
+        Ok(self.rt.events.join(self.me(), &group)?)
+    }
+
+    async fn leave(&mut self, group: String) -> Result<bool, we::EventError> {
+        Ok(self.rt.events.leave(self.me(), &group)?)
+    }
+
+    async fn members(&mut self, group: String) -> Result<Vec<u64>, we::EventError> {
+        Ok(self.rt.events.members(&group)?)
+    }
+
+    async fn dispatch(
+        &mut self,
+        group: String,
+        msg: Vec<u8>,
+    ) -> Result<we::Fanout, we::EventError> {
+        self.check_event_size(&msg)?;
+        let to = self.rt.events.members(&group)?;
+        Ok(self
+            .fan_out(to, msg, format!("dispatch to group {group:?}"))
+            .await)
+    }
+
+    async fn subscribe(&mut self, pattern: String) -> Result<(), we::EventError> {
+        Ok(self.rt.events.subscribe(self.me(), &pattern)?)
+    }
+
+    async fn unsubscribe(&mut self, pattern: String) -> Result<bool, we::EventError> {
+        Ok(self.rt.events.unsubscribe(self.me(), &pattern)?)
+    }
+
+    async fn publish(&mut self, topic: String, msg: Vec<u8>) -> Result<we::Fanout, we::EventError> {
+        self.check_event_size(&msg)?;
+        let to = self.rt.events.subscribers(&topic)?;
+        Ok(self.fan_out(to, msg, format!("publish to {topic:?}")).await)
+    }
+
+    async fn broadcast_from(
+        &mut self,
+        topic: String,
+        msg: Vec<u8>,
+    ) -> Result<we::Fanout, we::EventError> {
+        self.check_event_size(&msg)?;
+        let me = self.me();
+        let mut to = self.rt.events.subscribers(&topic)?;
+        to.retain(|a| *a != me);
+        Ok(self
+            .fan_out(to, msg, format!("broadcast to {topic:?}"))
+            .await)
     }
 }

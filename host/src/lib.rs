@@ -27,6 +27,7 @@ mod bindings;
 pub mod codec;
 mod engine;
 mod error;
+mod events;
 mod frame;
 mod id;
 mod mailbox;
@@ -40,6 +41,7 @@ mod supervisor;
 mod tables;
 
 pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
+pub use events::{EventError, Fanout, topic_matches};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};
 pub use probe::{Probe, ProbeError, ProbeReply, Received, SystemMessage};

@@ -117,6 +117,16 @@ impl Probe {
             .map_err(|_| crate::SpawnError::NameTaken(name.to_string()))
     }
 
+    /// Joins process group `group` (see docs/semantics.md, "Process groups").
+    pub fn join(&self, group: &str) -> Result<(), crate::EventError> {
+        self.rt.events.join(self.cell.id.get(), group)
+    }
+
+    /// Subscribes to topics matching `pattern` (see docs/semantics.md, "Pub/sub").
+    pub fn subscribe(&self, pattern: &str) -> Result<(), crate::EventError> {
+        self.rt.events.subscribe(self.cell.id.get(), pattern)
+    }
+
     /// Waits at most `timeout` for the next message and decodes it as `M`.
     pub async fn recv<M: DeserializeOwned>(
         &mut self,
@@ -213,6 +223,7 @@ impl Drop for Probe {
         let reason = self
             .cell
             .begin_exit(&self.rt.registry, Some(ExitReason::Normal));
+        self.rt.events.remove_actor(self.cell.id.get());
         self.rt
             .tables
             .owner_exited(self.cell.id.get(), &self.rt.registry);

@@ -155,6 +155,7 @@ impl RuntimeBuilder {
                 components: RwLock::new(HashMap::new()),
                 registry: Registry::default(),
                 tables: crate::tables::Tables::default(),
+                events: crate::events::Events::default(),
                 ids: IdGen::new(),
                 monitor_ids: std::sync::atomic::AtomicU64::new(1),
                 settings: self.settings.clone(),
@@ -202,6 +203,8 @@ pub(crate) struct Inner {
     pub(crate) registry: Registry,
     /// Host-owned tables (ETS).
     pub(crate) tables: crate::tables::Tables,
+    /// Process groups, subscriptions, dead letters.
+    pub(crate) events: crate::events::Events,
     pub(crate) ids: IdGen,
     monitor_ids: std::sync::atomic::AtomicU64,
     pub(crate) settings: Settings,
@@ -794,6 +797,72 @@ impl Runtime {
             self.inner.ids.next(),
             self.inner.settings.mailbox_capacity,
         )
+    }
+
+    /// Casts `msg` to every subscriber whose pattern matches `topic` (from the host,
+    /// sender 0). See docs/semantics.md, "Pub/sub" and "Fan-out".
+    pub async fn publish<M: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        msg: &M,
+    ) -> Result<crate::Fanout, crate::EventError> {
+        let bytes = self.encode_event(msg)?;
+        let to = self.inner.events.subscribers(topic)?;
+        Ok(crate::events::fan_out(
+            &self.inner,
+            0,
+            &to,
+            &bytes,
+            &format!("publish to {topic:?}"),
+        )
+        .await)
+    }
+
+    /// Casts `msg` to every member of `group` (from the host).
+    pub async fn dispatch<M: Serialize + ?Sized>(
+        &self,
+        group: &str,
+        msg: &M,
+    ) -> Result<crate::Fanout, crate::EventError> {
+        let bytes = self.encode_event(msg)?;
+        let to = self.inner.events.members(group)?;
+        Ok(crate::events::fan_out(
+            &self.inner,
+            0,
+            &to,
+            &bytes,
+            &format!("dispatch to group {group:?}"),
+        )
+        .await)
+    }
+
+    /// The live members of `group`, each once, in join order.
+    pub fn members(&self, group: &str) -> Result<Vec<ActorId>, crate::EventError> {
+        Ok(self
+            .inner
+            .events
+            .members(group)?
+            .into_iter()
+            .filter_map(ActorId::from_raw)
+            .collect())
+    }
+
+    /// Messages of fan-outs and timers that could not be delivered (mailbox full
+    /// past the send timeout, or the recipient gone), since the runtime started.
+    pub fn dead_letters(&self) -> u64 {
+        self.inner
+            .events
+            .dead_letters
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn encode_event<M: Serialize + ?Sized>(&self, msg: &M) -> Result<Vec<u8>, crate::EventError> {
+        let bytes = crate::codec::encode(msg)
+            .map_err(|e| crate::EventError::Invalid(format!("the message does not encode: {e}")))?;
+        if bytes.len() > self.inner.settings.max_message_size {
+            return Err(crate::EventError::TooLarge(bytes.len() as u64));
+        }
+        Ok(bytes)
     }
 
     /// Creates a table owned by the host (it lives until deleted or the runtime

@@ -23,7 +23,7 @@ fn example(name: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_every_example() {
-    for name in ["counter", "pingpong", "tasks"] {
+    for name in ["counter", "pingpong", "tasks", "ticker"] {
         let out = foundation()
             .arg("check")
             .arg(example(name))
@@ -185,4 +185,25 @@ fn run_tasks_example_stays_responsive_during_the_task() {
         found.contains("the task found 216816 primes below 3000000"),
         "{found}"
     );
+}
+
+#[test]
+fn run_ticker_example_serves_quotes_from_the_table_and_publishes_changes() {
+    let manifest = example("ticker");
+    let (mut child, lines) = run_logged(&["run".as_ref(), manifest.as_os_str()]);
+    let mut seen = Vec::new();
+    wait_for(&lines, "30 changes seen", &mut seen);
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    wait_for(&lines, "stopped", &mut seen);
+    assert!(
+        child.wait().unwrap().success(),
+        "output:\n{}",
+        seen.join("\n")
+    );
+    // The watcher got 30 published changes, and a quote actor answered from the
+    // table the feed owns.
+    let report = seen.iter().find(|l| l.contains("30 changes seen")).unwrap();
+    assert!(report.contains("quote-2 quotes "), "{report}");
+    assert!(!report.contains("quotes nothing"), "{report}");
 }

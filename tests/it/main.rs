@@ -3,6 +3,7 @@
 
 mod calls;
 mod cli;
+mod events;
 mod lifecycle;
 mod links;
 mod mailbox;
@@ -91,6 +92,23 @@ pub enum Call {
         tag: String,
     },
     Table(TableCall),
+    Event(EventCall),
+}
+
+/// testactor's `EventCall`, by shape.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum EventCall {
+    SendAfter { to: u64, delay_ms: u32, seq: u64 },
+    SendInterval { to: u64, period_ms: u32, seq: u64 },
+    Cancel(u64),
+    Join(String),
+    Leave(String),
+    Members(String),
+    Dispatch { group: String, seq: u64 },
+    Subscribe(String),
+    Unsubscribe(String),
+    Publish { topic: String, seq: u64 },
+    BroadcastFrom { topic: String, seq: u64 },
 }
 
 /// testactor's `TableCall`, by shape.

@@ -119,6 +119,48 @@ pub enum Call {
     },
     /// A table operation; see `TableCall`.
     Table(TableCall),
+    /// A timer, group or pub/sub operation; see `EventCall`.
+    Event(EventCall),
+}
+
+/// Timer, group and pub/sub operations. Messages sent are `Cast::Record(seq)`.
+/// Fan-outs reply `Text("delivered/dead-letters")`; errors `Err(Debug form)`.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum EventCall {
+    /// Replies `Id(timer ref)`.
+    SendAfter {
+        to: u64,
+        delay_ms: u32,
+        seq: u64,
+    },
+    /// Replies `Id(timer ref)`.
+    SendInterval {
+        to: u64,
+        period_ms: u32,
+        seq: u64,
+    },
+    /// Replies `Bool`.
+    Cancel(u64),
+    Join(String),
+    /// Replies `Bool`.
+    Leave(String),
+    /// Replies `Text` of the member ids.
+    Members(String),
+    Dispatch {
+        group: String,
+        seq: u64,
+    },
+    Subscribe(String),
+    /// Replies `Bool`.
+    Unsubscribe(String),
+    Publish {
+        topic: String,
+        seq: u64,
+    },
+    BroadcastFrom {
+        topic: String,
+        seq: u64,
+    },
 }
 
 /// Table operations on the table with id `table` (opened by id each time). Values
@@ -435,6 +477,7 @@ impl Actor for TestActor {
             },
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::Table(op) => table_call(op),
+            Call::Event(op) => event_call(op),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -694,4 +737,55 @@ fn page(
             .collect(),
         next.map(|n| String::from_utf8(n).unwrap()),
     ))
+}
+
+fn event_call(op: EventCall) -> Reply {
+    use foundation_sdk::events::{self, EventError, Fanout};
+    use std::time::Duration;
+    fn fanout(r: Result<Fanout, EventError>) -> Reply {
+        match r {
+            Ok(f) => Reply::Text(format!("{}/{}", f.delivered, f.dead_letters)),
+            Err(e) => Reply::Err(format!("{e:?}")),
+        }
+    }
+    fn done<T>(r: Result<T, EventError>, f: impl FnOnce(T) -> Reply) -> Reply {
+        match r {
+            Ok(v) => f(v),
+            Err(e) => Reply::Err(format!("{e:?}")),
+        }
+    }
+    match op {
+        EventCall::SendAfter { to, delay_ms, seq } => done(
+            events::send_after(
+                id(to),
+                Duration::from_millis(delay_ms.into()),
+                &Cast::Record(seq),
+            ),
+            |t| Reply::Id(t.get()),
+        ),
+        EventCall::SendInterval { to, period_ms, seq } => done(
+            events::send_interval(
+                id(to),
+                Duration::from_millis(period_ms.into()),
+                &Cast::Record(seq),
+            ),
+            |t| Reply::Id(t.get()),
+        ),
+        EventCall::Cancel(t) => Reply::Bool(events::cancel_timer(events::TimerRef::from_raw(t))),
+        EventCall::Join(g) => done(events::join(&g), |()| Reply::Ok),
+        EventCall::Leave(g) => done(events::leave(&g), Reply::Bool),
+        EventCall::Members(g) => done(events::members(&g), |m| {
+            Reply::Text(format!(
+                "{:?}",
+                m.iter().map(|a| a.get()).collect::<Vec<_>>()
+            ))
+        }),
+        EventCall::Dispatch { group, seq } => fanout(events::dispatch(&group, &Cast::Record(seq))),
+        EventCall::Subscribe(p) => done(events::subscribe(&p), |()| Reply::Ok),
+        EventCall::Unsubscribe(p) => done(events::unsubscribe(&p), Reply::Bool),
+        EventCall::Publish { topic, seq } => fanout(events::publish(&topic, &Cast::Record(seq))),
+        EventCall::BroadcastFrom { topic, seq } => {
+            fanout(events::broadcast_from(&topic, &Cast::Record(seq)))
+        }
+    }
 }
