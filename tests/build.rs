@@ -18,6 +18,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("tasks-guest", "tasks_guest", "TASKS"),
     ("benchactor", "benchactor", "BENCHACTOR"),
     ("ticker-guest", "ticker_guest", "TICKER"),
+    ("heir-guest", "heir_guest", "HEIR"),
 ];
 
 fn main() {

@@ -478,6 +478,13 @@ pub fn self_id() -> ActorId {
     ActorId(rt::self_id())
 }
 
+/// The actor that started this one linked: its supervisor, or the actor that called
+/// [`spawn_link`]. `None` for actors started from Rust, at a manifest's top level,
+/// or with [`spawn`]. A child names its supervisor as a table's heir with it.
+pub fn parent() -> Option<ActorId> {
+    rt::parent().map(ActorId)
+}
+
 /// Sends `msg` to `to` without waiting for an answer (see `cast` in the WIT).
 pub fn cast<M: Serialize + ?Sized>(to: ActorId, msg: &M) -> Result<(), SendError> {
     let bytes = codec::encode(msg).map_err(|e| SendError::Codec(e.to_string()))?;

@@ -49,6 +49,9 @@ pub(crate) struct ActorData {
     recent: [Option<Arc<ActorCell>>; RECENT],
     /// This actor's timers; they die with it.
     timers: HashMap<u64, crate::events::Timer>,
+    /// The actor that started this one linked (its supervisor, or a `spawn-link`
+    /// caller).
+    parent: Option<u64>,
 }
 
 /// Entries of `ActorData::recent`.
@@ -90,6 +93,7 @@ impl ActorData {
             monitors: HashMap::new(),
             recent: Default::default(),
             timers: HashMap::new(),
+            parent: None,
         }
     }
 
@@ -252,6 +256,7 @@ impl ActorTask {
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
         let store = self.store.insert(new_store(&self.rt, &self.cell));
+        store.data_mut().parent = self.parent.as_ref().map(|p| p.id.get());
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
             Err(e) => {
@@ -487,11 +492,12 @@ impl Drop for ActorTask {
                 timer.kill();
             }
         }
-        let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
-        // ...hand its tables to their heirs or delete them...
+        // ...hand its tables to their heirs (who thus hold them before they learn
+        // of the exit) or delete them...
         self.rt
             .tables
             .owner_exited(self.cell.id.get(), &self.rt.registry);
+        let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
         if let Some(store) = self.store.as_mut() {
             let data = store.data_mut();
             // ...drop the monitors this actor held on others...
@@ -529,6 +535,10 @@ impl bindings::foundation::actor::types::Host for ActorData {}
 impl bindings::foundation::actor::runtime::Host for ActorData {
     async fn self_id(&mut self) -> u64 {
         self.cell.id.get()
+    }
+
+    async fn parent(&mut self) -> Option<u64> {
+        self.parent
     }
 
     async fn cast(&mut self, to: u64, msg: Vec<u8>) -> Result<(), wit::SendError> {
@@ -569,6 +579,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             mailbox: None,
             link: None,
             slot: None,
+            inherit: Vec::new(),
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -588,6 +599,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             mailbox: None,
             link: Some(self.cell.clone()),
             slot: None,
+            inherit: Vec::new(),
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),

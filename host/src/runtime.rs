@@ -194,6 +194,10 @@ pub(crate) struct SpawnSpec {
     /// before its `init` runs, so messages sent through it during `init` wait in the
     /// new mailbox rather than fail on the old instance.
     pub(crate) slot: Option<Arc<crate::registry::Slot>>,
+    /// Tables (with their heir data) that the linking parent, their owner, hands to
+    /// the new actor before its `init` runs: a supervisor passing on what the child's
+    /// previous instance left it.
+    pub(crate) inherit: Vec<(u64, Vec<u8>)>,
 }
 
 pub(crate) struct Inner {
@@ -275,6 +279,17 @@ impl Inner {
             cell.supervised.store(true, Ordering::SeqCst);
             slot.set(cell.clone());
             cell.set_slot(slot);
+        }
+        if let Some(parent) = &spec.link {
+            for (table, data) in spec.inherit {
+                let handed = self.tables.by_id(table).and_then(|t| {
+                    self.tables
+                        .give_away(parent.id.get(), &t, cell.id.get(), data, &self.registry)
+                });
+                if let Err(e) = handed {
+                    tracing::warn!(actor = %cell.label, "table #{table} not handed over: {e}");
+                }
+            }
         }
         let (init_tx, init_rx) = oneshot::channel();
         let task = ActorTask::new(
@@ -656,6 +671,7 @@ impl Runtime {
                     mailbox: actor.mailbox,
                     link: None,
                     slot: None,
+                    inherit: Vec::new(),
                 };
                 self.inner.spawn(spec).await
             } else {
@@ -709,6 +725,7 @@ impl Runtime {
             mailbox: options.mailbox,
             link: None,
             slot: None,
+            inherit: Vec::new(),
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))

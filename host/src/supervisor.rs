@@ -364,6 +364,9 @@ struct Child {
     cell: Option<Arc<ActorCell>>,
     /// Its stable address across instances.
     slot: Arc<Slot>,
+    /// Tables its last instance left to the supervisor (as heir), with their heir
+    /// data: handed to the next instance before its `init`.
+    inherited: Vec<(u64, Vec<u8>)>,
 }
 
 /// Starts a supervisor linked to `parent` (if any) and its children in order; returns
@@ -431,6 +434,7 @@ pub(crate) async fn start(
                 spec,
                 cell: None,
                 slot: Arc::default(),
+                inherited: Vec::new(),
             })
             .collect(),
         exit: None,
@@ -511,6 +515,7 @@ impl Supervisor {
     }
 
     async fn start_child(&mut self, i: usize) -> Result<(), SpawnError> {
+        let inherit = std::mem::take(&mut self.children[i].inherited);
         let child = &self.children[i];
         let started = match &child.spec.kind {
             ChildKind::Actor {
@@ -525,6 +530,7 @@ impl Supervisor {
                     mailbox: *mailbox,
                     link: Some(self.cell.clone()),
                     slot: Some(child.slot.clone()),
+                    inherit,
                 };
                 self.rt.spawn(spec).await
             }
@@ -580,9 +586,20 @@ impl Supervisor {
                 Some(reason)
             }
             // A supervisor holds no monitors and starts no tasks.
-            // A supervisor that inherits a table keeps it (it dies with the
-            // supervisor unless the table has another heir by then).
-            Signal::Down(_) | Signal::TaskDone { .. } | Signal::TableTransfer { .. } => None,
+            Signal::Down(_) | Signal::TaskDone { .. } => None,
+            // A table a child left to its supervisor (as heir) goes to that child's
+            // next instance before its init; until then, and if the child is not
+            // restarted, the supervisor keeps it.
+            Signal::TableTransfer { table, from, data } => {
+                if let Some(i) = self
+                    .children
+                    .iter()
+                    .position(|c| c.cell.as_ref().is_some_and(|c| c.id.get() == from))
+                {
+                    self.children[i].inherited.push((table, data));
+                }
+                None
+            }
             Signal::Exit { from, reason } => {
                 if Some(from) == self.parent {
                     // OTP: a supervisor whose parent exits stops its children and
@@ -660,6 +677,7 @@ impl Supervisor {
             spec,
             cell: None,
             slot: Arc::default(),
+            inherited: Vec::new(),
         });
         let i = self.children.len() - 1;
         match self.start_child(i).await {

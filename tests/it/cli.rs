@@ -23,7 +23,7 @@ fn example(name: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_every_example() {
-    for name in ["counter", "pingpong", "tasks", "ticker"] {
+    for name in ["counter", "pingpong", "tasks", "ticker", "heir"] {
         let out = foundation()
             .arg("check")
             .arg(example(name))
@@ -206,4 +206,23 @@ fn run_ticker_example_serves_quotes_from_the_table_and_publishes_changes() {
     let report = seen.iter().find(|l| l.contains("30 changes seen")).unwrap();
     assert!(report.contains("quote-2 quotes "), "{report}");
     assert!(!report.contains("quotes nothing"), "{report}");
+}
+
+#[test]
+fn run_heir_example_keeps_the_count_across_crashes() {
+    let manifest = example("heir");
+    let (mut child, lines) = run_logged(&["run".as_ref(), manifest.as_os_str()]);
+    let mut seen = Vec::new();
+    wait_for(&lines, "starts at count 0", &mut seen);
+    wait_for(&lines, "crashing on purpose at count 25", &mut seen);
+    // The restarted instance got the table from its supervisor.
+    wait_for(&lines, "starts at count 25", &mut seen);
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    wait_for(&lines, "stopped", &mut seen);
+    assert!(
+        child.wait().unwrap().success(),
+        "output:\n{}",
+        seen.join("\n")
+    );
 }

@@ -497,3 +497,60 @@ async fn quotas_and_names_are_enforced_with_clear_errors() {
     assert!(is_err(&lookup(&other, t, "a").await, "NoTable"));
     assert!(rt.table("small").is_err());
 }
+
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+enum HeirCast {
+    Add(i64),
+    Crash,
+    Started(i64),
+}
+
+#[derive(serde::Serialize)]
+enum HeirCall {
+    Get,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_as_heir_keeps_a_childs_table_across_restarts() {
+    use foundation::{ChildSpec, Strategy, SupervisorSpec};
+    let rt = runtime();
+    rt.add_component("heir", foundation_fixtures::HEIR).unwrap();
+    let mut probe = rt.probe();
+    let args = serde_json::json!({ "table": "tally", "notify": probe.id().get() });
+    let spec = SupervisorSpec {
+        strategy: Strategy::OneForOne,
+        max_restarts: 10,
+        children: vec![
+            ChildSpec::actor("counter", "heir", foundation::codec::encode(&args).unwrap())
+                .name("counter"),
+        ],
+        ..SupervisorSpec::default()
+    };
+    let sup = rt.start_supervisor(spec, None).await.unwrap();
+    assert_eq!(
+        probe.recv::<HeirCast>(LONG).await.unwrap().msg,
+        HeirCast::Started(0)
+    );
+    let counter = rt.whereis("counter").unwrap();
+    counter.cast(&HeirCast::Add(5)).await.unwrap();
+    counter.cast(&HeirCast::Add(2)).await.unwrap();
+    let first = counter.id();
+    for _ in 0..2 {
+        counter.cast(&HeirCast::Crash).await.unwrap();
+        // The new instance starts from the count the old one left.
+        assert_eq!(
+            probe.recv::<HeirCast>(LONG).await.unwrap().msg,
+            HeirCast::Started(7)
+        );
+    }
+    assert_ne!(counter.id(), first, "a fresh instance");
+    let n: i64 = counter.call(&HeirCall::Get, LONG).await.unwrap();
+    assert_eq!(n, 7);
+    // The table is the new instance's own: it writes.
+    counter.cast(&HeirCast::Add(1)).await.unwrap();
+    let n: i64 = counter.call(&HeirCall::Get, LONG).await.unwrap();
+    assert_eq!(n, 8);
+    // When the supervisor goes, the table goes with its tree.
+    sup.stop(ExitReason::Shutdown).await;
+    assert!(matches!(rt.table("tally"), Err(TableError::UnknownName(_))));
+}
