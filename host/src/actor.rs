@@ -52,6 +52,49 @@ pub(crate) struct ActorData {
     /// The actor that started this one linked (its supervisor, or a `spawn-link`
     /// caller).
     parent: Option<u64>,
+    /// Its resource limits, and the last one it hit.
+    limits: Limits,
+}
+
+/// An actor's resource limits, enforced by wasmtime through `ResourceLimiter`.
+/// A refused growth is logged with the actor, the limit and its value, counted, and
+/// kept: if the guest then traps (as an allocation failure does), the exit reason
+/// names the limit instead of a bare `unreachable`.
+#[derive(Debug)]
+struct Limits {
+    label: Arc<str>,
+    max_memory: usize,
+    hit: Option<String>,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            let what = format!(
+                "memory-limit: growing linear memory to {desired} bytes exceeds this actor's limit of {} bytes",
+                self.max_memory
+            );
+            tracing::warn!(actor = %self.label, limit = "memory", value = self.max_memory, "{what}");
+            self.hit = Some(what);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Bounded by the pool's table size.
+        Ok(true)
+    }
 }
 
 /// Entries of `ActorData::recent`.
@@ -68,6 +111,7 @@ impl WasiView for ActorData {
 
 impl ActorData {
     fn new(cell: Arc<ActorCell>, rt: Arc<Inner>) -> ActorData {
+        let label = cell.label.clone();
         // No ambient authority: no preopened directories, no environment, no
         // arguments, no network; stdin is empty and output goes to tracing.
         let mut wasi = WasiCtxBuilder::new();
@@ -94,6 +138,11 @@ impl ActorData {
             recent: Default::default(),
             timers: HashMap::new(),
             parent: None,
+            limits: Limits {
+                label,
+                max_memory: usize::MAX,
+                hit: None,
+            },
         }
     }
 
@@ -146,6 +195,8 @@ pub(crate) struct ActorTask {
     store: Option<Store<ActorData>>,
     /// Set when the loop ends by itself; a dropped task without it was killed.
     exit: Option<ExitReason>,
+    /// The instance's linear-memory limit.
+    max_memory: usize,
 }
 
 impl ActorTask {
@@ -158,6 +209,7 @@ impl ActorTask {
         parent: Option<Arc<ActorCell>>,
     ) -> ActorTask {
         ActorTask {
+            max_memory: rt.settings.max_memory,
             rt,
             cell,
             component,
@@ -167,6 +219,12 @@ impl ActorTask {
             store: None,
             exit: None,
         }
+    }
+
+    /// Limits the instance's linear memory to `bytes`.
+    pub(crate) fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
     }
 
     /// Instantiates, runs `init` (reporting its outcome on `init_tx`), then handles
@@ -214,7 +272,9 @@ impl ActorTask {
         owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
         monitor: u64,
     ) -> ExitReason {
-        let store = self.store.insert(new_store(&self.rt, &self.cell));
+        let store = self
+            .store
+            .insert(new_store(&self.rt, &self.cell, self.max_memory));
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
             Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
@@ -255,7 +315,9 @@ impl ActorTask {
         args: Vec<u8>,
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
-        let store = self.store.insert(new_store(&self.rt, &self.cell));
+        let store = self
+            .store
+            .insert(new_store(&self.rt, &self.cell, self.max_memory));
         store.data_mut().parent = self.parent.as_ref().map(|p| p.id.get());
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
@@ -341,9 +403,12 @@ impl ActorTask {
 }
 
 /// A store for one instance of `cell`: it yields at every epoch tick, so a busy
-/// guest never holds its thread.
-fn new_store(rt: &Arc<Inner>, cell: &Arc<ActorCell>) -> Store<ActorData> {
-    let mut store = Store::new(rt.engine(), ActorData::new(cell.clone(), rt.clone()));
+/// guest never holds its thread, and its memory is limited to `max_memory` bytes.
+fn new_store(rt: &Arc<Inner>, cell: &Arc<ActorCell>, max_memory: usize) -> Store<ActorData> {
+    let mut data = ActorData::new(cell.clone(), rt.clone());
+    data.limits.max_memory = max_memory;
+    let mut store = Store::new(rt.engine(), data);
+    store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
     store
@@ -460,9 +525,13 @@ fn trapped(
     e: &wasmtime::Error,
     during: &str,
 ) -> ExitReason {
-    let message = match store.data_mut().panic.take() {
-        Some(panic) => panic,
-        None => match e.downcast_ref::<wasmtime::Trap>() {
+    let data = store.data_mut();
+    let message = match (data.limits.hit.take(), data.panic.take()) {
+        // A refused growth explains the trap that follows it (an allocation failure
+        // aborts without a panic message).
+        (Some(limit), _) => limit,
+        (None, Some(panic)) => panic,
+        (None, None) => match e.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => trap.to_string(),
             None => e.root_cause().to_string(),
         },
@@ -580,6 +649,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             link: None,
             slot: None,
             inherit: Vec::new(),
+            max_memory: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -600,6 +670,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             link: Some(self.cell.clone()),
             slot: None,
             inherit: Vec::new(),
+            max_memory: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),

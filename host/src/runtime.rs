@@ -38,6 +38,8 @@ pub(crate) struct Settings {
     pub(crate) send_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) max_message_size: usize,
+    /// The default limit of an actor's linear memory (the pool's slot size).
+    pub(crate) max_memory: usize,
 }
 
 /// Configures and builds a [`Runtime`], in the style of wasmtime's `Config`.
@@ -68,6 +70,7 @@ impl Default for RuntimeBuilder {
                 send_timeout: DEFAULT_SEND_TIMEOUT,
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                max_memory: 256 * 1024 * 1024,
             },
             engine: EngineSettings {
                 pooling: true,
@@ -158,7 +161,10 @@ impl RuntimeBuilder {
                 events: crate::events::Events::default(),
                 ids: IdGen::new(),
                 monitor_ids: std::sync::atomic::AtomicU64::new(1),
-                settings: self.settings.clone(),
+                settings: Settings {
+                    max_memory: self.engine.max_memory_bytes,
+                    ..self.settings.clone()
+                },
                 handle,
                 cache_dir: self.cache_dir.clone(),
                 shutting_down: AtomicBool::new(false),
@@ -198,6 +204,8 @@ pub(crate) struct SpawnSpec {
     /// the new actor before its `init` runs: a supervisor passing on what the child's
     /// previous instance left it.
     pub(crate) inherit: Vec<(u64, Vec<u8>)>,
+    /// Its linear-memory limit, when below the runtime's.
+    pub(crate) max_memory: Option<usize>,
 }
 
 pub(crate) struct Inner {
@@ -299,7 +307,10 @@ impl Inner {
             rx,
             exit_tx,
             spec.link.clone(),
-        );
+        )
+        .max_memory(spec.max_memory.map_or(self.settings.max_memory, |m| {
+            m.min(self.settings.max_memory)
+        }));
         cell.arm_abort(sched::spawn_actor(
             &self.handle,
             task.run(spec.args, init_tx),
@@ -672,6 +683,7 @@ impl Runtime {
                     link: None,
                     slot: None,
                     inherit: Vec::new(),
+                    max_memory: None,
                 };
                 self.inner.spawn(spec).await
             } else {
@@ -726,6 +738,7 @@ impl Runtime {
             link: None,
             slot: None,
             inherit: Vec::new(),
+            max_memory: options.max_memory,
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))
@@ -1029,6 +1042,7 @@ pub struct ActorOptions {
     component: String,
     name: Option<String>,
     mailbox: Option<usize>,
+    max_memory: Option<usize>,
 }
 
 impl ActorOptions {
@@ -1038,6 +1052,7 @@ impl ActorOptions {
             component: component.to_string(),
             name: None,
             mailbox: None,
+            max_memory: None,
         }
     }
 
@@ -1050,6 +1065,14 @@ impl ActorOptions {
     /// Its mailbox capacity (at least 1).
     pub fn mailbox(mut self, capacity: usize) -> Self {
         self.mailbox = Some(capacity);
+        self
+    }
+
+    /// Its linear-memory limit in bytes (capped by the runtime's
+    /// [`RuntimeBuilder::max_memory_bytes`]). Growing past it fails inside the guest,
+    /// which usually traps; the exit reason then names the limit.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = Some(bytes);
         self
     }
 }

@@ -531,6 +531,7 @@ impl Supervisor {
                     link: Some(self.cell.clone()),
                     slot: Some(child.slot.clone()),
                     inherit,
+                    max_memory: None,
                 };
                 self.rt.spawn(spec).await
             }

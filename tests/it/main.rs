@@ -5,6 +5,7 @@ mod calls;
 mod cli;
 mod events;
 mod lifecycle;
+mod limits;
 mod links;
 mod mailbox;
 mod manifest;
@@ -93,6 +94,8 @@ pub enum Call {
     },
     Table(TableCall),
     Event(EventCall),
+    Allocate(u64),
+    Recurse(u64),
 }
 
 /// testactor's `EventCall`, by shape.

@@ -121,6 +121,10 @@ pub enum Call {
     Table(TableCall),
     /// A timer, group or pub/sub operation; see `EventCall`.
     Event(EventCall),
+    /// Allocates and touches this many MiB, then replies `Ok`.
+    Allocate(u64),
+    /// Recurses this deep (each frame keeps a small array alive), then replies.
+    Recurse(u64),
 }
 
 /// Timer, group and pub/sub operations. Messages sent are `Cast::Record(seq)`.
@@ -478,6 +482,12 @@ impl Actor for TestActor {
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::Table(op) => table_call(op),
             Call::Event(op) => event_call(op),
+            Call::Allocate(mib) => {
+                let v = vec![1u8; (mib as usize) << 20];
+                std::hint::black_box(&v);
+                Reply::Ok
+            }
+            Call::Recurse(depth) => Reply::Text(recurse(depth).to_string()),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -788,4 +798,13 @@ fn event_call(op: EventCall) -> Reply {
             fanout(events::broadcast_from(&topic, &Cast::Record(seq)))
         }
     }
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 16]);
+    if depth == 0 {
+        return frame[0];
+    }
+    recurse(depth - 1).wrapping_add(frame[15])
 }
