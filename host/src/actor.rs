@@ -64,7 +64,28 @@ pub(crate) struct ActorData {
 struct Limits {
     label: Arc<str>,
     max_memory: usize,
+    /// The most epoch ticks one guest entry (init, a batch, an info) may run.
+    deadline: Option<(Duration, u64)>,
+    /// Epoch ticks since the current guest entry began.
+    ticks: u64,
     hit: Option<String>,
+}
+
+impl Limits {
+    /// Called at every epoch tick while the guest runs: yield, or stop a handler
+    /// past its deadline.
+    fn on_tick(&mut self) -> wasmtime::Result<UpdateDeadline> {
+        self.ticks += 1;
+        if let Some((deadline, max)) = self.deadline
+            && self.ticks > max
+        {
+            let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
+            tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
+            self.hit = Some(what);
+            return Err(wasmtime::Error::msg("deadline-exceeded"));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    }
 }
 
 impl wasmtime::ResourceLimiter for Limits {
@@ -141,6 +162,8 @@ impl ActorData {
             limits: Limits {
                 label,
                 max_memory: usize::MAX,
+                deadline: None,
+                ticks: 0,
                 hit: None,
             },
         }
@@ -197,6 +220,8 @@ pub(crate) struct ActorTask {
     exit: Option<ExitReason>,
     /// The instance's linear-memory limit.
     max_memory: usize,
+    /// How long one guest entry may run.
+    deadline: Option<Duration>,
 }
 
 impl ActorTask {
@@ -210,6 +235,7 @@ impl ActorTask {
     ) -> ActorTask {
         ActorTask {
             max_memory: rt.settings.max_memory,
+            deadline: None,
             rt,
             cell,
             component,
@@ -224,6 +250,12 @@ impl ActorTask {
     /// Limits the instance's linear memory to `bytes`.
     pub(crate) fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
+        self
+    }
+
+    /// Stops any guest entry that runs longer than `deadline`.
+    pub(crate) fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
         self
     }
 
@@ -272,9 +304,12 @@ impl ActorTask {
         owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
         monitor: u64,
     ) -> ExitReason {
-        let store = self
-            .store
-            .insert(new_store(&self.rt, &self.cell, self.max_memory));
+        let store = self.store.insert(new_store(
+            &self.rt,
+            &self.cell,
+            self.max_memory,
+            self.deadline,
+        ));
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
             Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
@@ -315,9 +350,12 @@ impl ActorTask {
         args: Vec<u8>,
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
-        let store = self
-            .store
-            .insert(new_store(&self.rt, &self.cell, self.max_memory));
+        let store = self.store.insert(new_store(
+            &self.rt,
+            &self.cell,
+            self.max_memory,
+            self.deadline,
+        ));
         store.data_mut().parent = self.parent.as_ref().map(|p| p.id.get());
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
@@ -329,6 +367,7 @@ impl ActorTask {
             }
         };
         let guest = instance.foundation_actor_actor();
+        entering(store);
         match guest.call_init(&mut *store, &args).await {
             Ok(Ok(())) => {
                 let _ = init_tx.send(Ok(()));
@@ -359,14 +398,17 @@ impl ActorTask {
                         return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
                     }
                     SignalAction::Die(reason) => return reason,
-                    SignalAction::Deliver(info) => match guest.call_handle_info(&mut *store, &info).await {
-                        Ok(None) => {}
-                        Ok(Some(stop)) => {
-                            let reason = ExitReason::from(stop);
-                            return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                    SignalAction::Deliver(info) => {
+                        entering(store);
+                        match guest.call_handle_info(&mut *store, &info).await {
+                            Ok(None) => {}
+                            Ok(Some(stop)) => {
+                                let reason = ExitReason::from(stop);
+                                return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                            }
+                            Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
                         }
-                        Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
-                    },
+                    }
                 },
                 n = self.rx.user.recv_many(&mut envelopes, MAX_BATCH) => {
                     if n == 0 {
@@ -385,6 +427,7 @@ impl ActorTask {
                             }
                         }
                     }
+                    entering(store);
                     let result = match guest.call_handle(&mut *store, &batch).await {
                         Ok(result) => result,
                         Err(e) => return trapped(&self.cell, store, &e, "handle"),
@@ -404,14 +447,28 @@ impl ActorTask {
 
 /// A store for one instance of `cell`: it yields at every epoch tick, so a busy
 /// guest never holds its thread, and its memory is limited to `max_memory` bytes.
-fn new_store(rt: &Arc<Inner>, cell: &Arc<ActorCell>, max_memory: usize) -> Store<ActorData> {
+fn new_store(
+    rt: &Arc<Inner>,
+    cell: &Arc<ActorCell>,
+    max_memory: usize,
+    deadline: Option<Duration>,
+) -> Store<ActorData> {
     let mut data = ActorData::new(cell.clone(), rt.clone());
     data.limits.max_memory = max_memory;
+    data.limits.deadline = deadline.map(|d| {
+        let tick = rt.settings.epoch_interval.as_nanos().max(1);
+        (d, (d.as_nanos().div_ceil(tick)).max(1) as u64)
+    });
     let mut store = Store::new(rt.engine(), data);
     store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.epoch_deadline_callback(|mut ctx| ctx.data_mut().limits.on_tick());
     store
+}
+
+/// Starts a guest entry's deadline.
+fn entering(store: &mut Store<ActorData>) {
+    store.data_mut().limits.ticks = 0;
 }
 
 /// What a system signal asks of the actor's loop.
@@ -505,6 +562,8 @@ async fn terminate(
     deadline: Duration,
 ) -> ExitReason {
     let wit_reason = wit::ExitReason::from(reason.clone());
+    // `terminate` is bounded by the shutdown timeout, not the handler deadline.
+    store.data_mut().limits.deadline = None;
     let call = instance
         .foundation_actor_actor()
         .call_terminate(&mut *store, &wit_reason);
@@ -650,6 +709,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             slot: None,
             inherit: Vec::new(),
             max_memory: None,
+            deadline: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -671,6 +731,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             slot: None,
             inherit: Vec::new(),
             max_memory: None,
+            deadline: None,
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),

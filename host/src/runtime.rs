@@ -40,6 +40,10 @@ pub(crate) struct Settings {
     pub(crate) max_message_size: usize,
     /// The default limit of an actor's linear memory (the pool's slot size).
     pub(crate) max_memory: usize,
+    /// The default handler deadline (none: a handler may run as long as it likes).
+    pub(crate) deadline: Option<Duration>,
+    /// How often the epoch advances (a busy guest yields at each tick).
+    pub(crate) epoch_interval: Duration,
 }
 
 /// Configures and builds a [`Runtime`], in the style of wasmtime's `Config`.
@@ -71,6 +75,8 @@ impl Default for RuntimeBuilder {
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 max_memory: 256 * 1024 * 1024,
+                deadline: None,
+                epoch_interval: Duration::from_millis(10),
             },
             engine: EngineSettings {
                 pooling: true,
@@ -114,6 +120,14 @@ impl RuntimeBuilder {
     /// `$FOUNDATION_CACHE_DIR`, `$XDG_CACHE_HOME/foundation` or `~/.cache/foundation`.
     pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// The longest one guest entry (`init`, a batch of messages, a system message)
+    /// may run before the actor is stopped with a `deadline-exceeded` trap (default:
+    /// none). Measured in epoch ticks, so it is precise to one epoch interval.
+    pub fn handler_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
+        self.settings.deadline = deadline;
         self
     }
 
@@ -163,6 +177,7 @@ impl RuntimeBuilder {
                 monitor_ids: std::sync::atomic::AtomicU64::new(1),
                 settings: Settings {
                     max_memory: self.engine.max_memory_bytes,
+                    epoch_interval: self.epoch_interval,
                     ..self.settings.clone()
                 },
                 handle,
@@ -206,6 +221,8 @@ pub(crate) struct SpawnSpec {
     pub(crate) inherit: Vec<(u64, Vec<u8>)>,
     /// Its linear-memory limit, when below the runtime's.
     pub(crate) max_memory: Option<usize>,
+    /// Its handler deadline, when it overrides the runtime's.
+    pub(crate) deadline: Option<Duration>,
 }
 
 pub(crate) struct Inner {
@@ -310,7 +327,8 @@ impl Inner {
         )
         .max_memory(spec.max_memory.map_or(self.settings.max_memory, |m| {
             m.min(self.settings.max_memory)
-        }));
+        }))
+        .deadline(spec.deadline.or(self.settings.deadline));
         cell.arm_abort(sched::spawn_actor(
             &self.handle,
             task.run(spec.args, init_tx),
@@ -684,6 +702,7 @@ impl Runtime {
                     slot: None,
                     inherit: Vec::new(),
                     max_memory: None,
+                    deadline: None,
                 };
                 self.inner.spawn(spec).await
             } else {
@@ -739,6 +758,7 @@ impl Runtime {
             slot: None,
             inherit: Vec::new(),
             max_memory: options.max_memory,
+            deadline: options.deadline,
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))
@@ -1043,6 +1063,7 @@ pub struct ActorOptions {
     name: Option<String>,
     mailbox: Option<usize>,
     max_memory: Option<usize>,
+    deadline: Option<Duration>,
 }
 
 impl ActorOptions {
@@ -1053,6 +1074,7 @@ impl ActorOptions {
             name: None,
             mailbox: None,
             max_memory: None,
+            deadline: None,
         }
     }
 
@@ -1073,6 +1095,12 @@ impl ActorOptions {
     /// which usually traps; the exit reason then names the limit.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = Some(bytes);
+        self
+    }
+
+    /// Its handler deadline (see [`RuntimeBuilder::handler_deadline`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 }

@@ -532,6 +532,7 @@ impl Supervisor {
                     slot: Some(child.slot.clone()),
                     inherit,
                     max_memory: None,
+                    deadline: None,
                 };
                 self.rt.spawn(spec).await
             }

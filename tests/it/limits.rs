@@ -1,7 +1,9 @@
 //! Hostile and buggy guests (the sandbox issue): each attack fails with a precise
 //! exit reason, the host stays up, and a well-behaved neighbour keeps answering.
 
-use foundation::{ActorError, ActorOptions, ExitReason, SendError};
+use std::time::Duration;
+
+use foundation::{ActorError, ActorOptions, ExitReason, SendError, SpawnError};
 
 use crate::*;
 
@@ -59,4 +61,52 @@ async fn deep_recursion_overflows_the_stack_and_traps_only_that_actor() {
     // exhausted".) Either way a trap ends this instance only.
     assert!(why.contains("out of bounds memory access"), "{why}");
     neighbour_answers(&neighbour).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_loop_in_a_handler_is_stopped_at_its_deadline() {
+    let rt = runtime();
+    let neighbour = spawn(&rt).await;
+    let busy = rt
+        .spawn_with(
+            ActorOptions::new("testactor").deadline(Duration::from_millis(200)),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    // Spin replies first, then loops; the neighbour answers meanwhile (epoch yields).
+    assert_eq!(call(&busy, Call::Spin).await, Reply::Ok);
+    neighbour_answers(&neighbour).await;
+    let reason = busy.wait_exit().await;
+    assert_eq!(
+        reason,
+        ExitReason::Trap("deadline-exceeded: a handler ran longer than 200ms".into())
+    );
+    neighbour_answers(&neighbour).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_loop_in_init_fails_the_spawn_at_its_deadline() {
+    let mut b = builder();
+    b.handler_deadline(Some(Duration::from_millis(100)));
+    let rt = runtime_with(&b);
+    let r = rt
+        .spawn(
+            "testactor",
+            &Args {
+                spin_in_init: true,
+                ..Args::default()
+            },
+        )
+        .await;
+    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        *reason,
+        ExitReason::Trap("deadline-exceeded: a handler ran longer than 100ms".into())
+    );
+    // The runtime's default deadline applies to every actor; this one is quick.
+    let ok = spawn(&rt).await;
+    neighbour_answers(&ok).await;
 }

@@ -225,6 +225,7 @@ pub struct Args {
     pub forward_info: Option<u64>,
     pub trap_exits: bool,
     pub notify_on_init: Option<u64>,
+    pub spin_in_init: bool,
 }
 
 pub fn init_tracing() {

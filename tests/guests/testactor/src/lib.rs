@@ -28,6 +28,9 @@ pub struct Args {
     trap_exits: bool,
     /// In `init`, cast `Started(tag)` to this actor.
     notify_on_init: Option<u64>,
+    /// Loop forever in `init`.
+    #[serde(default)]
+    spin_in_init: bool,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -307,6 +310,9 @@ impl Actor for TestActor {
         }
         if args.trap_exits {
             foundation_sdk::trap_exits(true);
+        }
+        if args.spin_in_init {
+            spin();
         }
         if let Some(to) = args.notify_on_init {
             let _ = foundation_sdk::cast(id(to), &Cast::Started(args.tag.clone()));
