@@ -5,26 +5,57 @@ use foundation::{ExitReason, TableAccess, TableError, TableKind, TableOptions};
 
 use crate::*;
 
-fn create(kind: &str, access: &str) -> Call {
-    Call::Table(TableCall::Create {
-        name: None,
-        kind: kind.into(),
-        access: access.into(),
-        heir: None,
-        max_entries: None,
-        max_bytes: None,
-    })
+/// What to create: unnamed, protected, no heir, the runtime's quotas unless set.
+#[derive(Default)]
+struct NewTable {
+    name: Option<&'static str>,
+    kind: &'static str,
+    access: &'static str,
+    heir: Option<u64>,
+    max_entries: Option<u64>,
+    max_bytes: Option<u64>,
+}
+
+impl NewTable {
+    fn op(&self) -> TableCall {
+        TableCall::Create {
+            name: self.name.map(Into::into),
+            kind: self.kind.into(),
+            access: if self.access.is_empty() {
+                "protected"
+            } else {
+                self.access
+            }
+            .into(),
+            heir: self.heir,
+            max_entries: self.max_entries,
+            max_bytes: self.max_bytes,
+        }
+    }
 }
 
 async fn table_op(actor: &ActorRef, op: TableCall) -> Reply {
     call(actor, Call::Table(op)).await
 }
 
-async fn new_table(actor: &ActorRef, kind: &str, access: &str) -> u64 {
-    match call(actor, create(kind, access)).await {
+/// Creates the table in `actor`; returns its id.
+async fn created(actor: &ActorRef, new: NewTable) -> u64 {
+    match table_op(actor, new.op()).await {
         Reply::Id(id) => id,
         other => panic!("create failed: {other:?}"),
     }
+}
+
+async fn new_table(actor: &ActorRef, kind: &'static str, access: &'static str) -> u64 {
+    created(
+        actor,
+        NewTable {
+            kind,
+            access,
+            ..NewTable::default()
+        },
+    )
+    .await
 }
 
 fn text(s: &str) -> Reply {
@@ -176,22 +207,15 @@ async fn e1_a_table_dies_with_its_owner() {
     let rt = runtime();
     let owner = spawn(&rt).await;
     let reader = spawn(&rt).await;
-    let t = match call(
+    let t = created(
         &owner,
-        Call::Table(TableCall::Create {
-            name: Some("doomed".into()),
-            kind: "set".into(),
-            access: "protected".into(),
-            heir: None,
-            max_entries: None,
-            max_bytes: None,
-        }),
+        NewTable {
+            name: Some("doomed"),
+            kind: "set",
+            ..NewTable::default()
+        },
     )
-    .await
-    {
-        Reply::Id(id) => id,
-        other => panic!("{other:?}"),
-    };
+    .await;
     insert(&owner, t, "k", 1).await;
     assert_eq!(lookup(&reader, t, "k").await, text("[1]"));
     owner.cast(&Cast::Panic("boom".into())).await.unwrap();
@@ -222,22 +246,15 @@ async fn e2_the_heir_receives_the_table_when_its_owner_dies() {
         .await
         .unwrap();
     let owner = spawn(&rt).await;
-    let t = match call(
+    let t = created(
         &owner,
-        Call::Table(TableCall::Create {
-            name: None,
-            kind: "ordered".into(),
-            access: "protected".into(),
+        NewTable {
+            kind: "ordered",
             heir: Some(heir.id().get()),
-            max_entries: None,
-            max_bytes: None,
-        }),
+            ..NewTable::default()
+        },
     )
-    .await
-    {
-        Reply::Id(id) => id,
-        other => panic!("{other:?}"),
-    };
+    .await;
     insert(&owner, t, "k", 42).await;
     let old_owner = owner.id().get();
     assert_eq!(owner.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
@@ -434,22 +451,17 @@ async fn ordered_set_range_and_prefix_scans_page_with_a_continuation() {
 async fn quotas_and_names_are_enforced_with_clear_errors() {
     let rt = runtime();
     let a = spawn(&rt).await;
-    let t = match call(
+    let t = created(
         &a,
-        Call::Table(TableCall::Create {
-            name: Some("small".into()),
-            kind: "set".into(),
-            access: "protected".into(),
-            heir: None,
+        NewTable {
+            name: Some("small"),
+            kind: "set",
             max_entries: Some(2),
             max_bytes: Some(1000),
-        }),
+            ..NewTable::default()
+        },
     )
-    .await
-    {
-        Reply::Id(id) => id,
-        other => panic!("{other:?}"),
-    };
+    .await;
     assert_eq!(insert(&a, t, "a", 1).await, text("()"));
     assert_eq!(insert(&a, t, "b", 2).await, text("()"));
     let full = insert(&a, t, "c", 3).await;
@@ -472,16 +484,14 @@ async fn quotas_and_names_are_enforced_with_clear_errors() {
     );
     assert_eq!(bytes.size().unwrap(), 0, "nothing changed");
     // Names are unique among live tables and found by any actor.
-    let again = call(
+    let again = table_op(
         &a,
-        Call::Table(TableCall::Create {
-            name: Some("small".into()),
-            kind: "set".into(),
-            access: "protected".into(),
-            heir: None,
-            max_entries: None,
-            max_bytes: None,
-        }),
+        NewTable {
+            name: Some("small"),
+            kind: "set",
+            ..NewTable::default()
+        }
+        .op(),
     )
     .await;
     assert!(is_err(&again, "NameTaken"), "{again:?}");
