@@ -174,10 +174,14 @@ impl Table {
         &self,
         key: &(impl Key + ?Sized),
     ) -> Result<Option<V>, TableError> {
-        match self.0.lookup(&key.key_bytes())?.first() {
-            Some(b) => Ok(Some(decode(b)?)),
+        match self.0.get(&key.key_bytes())? {
+            Some(b) => Ok(Some(decode(&b)?)),
             None => Ok(None),
         }
+    }
+    /// The encoded value under `key` (the first one, in a bag).
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
+        self.0.get(key)
     }
     /// Every value under `key`.
     pub fn lookup<V: DeserializeOwned>(

@@ -1015,6 +1015,14 @@ impl wt::HostTable for ActorData {
             .collect()
     }
 
+    async fn get(
+        &mut self,
+        table: Resource<TableHandle>,
+        key: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, wt::TableError> {
+        Ok(self.handle(&table)?.get(self.me(), &key)?)
+    }
+
     async fn member(
         &mut self,
         table: Resource<TableHandle>,

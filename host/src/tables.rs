@@ -310,6 +310,12 @@ impl Table {
         Ok(self.store.get(key).map(|v| v.to_vec()).unwrap_or_default())
     }
 
+    /// The first value of `key`.
+    pub(crate) fn get(&self, caller: u64, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
+        self.check_read(caller)?;
+        Ok(self.store.get(key).map(|vs| vs[0].clone()))
+    }
+
     /// The values of `key` without copying them.
     pub(crate) fn lookup_shared(
         &self,
