@@ -111,6 +111,21 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str, seen: &mut Vec<String>
     }
 }
 
+/// Sends SIGTERM, waits for the graceful shutdown's `stopped` line and asserts that
+/// the process exits successfully.
+fn sigterm_and_wait(
+    child: &mut std::process::Child,
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    wait_for(lines, "stopped", seen);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}; output:\n{}", seen.join("\n"));
+}
+
 #[test]
 fn run_pingpong_then_sigterm_shuts_down_gracefully() {
     let manifest = example("pingpong");
@@ -129,12 +144,7 @@ fn run_pingpong_then_sigterm_shuts_down_gracefully() {
         .expect("pong's println is logged");
     assert!(stdout_line.contains("actor=pong"), "{stdout_line}");
     assert!(stdout_line.contains("stream=\"stdout\""), "{stdout_line}");
-    // SAFETY: plain kill(2) on our own child's pid.
-    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(rc, 0);
-    wait_for(&lines, "stopped", &mut seen);
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}; output:\n{}", seen.join("\n"));
+    sigterm_and_wait(&mut child, &lines, &mut seen);
     let shutting = seen
         .iter()
         .position(|l| l.contains("shutting down"))
@@ -172,14 +182,7 @@ fn run_tasks_example_stays_responsive_during_the_task() {
     let mut seen = Vec::new();
     wait_for(&lines, "the task found", &mut seen);
     wait_for(&lines, "pings answered while the task ran", &mut seen);
-    // SAFETY: plain kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    wait_for(&lines, "stopped", &mut seen);
-    assert!(
-        child.wait().unwrap().success(),
-        "output:\n{}",
-        seen.join("\n")
-    );
+    sigterm_and_wait(&mut child, &lines, &mut seen);
     let found = seen.iter().find(|l| l.contains("the task found")).unwrap();
     assert!(
         found.contains("the task found 216816 primes below 3000000"),
@@ -193,14 +196,7 @@ fn run_ticker_example_serves_quotes_from_the_table_and_publishes_changes() {
     let (mut child, lines) = run_logged(&["run".as_ref(), manifest.as_os_str()]);
     let mut seen = Vec::new();
     wait_for(&lines, "30 changes seen", &mut seen);
-    // SAFETY: plain kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    wait_for(&lines, "stopped", &mut seen);
-    assert!(
-        child.wait().unwrap().success(),
-        "output:\n{}",
-        seen.join("\n")
-    );
+    sigterm_and_wait(&mut child, &lines, &mut seen);
     // The watcher got 30 published changes, and a quote actor answered from the
     // table the feed owns.
     let report = seen.iter().find(|l| l.contains("30 changes seen")).unwrap();
@@ -217,12 +213,5 @@ fn run_heir_example_keeps_the_count_across_crashes() {
     wait_for(&lines, "crashing on purpose at count 25", &mut seen);
     // The restarted instance got the table from its supervisor.
     wait_for(&lines, "starts at count 25", &mut seen);
-    // SAFETY: plain kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    wait_for(&lines, "stopped", &mut seen);
-    assert!(
-        child.wait().unwrap().success(),
-        "output:\n{}",
-        seen.join("\n")
-    );
+    sigterm_and_wait(&mut child, &lines, &mut seen);
 }
