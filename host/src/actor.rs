@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, ActorWorld, wit};
 use crate::error::{ExitReason, SendError, chain};
@@ -23,7 +23,7 @@ use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
 use crate::registry::{self, ActorCell, NameError};
 use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
-use crate::stdio::GuestOutput;
+use crate::sandbox::{Effective, HitCounters, Permit, Quota, Sandbox};
 
 /// Messages handed to the guest in one entry, at most.
 const MAX_BATCH: usize = 256;
@@ -53,7 +53,13 @@ pub(crate) struct ActorData {
     /// caller).
     parent: Option<u64>,
     /// Its resource limits, and the last one it hit.
-    limits: Limits,
+    limits: Governor,
+    /// Its capabilities and limits, which the actors and tasks it starts share.
+    sandbox: Arc<Sandbox>,
+    /// Its quotas, with the live children and tasks it started.
+    quotas: Effective,
+    children: Quota,
+    tasks: Quota,
 }
 
 /// An actor's resource limits, enforced by wasmtime through `ResourceLimiter`.
@@ -61,9 +67,11 @@ pub(crate) struct ActorData {
 /// kept: if the guest then traps (as an allocation failure does), the exit reason
 /// names the limit instead of a bare `unreachable`.
 #[derive(Debug)]
-struct Limits {
+struct Governor {
     label: Arc<str>,
+    hits: Arc<HitCounters>,
     max_memory: usize,
+    max_table_elements: usize,
     /// The most epoch ticks one guest entry (init, a batch, an info) may run.
     deadline: Option<(Duration, u64)>,
     /// Epoch ticks since the current guest entry began.
@@ -71,7 +79,7 @@ struct Limits {
     hit: Option<String>,
 }
 
-impl Limits {
+impl Governor {
     /// Called at every epoch tick while the guest runs: yield, or stop a handler
     /// past its deadline.
     fn on_tick(&mut self) -> wasmtime::Result<UpdateDeadline> {
@@ -81,6 +89,7 @@ impl Limits {
         {
             let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
             tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
+            self.hits.deadline.fetch_add(1, Ordering::Relaxed);
             self.hit = Some(what);
             return Err(wasmtime::Error::msg("deadline-exceeded"));
         }
@@ -88,7 +97,7 @@ impl Limits {
     }
 }
 
-impl wasmtime::ResourceLimiter for Limits {
+impl wasmtime::ResourceLimiter for Governor {
     fn memory_growing(
         &mut self,
         _current: usize,
@@ -101,6 +110,7 @@ impl wasmtime::ResourceLimiter for Limits {
                 self.max_memory
             );
             tracing::warn!(actor = %self.label, limit = "memory", value = self.max_memory, "{what}");
+            self.hits.memory.fetch_add(1, Ordering::Relaxed);
             self.hit = Some(what);
             return Ok(false);
         }
@@ -110,10 +120,19 @@ impl wasmtime::ResourceLimiter for Limits {
     fn table_growing(
         &mut self,
         _current: usize,
-        _desired: usize,
+        desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // Bounded by the pool's table size.
+        if desired > self.max_table_elements {
+            let what = format!(
+                "table-limit: growing a wasm table to {desired} elements exceeds this actor's limit of {}",
+                self.max_table_elements
+            );
+            tracing::warn!(actor = %self.label, limit = "table-elements", value = self.max_table_elements, "{what}");
+            self.hits.table_elements.fetch_add(1, Ordering::Relaxed);
+            self.hit = Some(what);
+            return Ok(false);
+        }
         Ok(true)
     }
 }
@@ -131,26 +150,35 @@ impl WasiView for ActorData {
 }
 
 impl ActorData {
-    fn new(cell: Arc<ActorCell>, rt: Arc<Inner>) -> ActorData {
+    /// The state of a new instance of `cell` in `sandbox`. Fails if a granted
+    /// directory cannot be opened.
+    fn new(
+        cell: Arc<ActorCell>,
+        rt: Arc<Inner>,
+        sandbox: Arc<Sandbox>,
+        quotas: Effective,
+    ) -> Result<ActorData, String> {
         let label = cell.label.clone();
-        // No ambient authority: no preopened directories, no environment, no
-        // arguments, no network; stdin is empty and output goes to tracing.
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestOutput {
-            actor: cell.label.clone(),
-            stream: "stdout",
-        })
-        .stderr(GuestOutput {
-            actor: cell.label.clone(),
-            stream: "stderr",
-        })
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
-        ActorData {
+        // stdout/stderr go to tracing; no stdin, no arguments; the rest is what the
+        // sandbox grants.
+        let wasi = sandbox.capabilities.wasi(&label, &rt.hits)?;
+        let deadline = quotas.deadline.map(|d| {
+            let tick = rt.settings.epoch_interval.as_nanos().max(1);
+            (d, (d.as_nanos().div_ceil(tick)).max(1) as u64)
+        });
+        let limits = Governor {
+            label,
+            hits: rt.hits.clone(),
+            max_memory: quotas.max_memory,
+            max_table_elements: quotas.max_table_elements,
+            deadline,
+            ticks: 0,
+            hit: None,
+        };
+        Ok(ActorData {
             cell,
             rt,
-            wasi: wasi.build(),
+            wasi,
             table: ResourceTable::new(),
             pending: HashMap::new(),
             next_handle: 1,
@@ -159,14 +187,36 @@ impl ActorData {
             recent: Default::default(),
             timers: HashMap::new(),
             parent: None,
-            limits: Limits {
-                label,
-                max_memory: usize::MAX,
-                deadline: None,
-                ticks: 0,
-                hit: None,
-            },
-        }
+            limits,
+            sandbox,
+            quotas,
+            children: Quota::default(),
+            tasks: Quota::default(),
+        })
+    }
+
+    /// A unit of this actor's `max_children` quota, or the error that refuses it.
+    fn child_permit(&self) -> Result<Permit, wit::SpawnError> {
+        self.children
+            .acquire(self.quotas.max_children)
+            .ok_or_else(|| {
+                quota_refused(
+                    &self.rt.hits.children,
+                    &self.cell.label,
+                    "max_children",
+                    self.quotas.max_children,
+                    "live children",
+                )
+            })
+    }
+
+    /// The spec of an actor this one starts: in its sandbox, on its quota.
+    fn child_spec(&self, component: String, args: Vec<u8>) -> Result<SpawnSpec, wit::SpawnError> {
+        Ok(SpawnSpec {
+            sandbox: Some(self.sandbox.clone()),
+            permit: Some(self.child_permit()?),
+            ..SpawnSpec::new(component, args)
+        })
     }
 
     /// The live actor `to` names, through `recent`.
@@ -218,13 +268,13 @@ pub(crate) struct ActorTask {
     store: Option<Store<ActorData>>,
     /// Set when the loop ends by itself; a dropped task without it was killed.
     exit: Option<ExitReason>,
-    /// The instance's linear-memory limit.
-    max_memory: usize,
-    /// How long one guest entry may run.
-    deadline: Option<Duration>,
+    /// Its capabilities and limits.
+    sandbox: Arc<Sandbox>,
+    limits: Effective,
 }
 
 impl ActorTask {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rt: Arc<Inner>,
         cell: Arc<ActorCell>,
@@ -232,10 +282,10 @@ impl ActorTask {
         rx: MailboxRx,
         exit_tx: watch::Sender<Option<ExitReason>>,
         parent: Option<Arc<ActorCell>>,
+        sandbox: Arc<Sandbox>,
+        limits: Effective,
     ) -> ActorTask {
         ActorTask {
-            max_memory: rt.settings.max_memory,
-            deadline: None,
             rt,
             cell,
             component,
@@ -244,19 +294,9 @@ impl ActorTask {
             parent,
             store: None,
             exit: None,
+            sandbox,
+            limits,
         }
-    }
-
-    /// Limits the instance's linear memory to `bytes`.
-    pub(crate) fn max_memory(mut self, bytes: usize) -> Self {
-        self.max_memory = bytes;
-        self
-    }
-
-    /// Stops any guest entry that runs longer than `deadline`.
-    pub(crate) fn deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.deadline = deadline;
-        self
     }
 
     /// Instantiates, runs `init` (reporting its outcome on `init_tx`), then handles
@@ -304,12 +344,10 @@ impl ActorTask {
         owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
         monitor: u64,
     ) -> ExitReason {
-        let store = self.store.insert(new_store(
-            &self.rt,
-            &self.cell,
-            self.max_memory,
-            self.deadline,
-        ));
+        let store = match new_store(&self.rt, &self.cell, &self.sandbox, self.limits) {
+            Ok(store) => self.store.insert(store),
+            Err(e) => return ExitReason::Custom(e),
+        };
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
             Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
@@ -350,12 +388,15 @@ impl ActorTask {
         args: Vec<u8>,
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
-        let store = self.store.insert(new_store(
-            &self.rt,
-            &self.cell,
-            self.max_memory,
-            self.deadline,
-        ));
+        let store = match new_store(&self.rt, &self.cell, &self.sandbox, self.limits) {
+            Ok(store) => self.store.insert(store),
+            Err(e) => {
+                let reason = ExitReason::Custom(e);
+                tracing::error!(actor = %self.cell.label, id = %self.cell.id, "{reason}");
+                self.init_failed(init_tx, &reason);
+                return reason;
+            }
+        };
         store.data_mut().parent = self.parent.as_ref().map(|p| p.id.get());
         let instance = match self.component.pre.instantiate_async(&mut *store).await {
             Ok(i) => i,
@@ -445,25 +486,20 @@ impl ActorTask {
     }
 }
 
-/// A store for one instance of `cell`: it yields at every epoch tick, so a busy
-/// guest never holds its thread, and its memory is limited to `max_memory` bytes.
+/// A store for one instance of `cell` in `sandbox`: it yields at every epoch tick,
+/// so a busy guest never holds its thread, and its limits hold.
 fn new_store(
     rt: &Arc<Inner>,
     cell: &Arc<ActorCell>,
-    max_memory: usize,
-    deadline: Option<Duration>,
-) -> Store<ActorData> {
-    let mut data = ActorData::new(cell.clone(), rt.clone());
-    data.limits.max_memory = max_memory;
-    data.limits.deadline = deadline.map(|d| {
-        let tick = rt.settings.epoch_interval.as_nanos().max(1);
-        (d, (d.as_nanos().div_ceil(tick)).max(1) as u64)
-    });
+    sandbox: &Arc<Sandbox>,
+    limits: Effective,
+) -> Result<Store<ActorData>, String> {
+    let data = ActorData::new(cell.clone(), rt.clone(), sandbox.clone(), limits)?;
     let mut store = Store::new(rt.engine(), data);
     store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| ctx.data_mut().limits.on_tick());
-    store
+    Ok(store)
 }
 
 /// Starts a guest entry's deadline.
@@ -649,6 +685,20 @@ impl Drop for ActorTask {
     }
 }
 
+/// Logs and counts a refused start; the error names the quota and its value.
+fn quota_refused(
+    counter: &std::sync::atomic::AtomicU64,
+    actor: &str,
+    quota: &str,
+    value: usize,
+    what: &str,
+) -> wit::SpawnError {
+    counter.fetch_add(1, Ordering::Relaxed);
+    let why = format!("{quota}: this actor already has {value} {what}, its limit");
+    tracing::warn!(actor, limit = quota, value, "{why}");
+    wit::SpawnError::QuotaExceeded(why)
+}
+
 fn name_error(e: NameError) -> wit::NameError {
     match e {
         NameError::AlreadyRegistered => wit::NameError::AlreadyRegistered,
@@ -700,17 +750,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
     }
 
     async fn spawn(&mut self, component: String, args: Vec<u8>) -> Result<u64, wit::SpawnError> {
-        let spec = SpawnSpec {
-            component,
-            args,
-            name: None,
-            mailbox: None,
-            link: None,
-            slot: None,
-            inherit: Vec::new(),
-            max_memory: None,
-            deadline: None,
-        };
+        let spec = self.child_spec(component, args)?;
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
             Err(e) => Err(e.into()),
@@ -723,15 +763,8 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         args: Vec<u8>,
     ) -> Result<u64, wit::SpawnError> {
         let spec = SpawnSpec {
-            component,
-            args,
-            name: None,
-            mailbox: None,
             link: Some(self.cell.clone()),
-            slot: None,
-            inherit: Vec::new(),
-            max_memory: None,
-            deadline: None,
+            ..self.child_spec(component, args)?
         };
         match self.rt.spawn(spec).await {
             Ok(cell) => Ok(cell.id.get()),
@@ -806,9 +839,25 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         function: String,
         input: Vec<u8>,
     ) -> Result<wit::Task, wit::SpawnError> {
+        let permit = self.tasks.acquire(self.quotas.max_tasks).ok_or_else(|| {
+            quota_refused(
+                &self.rt.hits.tasks,
+                &self.cell.label,
+                "max_tasks",
+                self.quotas.max_tasks,
+                "live tasks",
+            )
+        })?;
         let (id, monitor) = self
             .rt
-            .start_task(&self.cell, &component, function, input)
+            .start_task(
+                &self.cell,
+                &component,
+                function,
+                input,
+                self.sandbox.clone(),
+                permit,
+            )
             .map_err(wit::SpawnError::from)?;
         self.monitors.insert(monitor, id.get());
         Ok(wit::Task {
@@ -821,11 +870,14 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         let wire: crate::supervisor::SupervisorWire = crate::codec::decode(&spec)
             .map_err(|e| wit::SpawnError::Unavailable(format!("not a supervisor spec: {e}")))?;
         let name = wire.name.clone();
-        let spec = wire.into_spec().map_err(wit::SpawnError::Unavailable)?;
-        crate::supervisor::start(&self.rt, spec, name, Some(self.cell.clone()), None)
-            .await
-            .map(|cell| cell.id.get())
-            .map_err(Into::into)
+        let mut spec = wire.into_spec().map_err(wit::SpawnError::Unavailable)?;
+        // Its actor children, now and added later, run in this actor's sandbox.
+        spec.sandbox = Some(self.sandbox.clone());
+        let permit = self.child_permit()?;
+        let cell =
+            crate::supervisor::start(&self.rt, spec, name, Some(self.cell.clone()), None).await?;
+        cell.permit.hold(permit);
+        Ok(cell.id.get())
     }
 
     async fn shutdown_task(&mut self, task: wit::Task) -> bool {
@@ -954,6 +1006,14 @@ impl wt::HostTable for ActorData {
             max_entries: options.max_entries,
             max_bytes: options.max_bytes,
         };
+        // Only this actor creates tables it owns, so the count cannot race.
+        let max = self.quotas.max_tables;
+        if self.rt.tables.owned_count(self.me()) >= max {
+            self.rt.hits.tables.fetch_add(1, Ordering::Relaxed);
+            let why = format!("max_tables: this actor already owns {max} tables, its limit");
+            tracing::warn!(actor = %self.cell.label, limit = "max_tables", value = max, "{why}");
+            return Err(wt::TableError::QuotaExceeded(why));
+        }
         let table = self.rt.tables.create(
             self.me(),
             options,

@@ -180,3 +180,54 @@ impl Drop for EpochTicker {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// Memory mappings one live instance takes (its memory, guard regions, fiber stack;
+/// measured here: about 4, see `../shared/wasmtime-notes.md`), with some margin.
+const MAPPINGS_PER_INSTANCE: u64 = 5;
+/// Mappings the rest of the process needs (its libraries, heap, threads).
+const MAPPINGS_BASELINE: u64 = 10_000;
+
+/// Linux's `vm.max_map_count`, if this system has one.
+pub(crate) fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether a pool of `instances` can have them all live under `max_map_count`; if
+/// not, says what to do. Found now rather than as `ENOMEM` at some later spawn.
+pub(crate) fn check_map_count(instances: u32, max_map_count: Option<u64>) -> Result<(), String> {
+    let Some(limit) = max_map_count else {
+        return Ok(());
+    };
+    let need = u64::from(instances) * MAPPINGS_PER_INSTANCE + MAPPINGS_BASELINE;
+    if need <= limit {
+        return Ok(());
+    }
+    let fits = limit.saturating_sub(MAPPINGS_BASELINE) / MAPPINGS_PER_INSTANCE;
+    let raise = need.next_power_of_two();
+    Err(format!(
+        "a pool of {instances} instances needs up to {need} memory mappings, but \
+         vm.max_map_count is {limit} (about {fits} live instances fit). Raise it, as root: \
+         `sysctl -w vm.max_map_count={raise}` (add `vm.max_map_count = {raise}` to \
+         /etc/sysctl.d/99-foundation.conf to keep it), or lower max_instances"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_count_check_names_the_sysctl_to_raise() {
+        assert!(check_map_count(1000, Some(65_530)).is_ok());
+        assert!(check_map_count(100_000, None).is_ok());
+        let err = check_map_count(20_000, Some(65_530)).unwrap_err();
+        assert!(err.contains("vm.max_map_count is 65530"), "{err}");
+        assert!(err.contains("about 11106 live instances fit"), "{err}");
+        assert!(err.contains("sysctl -w vm.max_map_count=131072"), "{err}");
+        assert!(check_map_count(100_000, Some(1_048_576)).is_ok());
+    }
+}

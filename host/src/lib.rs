@@ -35,6 +35,7 @@ pub mod manifest;
 mod probe;
 mod registry;
 mod runtime;
+mod sandbox;
 mod sched;
 mod stdio;
 mod supervisor;
@@ -49,6 +50,10 @@ pub use registry::Down;
 pub use runtime::{
     ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
+};
+pub use sandbox::{
+    Capabilities, DEFAULT_MAX_CHILDREN, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES,
+    DEFAULT_MAX_TASKS, DirAccess, LimitHits, Limits, Sandbox, SandboxError,
 };
 pub use supervisor::{
     AutoShutdown, ChildInfo, ChildKind, ChildSpec, ChildWire, NewChild, Restart, Shutdown,

@@ -72,7 +72,7 @@ async fn run(path: &Path, build: bool) -> Result<()> {
     if build {
         build_components(&manifest).await?;
     }
-    let runtime = Runtime::builder().build()?;
+    let runtime = Runtime::builder().manifest(&manifest).build()?;
     if let Err(e) = runtime.start(&manifest).await {
         runtime.shutdown().await;
         return Err(e.into());
@@ -129,7 +129,7 @@ async fn build_components(manifest: &Manifest) -> Result<()> {
 fn check(path: &Path) -> Result<()> {
     let manifest = Manifest::from_file(path)?;
     // Checking compiles every component; the cache makes a later `run` fast.
-    let runtime = Runtime::builder().build()?;
+    let runtime = Runtime::builder().manifest(&manifest).build()?;
     runtime.load_components(&manifest)?;
     println!(
         "ok: {}: {} component(s), {} actor(s)",

@@ -38,8 +38,38 @@
 //! ```
 //!
 //! Actors and supervisors that no supervisor lists are top level; they start in the
-//! order they appear in the file. Sections for limits and capabilities are reserved
-//! for later versions; unknown keys are rejected so that a typo never passes silently.
+//! order they appear in the file. Unknown keys are rejected so that a typo never
+//! passes silently.
+//!
+//! Each actor runs in a sandbox: nothing is granted unless its entry says so, and its
+//! limits are the manifest's `[limits]` over the runtime's defaults, overridden by its
+//! own `limits` (see `docs/semantics.md`, "Security model", for every default):
+//!
+//! ```toml
+//! [runtime]
+//! max_instances = 20000       # the pool's size: the most live actors (default 1000)
+//!
+//! [limits]                    # defaults for every actor of this manifest
+//! max_memory = "64 MiB"       # bytes, or a string with B, KiB, MiB, GiB, KB, MB, GB
+//! deadline = "2s"             # milliseconds, or a string with ms, s, m
+//! max_message_size = "1 MiB"
+//! max_table_elements = 10000
+//! max_children = 100
+//! max_tables = 10
+//! max_tasks = 10
+//!
+//! [[actors]]
+//! name = "indexer"
+//! component = "indexer"
+//! limits = { max_memory = "512 MiB", deadline = 10000 }
+//!
+//! [actors.capabilities]       # for the actor just above
+//! dirs = [
+//!   { host = "data", guest = "/data", access = "read-only" },    # or "read-write"
+//! ]
+//! env = { LOG_LEVEL = "debug" }
+//! connect = ["127.0.0.1:4222", "10.0.0.0/8:*", "localhost:5432"]
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,6 +81,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use std::sync::Arc;
+
+use crate::sandbox::{Capabilities, DirAccess, Limits, Sandbox};
 use crate::supervisor::{AutoShutdown, Restart, Shutdown, Strategy};
 
 /// A parsed, validated manifest.
@@ -67,6 +100,18 @@ pub struct Manifest {
     /// The names of the top-level actors and supervisors (those no supervisor
     /// lists), in the order they start.
     pub roots: Vec<String>,
+    /// `[runtime]`: how to size the runtime.
+    pub runtime: RuntimeDecl,
+    /// `[limits]`: the defaults of this manifest's actors (already applied to each
+    /// actor's sandbox).
+    pub limits: Limits,
+}
+
+/// The `[runtime]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeDecl {
+    /// The instance pool's size: the most live actors and tasks at once.
+    pub max_instances: Option<u32>,
 }
 
 /// A supervisor declared in `[[supervisors]]`.
@@ -126,6 +171,8 @@ pub struct ActorDecl {
     pub shutdown: Option<Shutdown>,
     /// Whether its exit can shut its supervisor down (`auto_shutdown`).
     pub significant: bool,
+    /// Its capabilities, and its limits with the manifest's defaults applied.
+    pub sandbox: Arc<Sandbox>,
     /// Where the actor is declared, for errors about it.
     pub location: Location,
 }
@@ -168,6 +215,60 @@ struct RawManifest {
     actors: Vec<Spanned<RawActor>>,
     #[serde(default)]
     supervisors: Vec<Spanned<RawSupervisor>>,
+    #[serde(default)]
+    runtime: RawRuntime,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    max_instances: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_memory: Option<Spanned<RawSize>>,
+    max_table_elements: Option<usize>,
+    deadline: Option<Spanned<RawDuration>>,
+    max_message_size: Option<Spanned<RawSize>>,
+    max_children: Option<usize>,
+    max_tables: Option<usize>,
+    max_tasks: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Bytes(u64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDuration {
+    Millis(u64),
+    Text(String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCapabilities {
+    #[serde(default)]
+    dirs: Vec<Spanned<RawDir>>,
+    #[serde(default)]
+    env: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    connect: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDir {
+    host: String,
+    guest: String,
+    access: DirAccess,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +315,8 @@ struct RawActor {
     shutdown: Option<Spanned<RawShutdown>>,
     #[serde(default)]
     significant: bool,
+    limits: Option<RawLimits>,
+    capabilities: Option<RawCapabilities>,
 }
 
 impl Manifest {
@@ -280,6 +383,22 @@ impl Manifest {
             });
         }
 
+        let defaults = match &raw.limits {
+            Some(l) => limits(l, "[limits]").map_err(|(span, msg)| at(span, msg))?,
+            None => Limits::default(),
+        };
+        let runtime = RuntimeDecl {
+            max_instances: match &raw.runtime.max_instances {
+                Some(n) if *n.get_ref() == 0 => {
+                    return Err(at(
+                        n.span(),
+                        "[runtime]: `max_instances` must be at least 1".into(),
+                    ));
+                }
+                n => n.as_ref().map(|n| *n.get_ref()),
+            },
+        };
+
         let mut actors: Vec<ActorDecl> = Vec::with_capacity(raw.actors.len());
         for actor in &raw.actors {
             let span = actor.span();
@@ -329,6 +448,14 @@ impl Manifest {
                 })?,
                 None => crate::codec::encode(&toml::Table::new()).expect("an empty table encodes"),
             };
+            let own = match &actor.limits {
+                Some(l) => limits(l, &format!("actor {name:?}")).map_err(|(s, m)| at(s, m))?,
+                None => Limits::default(),
+            };
+            let capabilities = match &actor.capabilities {
+                Some(c) => capabilities(c, name, base_dir).map_err(|(s, m)| at(s, m))?,
+                None => Capabilities::default(),
+            };
             actors.push(ActorDecl {
                 name: name.clone(),
                 component: component.clone(),
@@ -337,6 +464,10 @@ impl Manifest {
                 restart: actor.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&actor.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
                 significant: actor.significant,
+                sandbox: Arc::new(Sandbox {
+                    capabilities,
+                    limits: own.or(&defaults),
+                }),
                 location: locate(text, file, span.start),
             });
         }
@@ -477,6 +608,8 @@ impl Manifest {
             actors,
             supervisors,
             roots: roots.into_iter().map(|(_, name)| name).collect(),
+            runtime,
+            limits: defaults,
         })
     }
 
@@ -512,6 +645,146 @@ fn shutdown(
             ),
         )),
     }
+}
+
+type Spot = (Range<usize>, String);
+
+fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
+    let size = |v: &Option<Spanned<RawSize>>, key: &str| -> Result<Option<usize>, Spot> {
+        let Some(v) = v else { return Ok(None) };
+        let bytes = match v.get_ref() {
+            RawSize::Bytes(n) => Some(*n),
+            RawSize::Text(t) => parse_size(t),
+        };
+        bytes
+            .and_then(|b| usize::try_from(b).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                (
+                    v.span(),
+                    format!(
+                        "{owner}: `{key}` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
+                    ),
+                )
+            })
+    };
+    let deadline = match &raw.deadline {
+        None => None,
+        Some(v) => Some(
+            match v.get_ref() {
+                RawDuration::Millis(ms) => Some(Duration::from_millis(*ms)),
+                RawDuration::Text(t) => parse_duration(t),
+            }
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                (
+                    v.span(),
+                    format!(
+                        "{owner}: `deadline` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero"
+                    ),
+                )
+            })?,
+        ),
+    };
+    Ok(Limits {
+        max_memory: size(&raw.max_memory, "max_memory")?,
+        max_table_elements: raw.max_table_elements,
+        deadline,
+        max_message_size: size(&raw.max_message_size, "max_message_size")?,
+        max_children: raw.max_children,
+        max_tables: raw.max_tables,
+        max_tasks: raw.max_tasks,
+    })
+}
+
+/// "64 MiB", "512KiB", "1 GB", "4096", "4096 B".
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(scale)
+}
+
+/// "200ms", "2s", "1m", "500".
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "" | "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => number.checked_mul(60).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+fn capabilities(raw: &RawCapabilities, actor: &str, base_dir: &Path) -> Result<Capabilities, Spot> {
+    let mut caps = Capabilities::default();
+    let mut guests: Vec<&str> = Vec::new();
+    for dir in &raw.dirs {
+        let d = dir.get_ref();
+        let host = base_dir.join(&d.host);
+        if d.guest.trim().is_empty() {
+            return Err((
+                dir.span(),
+                format!("actor {actor:?}: a directory's `guest` path must not be empty"),
+            ));
+        }
+        if guests.contains(&d.guest.as_str()) {
+            return Err((
+                dir.span(),
+                format!(
+                    "actor {actor:?}: two directories are granted as {:?}",
+                    d.guest
+                ),
+            ));
+        }
+        guests.push(&d.guest);
+        if !host.is_dir() {
+            return Err((
+                dir.span(),
+                format!(
+                    "actor {actor:?}: directory {} (granted as {:?}) does not exist or is not a directory",
+                    host.display(),
+                    d.guest
+                ),
+            ));
+        }
+        caps = caps.dir(host, &d.guest, d.access);
+    }
+    if let Some(env) = &raw.env {
+        for (key, value) in env.get_ref() {
+            if key.is_empty() || key.contains('=') || key.contains('\0') {
+                return Err((
+                    env.span(),
+                    format!("actor {actor:?}: {key:?} is not an environment variable name"),
+                ));
+            }
+            caps = caps.env(key, value);
+        }
+    }
+    for dest in &raw.connect {
+        caps = caps
+            .connect(dest.get_ref())
+            .map_err(|e| (dest.span(), format!("actor {actor:?}: {e}")))?;
+    }
+    Ok(caps)
 }
 
 fn locate(text: &str, file: &Path, offset: usize) -> Location {

@@ -41,6 +41,10 @@ pub(crate) struct ActorCell {
     pub(crate) gone: AtomicBool,
     /// The supervisor's stable address for this child, if supervised.
     slot: Mutex<Weak<Slot>>,
+    /// The largest message it accepts (its `max_message_size`).
+    pub(crate) max_message: std::sync::atomic::AtomicUsize,
+    /// The quota unit its starter spent on it, given back when it exits.
+    pub(crate) permit: crate::sandbox::PermitSlot,
 }
 
 /// A stable address: for a supervised child, the supervisor points it at each new
@@ -122,6 +126,8 @@ impl ActorCell {
             supervised: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             slot: Mutex::new(Weak::new()),
+            max_message: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            permit: crate::sandbox::PermitSlot::default(),
         }
     }
 
@@ -206,6 +212,7 @@ impl ActorCell {
             .or_else(|| self.take_kill_reason())
             .unwrap_or(ExitReason::Killed);
         registry.remove(self.id);
+        self.permit.close();
         self.notify_exit(registry, &reason);
         reason
     }

@@ -20,6 +20,7 @@ use crate::id::{ActorId, IdGen};
 use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
 use crate::manifest::{Manifest, ManifestError};
 use crate::registry::{ActorCell, Registry};
+use crate::sandbox::{Effective, HitCounters, LimitHits, Limits, Permit, Sandbox};
 use crate::sched;
 
 /// Default mailbox capacity (messages) of an actor that does not set its own.
@@ -38,10 +39,10 @@ pub(crate) struct Settings {
     pub(crate) send_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) max_message_size: usize,
-    /// The default limit of an actor's linear memory (the pool's slot size).
+    /// The ceiling of an actor's linear memory (the pool's slot size).
     pub(crate) max_memory: usize,
-    /// The default handler deadline (none: a handler may run as long as it likes).
-    pub(crate) deadline: Option<Duration>,
+    /// Default limits of every actor (`None`: the built-in default).
+    pub(crate) limits: Limits,
     /// How often the epoch advances (a busy guest yields at each tick).
     pub(crate) epoch_interval: Duration,
 }
@@ -75,7 +76,7 @@ impl Default for RuntimeBuilder {
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 max_memory: 256 * 1024 * 1024,
-                deadline: None,
+                limits: Limits::default(),
                 epoch_interval: Duration::from_millis(10),
             },
             engine: EngineSettings {
@@ -127,7 +128,16 @@ impl RuntimeBuilder {
     /// may run before the actor is stopped with a `deadline-exceeded` trap (default:
     /// none). Measured in epoch ticks, so it is precise to one epoch interval.
     pub fn handler_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
-        self.settings.deadline = deadline;
+        self.settings.limits.deadline = deadline;
+        self
+    }
+
+    /// Default limits and quotas of every actor; an actor's own (from its manifest
+    /// entry or [`ActorOptions::sandbox`]) override them field by field. Replaces
+    /// what [`RuntimeBuilder::handler_deadline`] set. See `docs/semantics.md`,
+    /// "Limits and quotas", for the built-in defaults.
+    pub fn default_limits(&mut self, limits: Limits) -> &mut Self {
+        self.settings.limits = limits;
         self
     }
 
@@ -156,12 +166,25 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Applies a manifest's `[runtime]` section (the pool's size). Its `[limits]`
+    /// are already part of each of its actors' sandboxes.
+    pub fn manifest(&mut self, manifest: &Manifest) -> &mut Self {
+        if let Some(n) = manifest.runtime.max_instances {
+            self.max_instances(n);
+        }
+        self
+    }
+
     /// Builds the runtime. Must be called within a tokio runtime, whose handle the
     /// actors then run on.
     pub fn build(&self) -> Result<Runtime, Error> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Engine("Runtime::build must be called within a tokio runtime".into())
         })?;
+        if self.engine.pooling {
+            engine::check_map_count(self.engine.max_instances, engine::max_map_count())
+                .map_err(Error::Engine)?;
+        }
         let engine = engine::build_engine(&self.engine)?;
         let linker = engine::build_linker(&engine)?;
         let ticker = EpochTicker::start(engine.clone(), self.epoch_interval);
@@ -183,6 +206,8 @@ impl RuntimeBuilder {
                 handle,
                 cache_dir: self.cache_dir.clone(),
                 shutting_down: AtomicBool::new(false),
+                hits: Arc::default(),
+                default_sandbox: Arc::default(),
                 _ticker: ticker,
             }),
         })
@@ -203,7 +228,7 @@ pub(crate) struct NewCell {
 }
 
 /// What to start.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct SpawnSpec {
     pub(crate) component: String,
     pub(crate) args: Vec<u8>,
@@ -219,10 +244,27 @@ pub(crate) struct SpawnSpec {
     /// the new actor before its `init` runs: a supervisor passing on what the child's
     /// previous instance left it.
     pub(crate) inherit: Vec<(u64, Vec<u8>)>,
-    /// Its linear-memory limit, when below the runtime's.
-    pub(crate) max_memory: Option<usize>,
-    /// Its handler deadline, when it overrides the runtime's.
-    pub(crate) deadline: Option<Duration>,
+    /// Its capabilities and limits (`None`: the runtime's defaults, nothing granted).
+    pub(crate) sandbox: Option<Arc<Sandbox>>,
+    /// The quota unit its starter spent on it, held until it exits.
+    pub(crate) permit: Option<Permit>,
+}
+
+impl SpawnSpec {
+    /// A spec for an unnamed, unlinked actor with the runtime's defaults.
+    pub(crate) fn new(component: String, args: Vec<u8>) -> SpawnSpec {
+        SpawnSpec {
+            component,
+            args,
+            name: None,
+            mailbox: None,
+            link: None,
+            slot: None,
+            inherit: Vec::new(),
+            sandbox: None,
+            permit: None,
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -240,6 +282,10 @@ pub(crate) struct Inner {
     pub(crate) handle: tokio::runtime::Handle,
     cache_dir: Option<PathBuf>,
     shutting_down: AtomicBool,
+    /// How often each limit was hit.
+    pub(crate) hits: Arc<HitCounters>,
+    /// The sandbox of actors started without one: nothing granted.
+    pub(crate) default_sandbox: Arc<Sandbox>,
     _ticker: EpochTicker,
 }
 
@@ -250,6 +296,21 @@ impl Inner {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// The limits that hold for an actor in `sandbox`.
+    pub(crate) fn effective(&self, sandbox: &Sandbox) -> Effective {
+        sandbox.limits.effective(
+            &self.settings.limits,
+            self.settings.max_memory,
+            self.settings.max_message_size,
+        )
+    }
+
+    /// Counts a message refused as too large.
+    pub(crate) fn too_large(&self, size: usize, max: usize) -> SendError {
+        self.hits.message_size.fetch_add(1, Ordering::Relaxed);
+        SendError::TooLarge { size, max }
     }
 
     fn component(&self, name: &str) -> Result<Arc<LoadedComponent>, SpawnError> {
@@ -278,11 +339,18 @@ impl Inner {
                 "the runtime is shutting down".into(),
             ));
         }
-        if spec.args.len() > self.settings.max_message_size {
+        let sandbox = spec
+            .sandbox
+            .clone()
+            .unwrap_or_else(|| self.default_sandbox.clone());
+        let limits = self.effective(&sandbox);
+        // Init args are a message to the new actor: its own size limit holds.
+        if spec.args.len() > limits.max_message_size {
+            self.hits.message_size.fetch_add(1, Ordering::Relaxed);
             return Err(SpawnError::Codec(format!(
                 "{} bytes exceed the maximum message size of {} bytes",
                 spec.args.len(),
-                self.settings.max_message_size
+                limits.max_message_size
             )));
         }
         let component = self.component(&spec.component)?;
@@ -299,6 +367,11 @@ impl Inner {
             spec.name.as_deref(),
             spec.link.as_ref(),
         )?;
+        cell.max_message
+            .store(limits.max_message_size, Ordering::Relaxed);
+        if let Some(permit) = spec.permit {
+            cell.permit.hold(permit);
+        }
         if let Some(slot) = &spec.slot {
             // Only supervisors pass a slot: the child is theirs to stop.
             cell.supervised.store(true, Ordering::SeqCst);
@@ -324,11 +397,9 @@ impl Inner {
             rx,
             exit_tx,
             spec.link.clone(),
-        )
-        .max_memory(spec.max_memory.map_or(self.settings.max_memory, |m| {
-            m.min(self.settings.max_memory)
-        }))
-        .deadline(spec.deadline.or(self.settings.deadline));
+            sandbox,
+            limits,
+        );
         cell.arm_abort(sched::spawn_actor(
             &self.handle,
             task.run(spec.args, init_tx),
@@ -382,6 +453,8 @@ impl Inner {
         component: &str,
         function: String,
         input: Vec<u8>,
+        sandbox: Arc<Sandbox>,
+        permit: Permit,
     ) -> Result<(ActorId, u64), SpawnError> {
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(SpawnError::Unavailable(
@@ -399,9 +472,20 @@ impl Inner {
         let id = self.ids.next();
         let label: Arc<str> = format!("{}.{function}{id}", component.name).into();
         let NewCell { cell, rx, exit_tx } = self.new_cell(id, label, 1, None, None)?;
+        cell.permit.hold(permit);
         let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
         cell.add_monitor(monitor, &owner.mailbox.signals);
-        let task = ActorTask::new(self.clone(), cell.clone(), component, rx, exit_tx, None);
+        let limits = self.effective(&sandbox);
+        let task = ActorTask::new(
+            self.clone(),
+            cell.clone(),
+            component,
+            rx,
+            exit_tx,
+            None,
+            sandbox,
+            limits,
+        );
         let owner_signals = owner.mailbox.signals.clone();
         cell.arm_abort(sched::spawn_actor(
             &self.handle,
@@ -440,12 +524,14 @@ impl Inner {
         Ok(NewCell { cell, rx, exit_tx })
     }
 
-    fn check_size(&self, len: usize) -> Result<(), SendError> {
-        if len > self.settings.max_message_size {
-            return Err(SendError::TooLarge {
-                size: len,
-                max: self.settings.max_message_size,
-            });
+    /// Whether `to` accepts a message of `len` bytes (its `max_message_size`).
+    fn check_size(&self, len: usize, to: &ActorCell) -> Result<(), SendError> {
+        let max = to
+            .max_message
+            .load(Ordering::Relaxed)
+            .min(self.settings.max_message_size);
+        if len > max {
+            return Err(self.too_large(len, max));
         }
         Ok(())
     }
@@ -456,14 +542,14 @@ impl Inner {
         to: &ActorCell,
         payload: Vec<u8>,
     ) -> Result<(), SendError> {
-        self.check_size(payload.len())?;
+        self.check_size(payload.len(), to)?;
         to.mailbox
             .send_within(Envelope::Cast { from, payload }, self.settings.send_timeout)
             .await
     }
 
     fn try_cast(&self, from: u64, to: &ActorCell, payload: Vec<u8>) -> Result<(), SendError> {
-        self.check_size(payload.len())?;
+        self.check_size(payload.len(), to)?;
         to.mailbox.try_send(Envelope::Cast { from, payload })
     }
 
@@ -476,7 +562,7 @@ impl Inner {
         payload: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, SendError> {
-        self.check_size(payload.len())?;
+        self.check_size(payload.len(), to)?;
         let deadline = tokio::time::Instant::now() + timeout;
         let (reply, rx) = oneshot::channel();
         to.mailbox
@@ -529,8 +615,12 @@ fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::Superv
             if let Some(actor) = manifest.actor(child) {
                 let mut spec =
                     ChildSpec::actor(child, &actor.component, actor.args.clone()).name(child);
-                if let crate::supervisor::ChildKind::Actor { mailbox, .. } = &mut spec.kind {
+                if let crate::supervisor::ChildKind::Actor {
+                    mailbox, sandbox, ..
+                } = &mut spec.kind
+                {
                     *mailbox = actor.mailbox;
+                    *sandbox = Some(actor.sandbox.clone());
                 }
                 spec.restart = actor.restart.unwrap_or(spec.restart);
                 spec.shutdown = actor.shutdown.unwrap_or(spec.shutdown);
@@ -553,6 +643,7 @@ fn supervisor_spec(manifest: &Manifest, name: &str) -> crate::supervisor::Superv
         children,
         max_children: decl.max_children,
         auto_shutdown: decl.auto_shutdown,
+        sandbox: None,
     }
 }
 
@@ -694,15 +785,10 @@ impl Runtime {
         for root in &manifest.roots {
             let cell = if let Some(actor) = manifest.actor(root) {
                 let spec = SpawnSpec {
-                    component: actor.component.clone(),
-                    args: actor.args.clone(),
                     name: Some(actor.name.clone()),
                     mailbox: actor.mailbox,
-                    link: None,
-                    slot: None,
-                    inherit: Vec::new(),
-                    max_memory: None,
-                    deadline: None,
+                    sandbox: Some(actor.sandbox.clone()),
+                    ..SpawnSpec::new(actor.component.clone(), actor.args.clone())
                 };
                 self.inner.spawn(spec).await
             } else {
@@ -750,15 +836,10 @@ impl Runtime {
     ) -> Result<ActorRef, SpawnError> {
         let args = crate::codec::encode(args).map_err(|e| SpawnError::Codec(e.to_string()))?;
         let spec = SpawnSpec {
-            component: options.component,
-            args,
             name: options.name,
             mailbox: options.mailbox,
-            link: None,
-            slot: None,
-            inherit: Vec::new(),
-            max_memory: options.max_memory,
-            deadline: options.deadline,
+            sandbox: Some(Arc::new(options.sandbox)),
+            ..SpawnSpec::new(options.component, args)
         };
         let cell = self.inner.spawn(spec).await?;
         Ok(self.actor_ref(cell))
@@ -895,6 +976,12 @@ impl Runtime {
             .into_iter()
             .filter_map(ActorId::from_raw)
             .collect())
+    }
+
+    /// How often each limit and quota was hit since the runtime started (see
+    /// `docs/semantics.md`, "Security model").
+    pub fn limit_hits(&self) -> LimitHits {
+        self.inner.hits.snapshot()
     }
 
     /// Messages of fan-outs and timers that could not be delivered (mailbox full
@@ -1062,8 +1149,7 @@ pub struct ActorOptions {
     component: String,
     name: Option<String>,
     mailbox: Option<usize>,
-    max_memory: Option<usize>,
-    deadline: Option<Duration>,
+    sandbox: Sandbox,
 }
 
 impl ActorOptions {
@@ -1073,8 +1159,7 @@ impl ActorOptions {
             component: component.to_string(),
             name: None,
             mailbox: None,
-            max_memory: None,
-            deadline: None,
+            sandbox: Sandbox::default(),
         }
     }
 
@@ -1094,13 +1179,20 @@ impl ActorOptions {
     /// [`RuntimeBuilder::max_memory_bytes`]). Growing past it fails inside the guest,
     /// which usually traps; the exit reason then names the limit.
     pub fn max_memory(mut self, bytes: usize) -> Self {
-        self.max_memory = Some(bytes);
+        self.sandbox.limits.max_memory = Some(bytes);
         self
     }
 
     /// Its handler deadline (see [`RuntimeBuilder::handler_deadline`]).
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = Some(deadline);
+        self.sandbox.limits.deadline = Some(deadline);
+        self
+    }
+
+    /// Its capabilities and limits (replacing what [`ActorOptions::max_memory`] and
+    /// [`ActorOptions::deadline`] set). Actors it starts run in the same sandbox.
+    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+        self.sandbox = sandbox;
         self
     }
 }

@@ -21,6 +21,7 @@ use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, Signal};
 use crate::registry::{self, ActorCell, Slot};
 use crate::runtime::{Inner, SpawnSpec};
+use crate::sandbox::Sandbox;
 
 /// How a supervisor restarts its children when one exits and must be restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -71,6 +72,9 @@ pub enum ChildKind {
         args: Vec<u8>,
         /// Its mailbox capacity.
         mailbox: Option<usize>,
+        /// Its capabilities and limits (`None`: the supervisor's
+        /// [`SupervisorSpec::sandbox`]).
+        sandbox: Option<Arc<Sandbox>>,
     },
     /// A nested supervisor.
     Supervisor(SupervisorSpec),
@@ -104,6 +108,7 @@ impl ChildSpec {
                 component: component.to_string(),
                 args,
                 mailbox: None,
+                sandbox: None,
             },
             name: None,
             restart: Restart::Permanent,
@@ -127,6 +132,15 @@ impl ChildSpec {
     /// Registers each instance of this child under `name`.
     pub fn name(mut self, name: &str) -> Self {
         self.name = Some(name.to_string());
+        self
+    }
+
+    /// Runs each instance of this actor child in `sandbox` (no effect on a
+    /// supervisor child: give its spec a [`SupervisorSpec::sandbox`]).
+    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+        if let ChildKind::Actor { sandbox: s, .. } = &mut self.kind {
+            *s = Some(Arc::new(sandbox));
+        }
         self
     }
 
@@ -166,6 +180,11 @@ pub struct SupervisorSpec {
     pub max_children: Option<usize>,
     /// When the exit of significant children shuts the supervisor down (S10).
     pub auto_shutdown: AutoShutdown,
+    /// The sandbox of its actor children that name none, including children added
+    /// at run time and those of nested supervisors that name none either. `None`:
+    /// the runtime's default (nothing granted). A supervisor started by a guest gets
+    /// the guest's.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 impl Default for SupervisorSpec {
@@ -177,6 +196,7 @@ impl Default for SupervisorSpec {
             children: Vec::new(),
             max_children: None,
             auto_shutdown: AutoShutdown::Never,
+            sandbox: None,
         }
     }
 }
@@ -305,6 +325,7 @@ impl SupervisorWire {
             children,
             max_children: self.max_children,
             auto_shutdown: self.auto_shutdown,
+            sandbox: None,
         })
     }
 }
@@ -323,6 +344,7 @@ impl NewChild {
                 component: self.component,
                 args: self.args,
                 mailbox: None,
+                sandbox: None,
             },
             name: self.name,
             restart: self.restart,
@@ -425,6 +447,7 @@ pub(crate) async fn start(
         max_seconds: spec.max_seconds,
         max_children: spec.max_children,
         auto_shutdown: spec.auto_shutdown,
+        sandbox: spec.sandbox,
         next_child: 1,
         restarts: VecDeque::new(),
         children: spec
@@ -485,6 +508,8 @@ struct Supervisor {
     max_seconds: Duration,
     max_children: Option<usize>,
     auto_shutdown: AutoShutdown,
+    /// The sandbox of actor children that name none.
+    sandbox: Option<Arc<Sandbox>>,
     /// For generated child ids.
     next_child: u64,
     /// When recent restarts happened, oldest first.
@@ -522,24 +547,27 @@ impl Supervisor {
                 component,
                 args,
                 mailbox,
+                sandbox,
             } => {
                 let spec = SpawnSpec {
-                    component: component.clone(),
-                    args: args.clone(),
                     name: child.spec.name.clone(),
                     mailbox: *mailbox,
                     link: Some(self.cell.clone()),
                     slot: Some(child.slot.clone()),
                     inherit,
-                    max_memory: None,
-                    deadline: None,
+                    sandbox: sandbox.clone().or_else(|| self.sandbox.clone()),
+                    ..SpawnSpec::new(component.clone(), args.clone())
                 };
                 self.rt.spawn(spec).await
             }
             ChildKind::Supervisor(spec) => {
+                let mut spec = spec.clone();
+                if spec.sandbox.is_none() {
+                    spec.sandbox = self.sandbox.clone();
+                }
                 start_nested(
                     self.rt.clone(),
-                    spec.clone(),
+                    spec,
                     child.spec.name.clone(),
                     self.cell.clone(),
                     child.slot.clone(),

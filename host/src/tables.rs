@@ -539,6 +539,16 @@ impl Tables {
         Ok(table)
     }
 
+    /// How many tables `owner` owns.
+    pub(crate) fn owned_count(&self, owner: u64) -> usize {
+        self.meta
+            .lock()
+            .unwrap()
+            .owned
+            .get(&owner)
+            .map_or(0, Vec::len)
+    }
+
     pub(crate) fn by_id(&self, id: u64) -> Result<Arc<Table>, TableError> {
         self.by_id
             .pin()

@@ -11,6 +11,7 @@ mod mailbox;
 mod manifest;
 mod model;
 mod monitors;
+mod sandbox;
 mod supervisors;
 mod tables;
 mod tasks;
@@ -96,6 +97,7 @@ pub enum Call {
     Event(EventCall),
     Allocate(u64),
     Recurse(u64),
+    Sandbox(SandboxCall),
 }
 
 /// testactor's `EventCall`, by shape.
@@ -187,6 +189,22 @@ pub enum Reply {
     Task { id: u64, monitor: u64 },
 }
 
+/// Mirrors the testactor's `SandboxCall`.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum SandboxCall {
+    ReadFile(String),
+    WriteFile { path: String, text: String },
+    ListDir(String),
+    Env(String),
+    EnvNames,
+    Args,
+    Connect(String),
+    Listen(String),
+    SendLarge { to: u64, bytes: u64 },
+    SpawnBomb { max: u64 },
+    TableFlood { max: u64 },
+}
+
 #[derive(Serialize, Deserialize, Debug)]
 pub enum Cast {
     Record(u64),
@@ -226,6 +244,7 @@ pub struct Args {
     pub trap_exits: bool,
     pub notify_on_init: Option<u64>,
     pub spin_in_init: bool,
+    pub panic_in_terminate: bool,
 }
 
 pub fn init_tracing() {

@@ -73,7 +73,7 @@ fn unknown_key_is_a_typo_not_ignored() {
         format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbx = 3\n");
     assert_eq!(
         parse_err(&text),
-        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`, `restart`, `shutdown`, `significant`"
+        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`, `restart`, `shutdown`, `significant`, `limits`, `capabilities`"
     );
 }
 

@@ -31,6 +31,9 @@ pub struct Args {
     /// Loop forever in `init`.
     #[serde(default)]
     spin_in_init: bool,
+    /// Panic in `terminate`.
+    #[serde(default)]
+    panic_in_terminate: bool,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -128,6 +131,37 @@ pub enum Call {
     Allocate(u64),
     /// Recurses this deep (each frame keeps a small array alive), then replies.
     Recurse(u64),
+    /// A probe of the sandbox; see `SandboxCall`.
+    Sandbox(SandboxCall),
+}
+
+/// Probes of what the sandbox allows. I/O errors come back as
+/// `Err("{ErrorKind:?}: {error}")`.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum SandboxCall {
+    /// Replies `Text(contents)`.
+    ReadFile(String),
+    /// Replies `Ok`.
+    WriteFile { path: String, text: String },
+    /// Replies `Text` of the entry names, sorted, comma-separated.
+    ListDir(String),
+    /// Replies `Text(value)`, or `Err("not set")`.
+    Env(String),
+    /// Replies `Text` of every variable name, sorted, comma-separated.
+    EnvNames,
+    /// Replies `Text` of the arguments, comma-separated.
+    Args,
+    /// Opens a TCP connection to `addr` (`host:port`); replies `Ok`.
+    Connect(String),
+    /// Listens on TCP `addr`; replies `Ok`.
+    Listen(String),
+    /// Casts a byte string of `bytes` bytes to `to`; replies `Ok` or `Err(error)`.
+    SendLarge { to: u64, bytes: u64 },
+    /// Spawns testactors until refused, at most `max`; replies
+    /// `Text("spawned N: error")` (or `"spawned N"`).
+    SpawnBomb { max: u64 },
+    /// Creates tables until refused, at most `max`; replies `Text("created N: error")`.
+    TableFlood { max: u64 },
 }
 
 /// Timer, group and pub/sub operations. Messages sent are `Cast::Record(seq)`.
@@ -286,6 +320,7 @@ struct TestActor {
     tag: String,
     forward_info: Option<u64>,
     tasks: Vec<foundation_sdk::Task>,
+    panic_in_terminate: bool,
 }
 
 fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply {
@@ -326,6 +361,7 @@ impl Actor for TestActor {
             watchers: Vec::new(),
             tasks: Vec::new(),
             notify_on_terminate: args.notify_on_terminate,
+            panic_in_terminate: args.panic_in_terminate,
             tag: args.tag,
             forward_info: args.forward_info,
         })
@@ -494,6 +530,7 @@ impl Actor for TestActor {
                 Reply::Ok
             }
             Call::Recurse(depth) => Reply::Text(recurse(depth).to_string()),
+            Call::Sandbox(probe) => sandbox_call(probe),
             Call::StopWith(reason) => {
                 return CallResult::Stop {
                     reason: ExitReason::Custom(reason),
@@ -572,6 +609,9 @@ impl Actor for TestActor {
         if let Some(to) = self.notify_on_terminate {
             let _ = foundation_sdk::cast(id(to), &Cast::Terminated(self.tag.clone()));
         }
+        if self.panic_in_terminate {
+            panic!("terminate asked to panic");
+        }
     }
 }
 
@@ -606,6 +646,7 @@ fn spawn_error(e: SpawnError) -> String {
         SpawnError::UnknownComponent(c) => format!("UnknownComponent({c})"),
         SpawnError::InitFailed(r) => format!("InitFailed({})", ExitReason::from(r)),
         SpawnError::Unavailable(m) => format!("Unavailable({m})"),
+        SpawnError::QuotaExceeded(m) => format!("QuotaExceeded({m})"),
     }
 }
 
@@ -638,6 +679,10 @@ fn tasks(function: &str, input: &[u8]) -> Result<Vec<u8>, String> {
             std::hint::black_box(x);
             n
         }
+        "sleep_ms" => {
+            std::thread::sleep(Duration::from_millis(n));
+            n
+        }
         "panic" => panic!("task asked to panic with {n}"),
         "fail" => return Err(format!("failed on {n}")),
         other => return Err(format!("no task function {other:?}")),
@@ -646,6 +691,69 @@ fn tasks(function: &str, input: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 foundation_sdk::export_actor!(TestActor, tasks = tasks);
+
+fn sandbox_call(probe: SandboxCall) -> Reply {
+    fn io<T>(r: std::io::Result<T>, ok: impl FnOnce(T) -> Reply) -> Reply {
+        match r {
+            Ok(v) => ok(v),
+            Err(e) => Reply::Err(format!("{:?}: {e}", e.kind())),
+        }
+    }
+    match probe {
+        SandboxCall::ReadFile(path) => io(std::fs::read_to_string(path), Reply::Text),
+        SandboxCall::WriteFile { path, text } => io(std::fs::write(path, text), |()| Reply::Ok),
+        SandboxCall::ListDir(path) => io(
+            std::fs::read_dir(path).and_then(|d| {
+                let mut names = d
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<std::io::Result<Vec<_>>>()?;
+                names.sort();
+                Ok(names.join(","))
+            }),
+            Reply::Text,
+        ),
+        SandboxCall::Env(key) => match std::env::var(key) {
+            Ok(v) => Reply::Text(v),
+            Err(_) => Reply::Err("not set".into()),
+        },
+        SandboxCall::EnvNames => {
+            let mut names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+            names.sort();
+            Reply::Text(names.join(","))
+        }
+        SandboxCall::Args => Reply::Text(std::env::args().collect::<Vec<_>>().join(",")),
+        SandboxCall::Connect(addr) => io(std::net::TcpStream::connect(addr), |_| Reply::Ok),
+        SandboxCall::Listen(addr) => io(std::net::TcpListener::bind(addr), |_| Reply::Ok),
+        SandboxCall::SendLarge { to, bytes } => {
+            let big = vec![7u8; bytes as usize];
+            match foundation_sdk::cast(id(to), serde_bytes::Bytes::new(&big)) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Err(format!("{e:?}")),
+            }
+        }
+        SandboxCall::SpawnBomb { max } => {
+            let mut n = 0;
+            while n < max {
+                match foundation_sdk::spawn("testactor", &SpawnArgs { name: None }) {
+                    Ok(_) => n += 1,
+                    Err(e) => return Reply::Text(format!("spawned {n}: {}", spawn_error(e))),
+                }
+            }
+            Reply::Text(format!("spawned {n}"))
+        }
+        SandboxCall::TableFlood { max } => {
+            use foundation_sdk::tables::{Table, TableOptions};
+            let mut tables = Vec::new();
+            while (tables.len() as u64) < max {
+                match Table::create(&TableOptions::default()) {
+                    Ok(t) => tables.push(t),
+                    Err(e) => return Reply::Text(format!("created {}: {e:?}", tables.len())),
+                }
+            }
+            Reply::Text(format!("created {}", tables.len()))
+        }
+    }
+}
 
 fn table_call(op: TableCall) -> Reply {
     use foundation_sdk::tables::{Table, TableAccess, TableKind, TableOptions};

@@ -1,0 +1,453 @@
+//! What an actor may reach and how much of the host it may use: its capabilities
+//! (directories, environment variables, outbound TCP) and its limits and quotas.
+//! `docs/semantics.md` ("Security model") is the contract; this module turns a
+//! [`Sandbox`] into a WASI context and counts what an actor holds.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
+
+use crate::stdio::GuestOutput;
+
+/// Default most live children an actor may have started (`max_children`).
+pub const DEFAULT_MAX_CHILDREN: usize = 1000;
+/// Default most tables an actor may own (`max_tables`).
+pub const DEFAULT_MAX_TABLES: usize = 100;
+/// Default most live supervised tasks an actor may have (`max_tasks`).
+pub const DEFAULT_MAX_TASKS: usize = 100;
+/// Default most elements of one of an instance's wasm tables (`max_table_elements`).
+pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 10_000;
+
+/// An actor's capabilities and limits. The default grants nothing and takes the
+/// runtime's default limits.
+///
+/// ```
+/// use foundation::{Capabilities, DirAccess, Limits, Sandbox};
+/// let sandbox = Sandbox {
+///     capabilities: Capabilities::default()
+///         .dir(std::env::temp_dir(), "/tmp", DirAccess::ReadOnly)
+///         .env("LOG_LEVEL", "debug")
+///         .connect("127.0.0.1:4222")?,
+///     limits: Limits {
+///         max_memory: Some(64 << 20),
+///         ..Limits::default()
+///     },
+/// };
+/// # let _ = sandbox;
+/// # Ok::<(), foundation::SandboxError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    /// What it may reach outside itself.
+    pub capabilities: Capabilities,
+    /// How much of the host it may use.
+    pub limits: Limits,
+}
+
+/// What an actor may reach outside itself. Nothing by default.
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    dirs: Vec<DirGrant>,
+    env: Vec<(String, String)>,
+    connect: Vec<NetRule>,
+}
+
+/// How a granted directory may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirAccess {
+    /// Read files and list directories.
+    ReadOnly,
+    /// Also create, write, rename and delete.
+    ReadWrite,
+}
+
+#[derive(Debug, Clone)]
+struct DirGrant {
+    host: PathBuf,
+    guest: String,
+    access: DirAccess,
+}
+
+/// One allowed outbound TCP destination: an address block and a port (or any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NetRule {
+    net: IpAddr,
+    prefix: u8,
+    port: Option<u16>,
+}
+
+impl NetRule {
+    fn allows(&self, addr: SocketAddr) -> bool {
+        if self.port.is_some_and(|p| p != addr.port()) {
+            return false;
+        }
+        // An IPv4-mapped IPv6 address is the IPv4 address it maps.
+        let ip = match addr.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.net, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A capability that cannot be granted as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxError {
+    /// A `connect` entry is not `HOST:PORT`, `HOST:*` or `CIDR:PORT`.
+    #[error(
+        "network destination {entry:?}: {why} (expected \"HOST:PORT\", \"HOST:*\" or \"ADDRESS/PREFIX:PORT\")"
+    )]
+    Destination {
+        /// The entry as written.
+        entry: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl Capabilities {
+    /// Grants the host directory `host` to the guest as `guest`.
+    pub fn dir(mut self, host: impl Into<PathBuf>, guest: &str, access: DirAccess) -> Self {
+        self.dirs.push(DirGrant {
+            host: host.into(),
+            guest: guest.to_string(),
+            access,
+        });
+        self
+    }
+
+    /// Gives the guest the environment variable `key` with `value`.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Allows outbound TCP connections to `destination`: `"IP:PORT"`, `"IP:*"`,
+    /// `"[IPv6]:PORT"`, `"ADDRESS/PREFIX:PORT"` (a CIDR block), or `"NAME:PORT"` (the
+    /// name is resolved now, once; every address it resolves to is allowed).
+    pub fn connect(mut self, destination: &str) -> Result<Self, SandboxError> {
+        self.connect.extend(parse_destination(destination)?);
+        Ok(self)
+    }
+
+    /// Whether any capability is granted.
+    pub fn is_empty(&self) -> bool {
+        self.dirs.is_empty() && self.env.is_empty() && self.connect.is_empty()
+    }
+
+    /// The WASI context these capabilities give an actor labelled `actor`.
+    pub(crate) fn wasi(
+        &self,
+        actor: &Arc<str>,
+        hits: &Arc<HitCounters>,
+    ) -> Result<WasiCtx, String> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput {
+            actor: actor.clone(),
+            stream: "stdout",
+        })
+        .stderr(GuestOutput {
+            actor: actor.clone(),
+            stream: "stderr",
+        })
+        .allow_udp(false);
+        for dir in &self.dirs {
+            let perms = match dir.access {
+                DirAccess::ReadOnly => FsPerms::ReadOnly,
+                DirAccess::ReadWrite => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| {
+                    format!(
+                        "cannot open directory {} (granted as {:?}): {e}",
+                        dir.host.display(),
+                        dir.guest
+                    )
+                })?;
+        }
+        for (key, value) in &self.env {
+            wasi.env(key, value);
+        }
+        // TCP goes through the check even with no destination allowed, so every
+        // refusal is logged and counted; UDP is off.
+        let rules: Arc<[NetRule]> = self.connect.clone().into();
+        let actor = actor.clone();
+        let hits = hits.clone();
+        wasi.allow_tcp(true)
+            .allow_ip_name_lookup(!rules.is_empty())
+            .socket_addr_check(move |addr, usage| {
+                let allowed = match usage {
+                    // The implicit bind of an outbound connect: the wildcard address,
+                    // any port the system picks. Harmless alone (listening is
+                    // refused); the connect that follows is checked.
+                    SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                    SocketAddrUse::TcpConnect => rules.iter().any(|r| r.allows(addr)),
+                    _ => false,
+                };
+                if !allowed {
+                    hits.network.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%actor, capability = "connect", ?usage, %addr, "network access denied");
+                }
+                Box::pin(std::future::ready(allowed))
+            });
+        Ok(wasi.build())
+    }
+}
+
+fn parse_destination(entry: &str) -> Result<Vec<NetRule>, SandboxError> {
+    let bad = |why: &str| SandboxError::Destination {
+        entry: entry.to_string(),
+        why: why.to_string(),
+    };
+    let (host, port) = entry.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    let port = match port {
+        "*" => None,
+        p => Some(
+            p.parse::<u16>()
+                .map_err(|_| bad("the port is not 1-65535 or *"))?,
+        ),
+    };
+    if port == Some(0) {
+        return Err(bad("the port is not 1-65535 or *"));
+    }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    if let Some((net, prefix)) = host.split_once('/') {
+        let net: IpAddr = net.parse().map_err(|_| bad("not an IP address block"))?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| bad("the prefix length is out of range"))?;
+        return Ok(vec![NetRule { net, prefix, port }]);
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        let prefix = if ip.is_ipv4() { 32 } else { 128 };
+        return Ok(vec![NetRule {
+            net: ip,
+            prefix,
+            port,
+        }]);
+    }
+    let addrs = (host, port.unwrap_or(1))
+        .to_socket_addrs()
+        .map_err(|e| bad(&format!("cannot resolve {host:?}: {e}")))?;
+    let rules: Vec<NetRule> = addrs
+        .map(|a| NetRule {
+            net: a.ip(),
+            prefix: if a.is_ipv4() { 32 } else { 128 },
+            port,
+        })
+        .collect();
+    if rules.is_empty() {
+        return Err(bad(&format!("{host:?} resolves to no address")));
+    }
+    Ok(rules)
+}
+
+/// An actor's limits and quotas. `None` takes the runtime's default (see
+/// `docs/semantics.md`, "Limits and quotas").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest linear memory, in bytes (capped by the pool's slot size).
+    pub max_memory: Option<usize>,
+    /// Most elements of one wasm table.
+    pub max_table_elements: Option<usize>,
+    /// How long one guest entry (init, a batch, a system message) may run.
+    pub deadline: Option<Duration>,
+    /// Largest message the actor accepts, in bytes (capped by the runtime's).
+    pub max_message_size: Option<usize>,
+    /// Most live actors it may have started (spawn, spawn-link, start-supervisor).
+    pub max_children: Option<usize>,
+    /// Most tables it may own.
+    pub max_tables: Option<usize>,
+    /// Most live supervised tasks.
+    pub max_tasks: Option<usize>,
+}
+
+impl Limits {
+    /// These limits, with each unset one taken from `defaults`.
+    pub fn or(&self, defaults: &Limits) -> Limits {
+        Limits {
+            max_memory: self.max_memory.or(defaults.max_memory),
+            max_table_elements: self.max_table_elements.or(defaults.max_table_elements),
+            deadline: self.deadline.or(defaults.deadline),
+            max_message_size: self.max_message_size.or(defaults.max_message_size),
+            max_children: self.max_children.or(defaults.max_children),
+            max_tables: self.max_tables.or(defaults.max_tables),
+            max_tasks: self.max_tasks.or(defaults.max_tasks),
+        }
+    }
+}
+
+/// An actor's limits with every default filled in and the runtime's ceilings applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Effective {
+    pub(crate) max_memory: usize,
+    pub(crate) max_table_elements: usize,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_children: usize,
+    pub(crate) max_tables: usize,
+    pub(crate) max_tasks: usize,
+}
+
+impl Limits {
+    /// These limits over the runtime's `defaults`, within its ceilings.
+    pub(crate) fn effective(
+        &self,
+        defaults: &Limits,
+        memory_ceiling: usize,
+        message_ceiling: usize,
+    ) -> Effective {
+        let l = self.or(defaults);
+        Effective {
+            max_memory: l.max_memory.unwrap_or(memory_ceiling).min(memory_ceiling),
+            max_table_elements: l.max_table_elements.unwrap_or(DEFAULT_MAX_TABLE_ELEMENTS),
+            deadline: l.deadline,
+            max_message_size: l
+                .max_message_size
+                .unwrap_or(message_ceiling)
+                .min(message_ceiling),
+            max_children: l.max_children.unwrap_or(DEFAULT_MAX_CHILDREN),
+            max_tables: l.max_tables.unwrap_or(DEFAULT_MAX_TABLES),
+            max_tasks: l.max_tasks.unwrap_or(DEFAULT_MAX_TASKS),
+        }
+    }
+}
+
+/// How often each limit was hit since the runtime started
+/// ([`crate::Runtime::limit_hits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitHits {
+    /// Memory growths refused.
+    pub memory: u64,
+    /// Wasm table growths refused.
+    pub table_elements: u64,
+    /// Handlers stopped at their deadline.
+    pub deadline: u64,
+    /// Messages refused as too large.
+    pub message_size: u64,
+    /// Starts refused by `max_children`.
+    pub children: u64,
+    /// Table creations refused by `max_tables`.
+    pub tables: u64,
+    /// Task starts refused by `max_tasks`.
+    pub tasks: u64,
+    /// Network operations refused.
+    pub network: u64,
+}
+
+/// The runtime's counters behind [`LimitHits`].
+#[derive(Debug, Default)]
+pub(crate) struct HitCounters {
+    pub(crate) memory: AtomicU64,
+    pub(crate) table_elements: AtomicU64,
+    pub(crate) deadline: AtomicU64,
+    pub(crate) message_size: AtomicU64,
+    pub(crate) children: AtomicU64,
+    pub(crate) tables: AtomicU64,
+    pub(crate) tasks: AtomicU64,
+    pub(crate) network: AtomicU64,
+}
+
+impl HitCounters {
+    pub(crate) fn snapshot(&self) -> LimitHits {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        LimitHits {
+            memory: get(&self.memory),
+            table_elements: get(&self.table_elements),
+            deadline: get(&self.deadline),
+            message_size: get(&self.message_size),
+            children: get(&self.children),
+            tables: get(&self.tables),
+            tasks: get(&self.tasks),
+            network: get(&self.network),
+        }
+    }
+}
+
+/// A count of live things (children, tasks) held against a quota.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Quota(Arc<AtomicUsize>);
+
+impl Quota {
+    /// Takes one unit if fewer than `max` are held.
+    pub(crate) fn acquire(&self, max: usize) -> Option<Permit> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Permit(self.0.clone()))
+    }
+}
+
+/// One unit of a [`Quota`], given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Permit(Arc<AtomicUsize>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Where an actor keeps the permit it was started under, until it exits: a permit
+/// handed in after the exit is dropped at once.
+#[derive(Debug)]
+pub(crate) struct PermitSlot(Mutex<SlotState>);
+
+#[derive(Debug)]
+enum SlotState {
+    Open(Option<Permit>),
+    Closed,
+}
+
+impl Default for PermitSlot {
+    fn default() -> Self {
+        PermitSlot(Mutex::new(SlotState::Open(None)))
+    }
+}
+
+impl PermitSlot {
+    /// Keeps `permit` until [`PermitSlot::close`], or drops it if that has run.
+    pub(crate) fn hold(&self, permit: Permit) {
+        let mut slot = self.0.lock().unwrap();
+        if let SlotState::Open(held) = &mut *slot {
+            *held = Some(permit);
+        }
+    }
+
+    /// Gives the permit back; later ones are dropped at once.
+    pub(crate) fn close(&self) {
+        let old = std::mem::replace(&mut *self.0.lock().unwrap(), SlotState::Closed);
+        drop(old);
+    }
+}
