@@ -220,3 +220,199 @@ fn supervision_tree_errors() {
         "app.toml:9:8: the name \"root\" is also used at line 12; actors and supervisors share one namespace"
     );
 }
+
+#[test]
+fn limits_merge_manifest_defaults_under_each_actor_s_own() {
+    let text = format!(
+        "{COMPONENT}
+[runtime]
+max_instances = 5000
+
+[limits]
+max_memory = \"64 MiB\"
+deadline = \"2s\"
+max_children = 10
+
+[[actors]]
+name = \"a\"
+component = \"counter\"
+limits = {{ max_memory = 1048576, max_tables = 3, max_message_size = \"1 KiB\" }}
+
+[[actors]]
+name = \"b\"
+component = \"counter\"
+limits = {{ deadline = 250, max_tasks = 2, max_table_elements = 500 }}
+"
+    );
+    let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/apps/demo")).unwrap();
+    assert_eq!(m.runtime.max_instances, Some(5000));
+    let a = &m.actors[0].sandbox.limits;
+    assert_eq!(a.max_memory, Some(1 << 20));
+    assert_eq!(a.deadline, Some(Duration::from_secs(2)));
+    assert_eq!(a.max_children, Some(10));
+    assert_eq!(a.max_tables, Some(3));
+    assert_eq!(a.max_message_size, Some(1024));
+    assert_eq!(a.max_tasks, None, "unset: the runtime's default");
+    let b = &m.actors[1].sandbox.limits;
+    assert_eq!(b.max_memory, Some(64 << 20));
+    assert_eq!(b.deadline, Some(Duration::from_millis(250)));
+    assert_eq!(b.max_tasks, Some(2));
+    assert_eq!(b.max_table_elements, Some(500));
+    assert!(m.actors[0].sandbox.capabilities.is_empty());
+}
+
+#[test]
+fn bad_limits_name_the_key_and_the_units() {
+    let actor = "[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n";
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n[limits]\nmax_memory = \"64 MB/s\"\n"
+        )),
+        "app.toml:5:14: [limits]: `max_memory` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
+    );
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n{actor}limits = {{ deadline = \"soon\" }}\n"
+        )),
+        "app.toml:7:23: actor \"c\": `deadline` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero"
+    );
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n{actor}limits = {{ deadline = 0 }}\n"
+        )),
+        "app.toml:7:23: actor \"c\": `deadline` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero"
+    );
+    let e = parse_err(&format!(
+        "{COMPONENT}\n{actor}limits = {{ max_memroy = 1 }}\n"
+    ));
+    assert!(
+        e.starts_with("app.toml:7:12: unknown field `max_memroy`"),
+        "{e}"
+    );
+    assert_eq!(
+        parse_err(&format!("{COMPONENT}\n[runtime]\nmax_instances = 0\n")),
+        "app.toml:5:17: [runtime]: `max_instances` must be at least 1"
+    );
+}
+
+#[test]
+fn capabilities_are_checked_where_they_are_written() {
+    let dir = std::env::temp_dir();
+    let base = dir.display();
+    let actor = "[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n";
+    let parse = |caps: &str| {
+        Manifest::parse(
+            &format!("{COMPONENT}\n{actor}\n[actors.capabilities]\n{caps}"),
+            Path::new("app.toml"),
+            &dir,
+        )
+        .map_err(|e| e.to_string())
+    };
+    let m = parse(
+        "dirs = [{ host = \".\", guest = \"/tmp\", access = \"read-only\" }]\nenv = { A = \"1\" }\nconnect = [\"127.0.0.1:4222\"]\n",
+    )
+    .unwrap();
+    assert!(!m.actors[0].sandbox.capabilities.is_empty());
+    assert_eq!(
+        parse("dirs = [{ host = \"no-such-dir\", guest = \"/d\", access = \"read-only\" }]\n")
+            .unwrap_err(),
+        format!(
+            "app.toml:9:9: actor \"c\": directory {base}/no-such-dir (granted as \"/d\") does not exist or is not a directory"
+        )
+    );
+    let e = parse("dirs = [{ host = \".\", guest = \"/d\", access = \"rw\" }]\n").unwrap_err();
+    assert!(
+        e.contains("unknown variant `rw`, expected `read-only` or `read-write`"),
+        "{e}"
+    );
+    let e = parse("dirs = [{ host = \".\", guest = \"/d\" }]\n").unwrap_err();
+    assert!(e.contains("missing field `access`"), "{e}");
+    assert_eq!(
+        parse("dirs = [{ host = \".\", guest = \"/d\", access = \"read-only\" }, { host = \".\", guest = \"/d\", access = \"read-write\" }]\n").unwrap_err(),
+        "app.toml:9:61: actor \"c\": two directories are granted as \"/d\""
+    );
+    assert_eq!(
+        parse("connect = [\"127.0.0.1\"]\n").unwrap_err(),
+        "app.toml:9:12: actor \"c\": network destination \"127.0.0.1\": no port (expected \"HOST:PORT\", \"HOST:*\" or \"ADDRESS/PREFIX:PORT\")"
+    );
+    assert_eq!(
+        parse("env = { \"A=B\" = \"1\" }\n").unwrap_err(),
+        "app.toml:9:7: actor \"c\": \"A=B\" is not an environment variable name"
+    );
+    let e = parse("network = true\n").unwrap_err();
+    assert!(
+        e.contains("unknown field `network`, expected one of `dirs`, `env`, `connect`"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_sandbox_holds_for_its_actor_and_across_restarts() {
+    let rt = builder().build().unwrap();
+    let mut probe = rt.probe();
+    let data = PathBuf::from(foundation_fixtures::WORKSPACE)
+        .join("target/sandbox-tests")
+        .join(format!("manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("hello.txt"), "hi").unwrap();
+    let text = format!(
+        "[components.testactor]
+path = {path:?}
+
+[limits]
+max_memory = \"16 MiB\"
+
+[[supervisors]]
+name = \"root\"
+children = [\"worker\"]
+max_restarts = 5
+
+[[actors]]
+name = \"worker\"
+component = \"testactor\"
+args = {{ tag = \"w\", notify_on_init = {probe} }}
+
+[actors.capabilities]
+dirs = [{{ host = {data:?}, guest = \"/data\", access = \"read-only\" }}]
+env = {{ ROLE = \"worker\" }}
+",
+        path = foundation_fixtures::TESTACTOR,
+        data = data.display().to_string(),
+        probe = probe.id().get(),
+    );
+    let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/")).unwrap();
+    rt.start(&m).await.unwrap();
+    let worker = rt.whereis("worker").unwrap();
+    for round in 0..2 {
+        // Each instance announces itself once its init has run.
+        let started = probe.recv::<Cast>(LONG).await.unwrap().msg;
+        assert!(
+            matches!(started, Cast::Started(ref t) if t == "w"),
+            "{started:?}"
+        );
+        assert_eq!(
+            call(
+                &worker,
+                Call::Sandbox(SandboxCall::ReadFile("/data/hello.txt".into()))
+            )
+            .await,
+            Reply::Text("hi".into()),
+            "round {round}"
+        );
+        assert_eq!(
+            call(&worker, Call::Sandbox(SandboxCall::EnvNames)).await,
+            Reply::Text("ROLE".into())
+        );
+        // The manifest's memory limit: a 64 MiB allocation traps, naming it, and
+        // the supervisor restarts the worker in the same sandbox.
+        let r = worker.call::<_, Reply>(&Call::Allocate(64), LONG).await;
+        let Err(foundation::ActorError::Send(foundation::SendError::Exited(
+            foundation::ExitReason::Trap(why),
+        ))) = &r
+        else {
+            panic!("{r:?}")
+        };
+        assert!(why.contains("limit of 16777216 bytes"), "{why}");
+    }
+    rt.shutdown().await;
+}
