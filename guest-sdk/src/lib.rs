@@ -117,6 +117,40 @@ pub enum ExitReason {
     Custom(String),
     /// There was no such actor.
     Noproc,
+    /// A limit of its sandbox stopped it: which one, and a message that gives the
+    /// limit's value.
+    Limit(Limit, String),
+}
+
+/// A sandbox limit that can stop an instance (see `limit` in the WIT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+pub enum Limit {
+    /// Linear memory would have grown past `max_memory`.
+    Memory,
+    /// A wasm table would have grown past `max_table_elements`.
+    TableElements,
+    /// One handler ran past the actor's `deadline`.
+    Deadline,
+}
+
+impl From<wit::Limit> for Limit {
+    fn from(l: wit::Limit) -> Self {
+        match l {
+            wit::Limit::Memory => Limit::Memory,
+            wit::Limit::TableElements => Limit::TableElements,
+            wit::Limit::Deadline => Limit::Deadline,
+        }
+    }
+}
+
+impl From<Limit> for wit::Limit {
+    fn from(l: Limit) -> Self {
+        match l {
+            Limit::Memory => wit::Limit::Memory,
+            Limit::TableElements => wit::Limit::TableElements,
+            Limit::Deadline => wit::Limit::Deadline,
+        }
+    }
 }
 
 impl fmt::Display for ExitReason {
@@ -128,6 +162,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Trap(m) => write!(f, "trap: {m}"),
             ExitReason::Custom(m) => write!(f, "{m}"),
             ExitReason::Noproc => f.write_str("noproc"),
+            ExitReason::Limit(_, m) => write!(f, "{m}"),
         }
     }
 }
@@ -141,6 +176,7 @@ impl From<wit::ExitReason> for ExitReason {
             wit::ExitReason::Trap(m) => ExitReason::Trap(m),
             wit::ExitReason::Custom(m) => ExitReason::Custom(m),
             wit::ExitReason::Noproc => ExitReason::Noproc,
+            wit::ExitReason::Limit((l, m)) => ExitReason::Limit(l.into(), m),
         }
     }
 }
@@ -154,6 +190,7 @@ impl From<ExitReason> for wit::ExitReason {
             ExitReason::Trap(m) => wit::ExitReason::Trap(m),
             ExitReason::Custom(m) => wit::ExitReason::Custom(m),
             ExitReason::Noproc => wit::ExitReason::Noproc,
+            ExitReason::Limit(l, m) => wit::ExitReason::Limit((l.into(), m)),
         }
     }
 }

@@ -17,7 +17,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, ActorWorld, wit};
-use crate::error::{ExitReason, SendError, chain};
+use crate::error::{ExitReason, Limit, SendError, chain};
 use crate::frame;
 use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
@@ -76,7 +76,7 @@ struct Governor {
     deadline: Option<(Duration, u64)>,
     /// Epoch ticks since the current guest entry began.
     ticks: u64,
-    hit: Option<String>,
+    hit: Option<(Limit, String)>,
 }
 
 impl Governor {
@@ -90,7 +90,7 @@ impl Governor {
             let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
             tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
             self.hits.deadline.fetch_add(1, Ordering::Relaxed);
-            self.hit = Some(what);
+            self.hit = Some((Limit::Deadline, what));
             return Err(wasmtime::Error::msg("deadline-exceeded"));
         }
         Ok(UpdateDeadline::Yield(1))
@@ -111,7 +111,7 @@ impl wasmtime::ResourceLimiter for Governor {
             );
             tracing::warn!(actor = %self.label, limit = "memory", value = self.max_memory, "{what}");
             self.hits.memory.fetch_add(1, Ordering::Relaxed);
-            self.hit = Some(what);
+            self.hit = Some((Limit::Memory, what));
             return Ok(false);
         }
         Ok(true)
@@ -130,7 +130,7 @@ impl wasmtime::ResourceLimiter for Governor {
             );
             tracing::warn!(actor = %self.label, limit = "table-elements", value = self.max_table_elements, "{what}");
             self.hits.table_elements.fetch_add(1, Ordering::Relaxed);
-            self.hit = Some(what);
+            self.hit = Some((Limit::TableElements, what));
             return Ok(false);
         }
         Ok(true)
@@ -504,7 +504,10 @@ fn new_store(
 
 /// Starts a guest entry's deadline.
 fn entering(store: &mut Store<ActorData>) {
-    store.data_mut().limits.ticks = 0;
+    let limits = &mut store.data_mut().limits;
+    limits.ticks = 0;
+    // A refusal the guest survived in an earlier entry explains nothing now.
+    limits.hit = None;
 }
 
 /// What a system signal asks of the actor's loop.
@@ -621,15 +624,20 @@ fn trapped(
     during: &str,
 ) -> ExitReason {
     let data = store.data_mut();
-    let message = match (data.limits.hit.take(), data.panic.take()) {
-        // A refused growth explains the trap that follows it (an allocation failure
-        // aborts without a panic message).
-        (Some(limit), _) => limit,
-        (None, Some(panic)) => panic,
-        (None, None) => match e.downcast_ref::<wasmtime::Trap>() {
-            Some(trap) => trap.to_string(),
-            None => e.root_cause().to_string(),
-        },
+    // A limit hit in this entry explains the trap that follows it (an allocation
+    // failure aborts without a panic message).
+    let limit = data.limits.hit.take();
+    let panic = data.panic.take();
+    let (message, reason) = match (limit, panic) {
+        (Some((limit, what)), _) => (what.clone(), ExitReason::Limit(limit, what)),
+        (None, Some(panic)) => (panic.clone(), ExitReason::Trap(panic)),
+        (None, None) => {
+            let m = match e.downcast_ref::<wasmtime::Trap>() {
+                Some(trap) => trap.to_string(),
+                None => e.root_cause().to_string(),
+            };
+            (m.clone(), ExitReason::Trap(m))
+        }
     };
     // The wasm backtrace (function names from the component's name section), not the
     // host's native one.
@@ -641,7 +649,7 @@ fn trapped(
             tracing::error!(actor = %cell.label, id = %cell.id, "trapped in {during}: {message} ({})", chain(e))
         }
     }
-    ExitReason::Trap(message)
+    reason
 }
 
 impl Drop for ActorTask {

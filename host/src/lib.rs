@@ -41,7 +41,7 @@ mod stdio;
 mod supervisor;
 mod tables;
 
-pub use error::{ActorError, Error, ExitReason, SendError, SpawnError};
+pub use error::{ActorError, Error, ExitReason, Limit, SendError, SpawnError};
 pub use events::{EventError, Fanout, topic_matches};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};

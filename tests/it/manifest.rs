@@ -407,7 +407,7 @@ env = {{ ROLE = \"worker\" }}
         // the supervisor restarts the worker in the same sandbox.
         let r = worker.call::<_, Reply>(&Call::Allocate(64), LONG).await;
         let Err(foundation::ActorError::Send(foundation::SendError::Exited(
-            foundation::ExitReason::Trap(why),
+            foundation::ExitReason::Limit(foundation::Limit::Memory, why),
         ))) = &r
         else {
             panic!("{r:?}")
