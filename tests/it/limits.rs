@@ -175,6 +175,7 @@ async fn a_busy_loop_in_init_fails_the_spawn_at_its_deadline() {
     let mut b = builder();
     b.handler_deadline(Some(Duration::from_millis(100)));
     let rt = runtime_with(&b);
+    let watch = Neighbour::watch(&rt).await;
     let r = rt
         .spawn(
             "testactor",
@@ -197,6 +198,7 @@ async fn a_busy_loop_in_init_fails_the_spawn_at_its_deadline() {
     // The runtime's default deadline applies to every actor; this one is quick.
     let ok = spawn(&rt).await;
     neighbour_answers(&ok).await;
+    watch.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

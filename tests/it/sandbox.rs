@@ -171,6 +171,7 @@ async fn a_read_write_directory_takes_writes_inside_it_only() {
     let root = scratch("read-write");
     let data = tree(&root);
     let rt = runtime();
+    let watch = Neighbour::watch(&rt).await;
     let a = spawn_in(
         &rt,
         Capabilities::default().dir(&data, "/data", DirAccess::ReadWrite),
@@ -199,11 +200,13 @@ async fn a_read_write_directory_takes_writes_inside_it_only() {
         std::fs::read_to_string(root.join("outside/secret.txt")).unwrap(),
         "secret"
     );
+    watch.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_environment_is_what_was_granted() {
     let rt = runtime();
+    let watch = Neighbour::watch(&rt).await;
     let a = spawn_in(
         &rt,
         Capabilities::default()
@@ -223,6 +226,7 @@ async fn the_environment_is_what_was_granted() {
         probe(&a, SandboxCall::Env("HOME".into())).await,
         Reply::Err("not set".into())
     );
+    watch.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,6 +234,7 @@ async fn connect_reaches_listed_destinations_only() {
     let allowed = TcpListener::bind("127.0.0.1:0").unwrap();
     let other = TcpListener::bind("127.0.0.1:0").unwrap();
     let rt = runtime();
+    let watch = Neighbour::watch(&rt).await;
     let a = spawn_in(
         &rt,
         Capabilities::default()
@@ -266,6 +271,7 @@ async fn connect_reaches_listed_destinations_only() {
     let r = probe(&a, SandboxCall::Listen("127.0.0.1:0".into())).await;
     assert_eq!(err_kind(&r), "PermissionDenied", "{r:?}");
     assert!(rt.limit_hits().network >= before + 2);
+    watch.finish().await;
 }
 
 #[test]
@@ -303,6 +309,7 @@ async fn actors_a_guest_starts_share_its_sandbox() {
     let root = scratch("inherit");
     let data = tree(&root);
     let rt = runtime();
+    let watch = Neighbour::watch(&rt).await;
     let parent = spawn_in(
         &rt,
         Capabilities::default()
@@ -338,6 +345,7 @@ async fn actors_a_guest_starts_share_its_sandbox() {
         probe(&plain, SandboxCall::EnvNames).await,
         Reply::Text(String::new())
     );
+    watch.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,8 @@ struct Args {
 #[derive(Serialize)]
 enum TestCall {
     Echo(String),
+    /// Replies, then loops forever.
+    Spin,
 }
 #[derive(Serialize)]
 enum TestCast {
@@ -54,6 +56,7 @@ enum TestCast {
 #[derive(Deserialize, Debug)]
 enum TestReply {
     Text(String),
+    Ok,
 }
 #[derive(Deserialize, Debug)]
 enum TestEvent {
@@ -110,6 +113,7 @@ pub async fn run(
         "ring",
         "spawn",
         "restart",
+        "attack",
         "table",
     ];
     if !in_process.iter().any(|k| only(k)) && !only("cold_start") {
@@ -288,6 +292,38 @@ pub async fn run(
         out.push(Measured::new("restart", "p50_us", p50));
         out.push(Measured::new("restart", "p99_us", p99));
         sup.stop(foundation::ExitReason::Shutdown).await;
+    }
+
+    if only("attack") {
+        // The sandbox issue's figure: sequential calls to a well-behaved actor while
+        // another actor on the same runtime loops forever in a handler (no deadline).
+        // Epoch yields bound what the busy one takes from it.
+        let neighbour = spawn(&rt, None).await;
+        let attacker = rt
+            .spawn(
+                "testactor",
+                &TestArgs {
+                    notify_on_init: None,
+                    tag: "attacker".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let r: TestReply = attacker.call(&TestCall::Spin, LONG).await.unwrap();
+        assert!(matches!(r, TestReply::Ok), "{r:?}");
+        let mut samples = Vec::with_capacity(sizes.attack_calls as usize);
+        for _ in 0..sizes.attack_calls {
+            let t = Instant::now();
+            let r: Reply = neighbour.call(&Call::Echo(vec![b'x']), LONG).await.unwrap();
+            samples.push(t.elapsed());
+            assert!(matches!(&r, Reply::Echo(b) if b == b"x"), "{r:?}");
+        }
+        let [p50, p99] = percentiles_us(&mut samples, [0.5, 0.99]);
+        out.push(Measured::new("attack", "p50_us", p50));
+        out.push(Measured::new("attack", "p99_us", p99));
+        attacker.kill();
+        attacker.wait_exit().await;
+        neighbour.stop(foundation::ExitReason::Shutdown).await;
     }
 
     if only("table") {

@@ -67,6 +67,7 @@ pub struct Sizes {
     pub ring_hops: u64,
     pub spawns: u64,
     pub restarts: u64,
+    pub attack_calls: u64,
     pub memory: Vec<usize>,
     pub cold_components: usize,
     pub table_keys: u64,
@@ -85,6 +86,7 @@ impl Sizes {
             ring_hops: 1_000_000,
             spawns: 100_000,
             restarts: 1000,
+            attack_calls: 1000,
             memory: vec![10_000, 100_000],
             cold_components: 10,
             table_keys: 65_536,
@@ -102,6 +104,7 @@ impl Sizes {
             ring_hops: 100_000,
             spawns: 10_000,
             restarts: 200,
+            attack_calls: 200,
             memory: vec![10_000],
             cold_components: 10,
             table_keys: 65_536,
@@ -304,6 +307,20 @@ const ROWS: &[Row] = &[
         label: "restart after trap p99",
         unit: Unit::Micros,
         target: Target::AtMost(100.0),
+    },
+    Row {
+        key: "attack",
+        metric: "p50_us",
+        label: "call p50, a neighbour in a busy loop",
+        unit: Unit::Micros,
+        target: Target::None,
+    },
+    Row {
+        key: "attack",
+        metric: "p99_us",
+        label: "call p99, a neighbour in a busy loop",
+        unit: Unit::Micros,
+        target: Target::None,
     },
     Row {
         key: "memory_10000",
@@ -514,27 +531,27 @@ fn memory_child(system: &str, opts: &Opts, cache: &std::path::Path) {
     }
 }
 
-/// Runs `fut` on a tokio runtime with `threads` threads: a current-thread runtime for
-/// one; for more, a multi-thread runtime with the driver spawned on a worker (so it
-/// is measured where actors run, not across threads from `block_on`).
+/// Runs `fut` on a tokio runtime with `threads` threads (a current-thread runtime for
+/// one), with the driver spawned as a task, so it is measured where actors run: not
+/// across threads from `block_on`, and not as a current-thread `block_on` future,
+/// which tokio polls only between batches of 61 tasks (its `event_interval`).
 fn on_tokio<F>(threads: u32, fut: F) -> Vec<Measured>
 where
     F: std::future::Future<Output = Vec<Measured>> + Send + 'static,
 {
-    if threads <= 1 {
+    let rt = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
-            .block_on(fut)
     } else {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads as usize)
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async { tokio::spawn(fut).await.unwrap() })
-    }
+            .unwrap()
+    };
+    rt.block_on(async { tokio::spawn(fut).await.unwrap() })
 }
 
 fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note: Option<&str>) {
