@@ -124,6 +124,69 @@ fn decode<V: DeserializeOwned>(b: &[u8]) -> Result<V, TableError> {
 /// starts from (`None` when done).
 pub type Page<V> = (Vec<(Vec<u8>, V)>, Option<Vec<u8>>);
 
+/// Keys for [`Table::get_many_raw`], framed as the host reads them. Reuse one with
+/// [`KeyFrame::clear`] to read without allocating.
+#[derive(Debug, Default, Clone)]
+pub struct KeyFrame(Vec<u8>);
+
+impl KeyFrame {
+    /// An empty frame with room for `bytes` bytes.
+    pub fn with_capacity(bytes: usize) -> Self {
+        KeyFrame(Vec::with_capacity(bytes))
+    }
+    /// Adds a key.
+    pub fn push(&mut self, key: &[u8]) {
+        self.0.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(key);
+    }
+    /// Removes every key, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Entries for [`Table::insert_many_raw`], framed as the host reads them.
+#[derive(Debug, Default, Clone)]
+pub struct EntryFrame(Vec<u8>);
+
+impl EntryFrame {
+    /// Adds an encoded entry.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        for field in [key, value] {
+            self.0
+                .extend_from_slice(&(field.len() as u32).to_le_bytes());
+            self.0.extend_from_slice(field);
+        }
+    }
+    /// Removes every entry, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// The answer of [`Table::get_many_raw`]: one buffer, read in key order.
+#[derive(Debug)]
+pub struct Values(Vec<u8>);
+
+impl Values {
+    /// Each key's value (`None`: no value), in the order of the keys.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        let mut buf = self.0.as_slice();
+        std::iter::from_fn(move || {
+            let (word, rest) = buf.split_first_chunk::<4>()?;
+            let n = u32::from_le_bytes(*word) as usize;
+            if n == 0 {
+                buf = rest;
+                return Some(None);
+            }
+            // The host writes the frame; a short one is a host bug.
+            let (value, rest) = rest.split_at(n - 1);
+            buf = rest;
+            Some(Some(value))
+        })
+    }
+}
+
 /// A handle to a table. Dropping it does not delete the table.
 #[derive(Debug)]
 pub struct Table(wt::Table);
@@ -198,17 +261,39 @@ impl Table {
     pub fn lookup_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
         self.0.lookup(key)
     }
-    /// The first value under each key, in one call.
+    /// The first value under each key, in one call (see [`Table::get_many_raw`]).
     pub fn get_many<K: Key, V: DeserializeOwned>(
         &self,
         keys: &[K],
     ) -> Result<Vec<Option<V>>, TableError> {
-        let keys: Vec<Vec<u8>> = keys.iter().map(Key::key_bytes).collect();
-        self.0
-            .lookup_many(&keys)?
+        let mut frame = KeyFrame::with_capacity(keys.len() * 16);
+        for k in keys {
+            frame.push(&k.key_bytes());
+        }
+        self.get_many_raw(&frame)?
             .iter()
-            .map(|vs| vs.first().map(|b| decode(b)).transpose())
+            .map(|v| v.map(decode).transpose())
             .collect()
+    }
+    /// The encoded first value under each key of `keys`, in one crossing and one
+    /// allocation however many keys: the fast way to read many keys. Build `keys`
+    /// with [`KeyFrame::push`]; [`Values::iter`] gives each key's value in order.
+    pub fn get_many_raw(&self, keys: &KeyFrame) -> Result<Values, TableError> {
+        Ok(Values(self.0.get_many(&keys.0)?))
+    }
+    /// Writes many encoded `(key, value)` entries in one call under one writer
+    /// lock (see `insert-many` in the WIT for what happens on errors); returns how
+    /// many were written.
+    pub fn insert_many_raw(&self, entries: &EntryFrame) -> Result<u64, TableError> {
+        self.0.insert_many(&entries.0)
+    }
+    /// Writes many `(key, value)` entries in one call.
+    pub fn insert_many<K: Key, V: Serialize>(&self, entries: &[(K, V)]) -> Result<u64, TableError> {
+        let mut frame = EntryFrame::default();
+        for (k, v) in entries {
+            frame.push(&k.key_bytes(), &encode(v)?);
+        }
+        self.insert_many_raw(&frame)
     }
     /// Whether `key` has a value.
     pub fn member(&self, key: &(impl Key + ?Sized)) -> Result<bool, TableError> {

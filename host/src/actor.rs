@@ -1071,6 +1071,23 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.lookup(self.me(), &key)?)
     }
 
+    async fn get_many(
+        &mut self,
+        table: Resource<TableHandle>,
+        keys: Vec<u8>,
+    ) -> Result<Vec<u8>, wt::TableError> {
+        let max = self.rt.settings.max_message_size;
+        Ok(self.handle(&table)?.get_many(self.me(), &keys, max)?)
+    }
+
+    async fn insert_many(
+        &mut self,
+        table: Resource<TableHandle>,
+        entries: Vec<u8>,
+    ) -> Result<u64, wt::TableError> {
+        Ok(self.handle(&table)?.insert_many(self.me(), &entries)?)
+    }
+
     async fn lookup_many(
         &mut self,
         table: Resource<TableHandle>,

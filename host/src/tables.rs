@@ -96,7 +96,7 @@ pub enum TableError {
 }
 
 /// The values of one key, replaced whole on every write.
-type Values = Arc<Vec<Vec<u8>>>;
+type Values = Arc<[Vec<u8>]>;
 
 /// foldhash: several times faster than SipHash on short keys; a table's keys come
 /// from guests, so its per-process random seed keeps them from choosing collisions.
@@ -115,6 +115,26 @@ impl Store {
             Store::Ordered(m) => m.get(key).map(|e| e.value().clone()),
         }
     }
+    /// Calls `f` with the values of each key, under one guard for them all.
+    fn get_each<'k>(
+        &self,
+        keys: impl Iterator<Item = &'k [u8]>,
+        mut f: impl FnMut(Option<&Values>),
+    ) {
+        match self {
+            Store::Hash(m) => {
+                let m = m.pin();
+                for key in keys {
+                    f(m.get(key));
+                }
+            }
+            Store::Ordered(m) => {
+                for key in keys {
+                    f(m.get(key).as_ref().map(|e| e.value()));
+                }
+            }
+        }
+    }
     fn contains(&self, key: &[u8]) -> bool {
         match self {
             Store::Hash(m) => m.pin().contains_key(key),
@@ -128,6 +148,17 @@ impl Store {
             }
             Store::Ordered(m) => {
                 m.insert(key.into(), values);
+            }
+        }
+    }
+    /// `put` that returns the values it replaced.
+    fn swap(&self, key: &[u8], values: Values) -> Option<Values> {
+        match self {
+            Store::Hash(m) => m.pin().insert(key.into(), values).cloned(),
+            Store::Ordered(m) => {
+                let old = m.get(key).map(|e| e.value().clone());
+                m.insert(key.into(), values);
+                old
             }
         }
     }
@@ -262,7 +293,7 @@ impl Table {
         if new.is_empty() {
             self.store.remove(key);
         } else {
-            self.store.put(key, Arc::new(new));
+            self.store.put(key, Arc::from(new));
         }
         self.entries.store(entries, Ordering::Relaxed);
         self.bytes.store(bytes, Ordering::Relaxed);
@@ -274,6 +305,27 @@ impl Table {
         self.check_size(value)?;
         let _w = self.write.lock().unwrap();
         self.check_write(caller)?;
+        self.insert_locked(key, value)
+    }
+
+    /// `insert`, under the writer lock.
+    fn insert_locked(&self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
+        if matches!(self.kind, TableKind::Set | TableKind::OrderedSet) {
+            // When even a new key fits both quotas, write without looking first and
+            // settle the counts from what the write replaced: one probe, not two.
+            let added = (key.len() + value.len()) as u64;
+            let entries = self.entries.load(Ordering::Relaxed);
+            let bytes = self.bytes.load(Ordering::Relaxed);
+            if entries < self.max_entries && bytes + added <= self.max_bytes {
+                let old = self.store.swap(key, Arc::from([value.to_vec()]));
+                let (old_n, old_b) = old.map_or((0, 0), |o| {
+                    (1, o.iter().map(|v| (key.len() + v.len()) as u64).sum())
+                });
+                self.entries.store(entries - old_n + 1, Ordering::Relaxed);
+                self.bytes.store(bytes - old_b + added, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
         let old = self.store.get(key);
         let new = match (self.kind, &old) {
             (TableKind::Set | TableKind::OrderedSet, _) | (_, None) => vec![value.to_vec()],
@@ -314,6 +366,54 @@ impl Table {
     pub(crate) fn get(&self, caller: u64, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
         self.check_read(caller)?;
         Ok(self.store.get(key).map(|vs| vs[0].clone()))
+    }
+
+    /// `get` for every key of a `frame` (see [`frames`]), answered as one frame: per
+    /// key a u32 LE word, 0 for no value, else the value's length plus one, then the
+    /// value. The answer is at most `max` bytes.
+    pub(crate) fn get_many(
+        &self,
+        caller: u64,
+        frame: &[u8],
+        max: usize,
+    ) -> Result<Vec<u8>, TableError> {
+        self.check_read(caller)?;
+        let keys = frames::split(frame, 1).collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(keys.len() * 4);
+        let mut fits = true;
+        self.store
+            .get_each(keys.iter().map(|k| k[0]), |vs| match vs {
+                Some(vs) if fits => {
+                    let v = &vs[0];
+                    fits = out.len() + 4 + v.len() <= max;
+                    out.extend_from_slice(&(v.len() as u32 + 1).to_le_bytes());
+                    out.extend_from_slice(v);
+                }
+                None if fits => out.extend_from_slice(&0u32.to_le_bytes()),
+                _ => {}
+            });
+        if !fits {
+            return Err(TableError::TooLarge(out.len() as u64));
+        }
+        Ok(out)
+    }
+
+    /// `insert` of every (key, value) of a `frame` (see [`frames`]) under one writer
+    /// lock. All or nothing for errors found before writing (sizes, access, a
+    /// malformed frame); a quota error stops at the entry that would pass it, with the
+    /// entries before it written. Readers may see the first entries before the last.
+    pub(crate) fn insert_many(&self, caller: u64, frame: &[u8]) -> Result<u64, TableError> {
+        let entries = frames::split(frame, 2).collect::<Result<Vec<_>, _>>()?;
+        for e in &entries {
+            self.check_size(e[0])?;
+            self.check_size(e[1])?;
+        }
+        let _w = self.write.lock().unwrap();
+        self.check_write(caller)?;
+        for e in &entries {
+            self.insert_locked(e[0], e[1])?;
+        }
+        Ok(entries.len() as u64)
     }
 
     /// The values of `key` without copying them.
@@ -837,5 +937,98 @@ impl TableRef {
     /// Deletes the table.
     pub fn delete_table(&self) -> Result<(), TableError> {
         self.rt.tables.delete_table(HOST, &self.table)
+    }
+}
+
+/// The frames of the bulk operations (`get-many`, `insert-many` in the WIT): fields
+/// back to back, each a u32 little-endian length and that many bytes; an entry is
+/// `arity` fields.
+pub(crate) mod frames {
+    use super::TableError;
+
+    /// Splits `frame` into entries of `arity` fields; a malformed frame is an
+    /// `invalid` error saying where.
+    pub(crate) fn split(
+        mut frame: &[u8],
+        arity: usize,
+    ) -> impl Iterator<Item = Result<[&[u8]; 2], TableError>> {
+        let mut entry = 0usize;
+        std::iter::from_fn(move || {
+            if frame.is_empty() {
+                return None;
+            }
+            let mut fields: [&[u8]; 2] = [&[], &[]];
+            for field in fields.iter_mut().take(arity) {
+                let Some((len, rest)) = frame.split_first_chunk::<4>() else {
+                    frame = &[];
+                    return Some(Err(TableError::Invalid(format!(
+                        "entry {entry} of the frame is truncated (a length needs 4 bytes)"
+                    ))));
+                };
+                let len = u32::from_le_bytes(*len) as usize;
+                if rest.len() < len {
+                    frame = &[];
+                    return Some(Err(TableError::Invalid(format!(
+                        "entry {entry} of the frame claims {len} bytes past its end"
+                    ))));
+                }
+                let (bytes, rest) = rest.split_at(len);
+                *field = bytes;
+                frame = rest;
+            }
+            entry += 1;
+            Some(Ok(fields))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TableError;
+    use super::frames::split;
+
+    fn frame(fields: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in fields {
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(f);
+        }
+        out
+    }
+
+    #[test]
+    fn frames_split_into_entries_and_malformed_ones_say_where() {
+        let keys = frame(&[b"a", b"", b"ccc"]);
+        let got: Vec<_> = split(&keys, 1).map(|e| e.unwrap()[0]).collect();
+        assert_eq!(got, [&b"a"[..], b"", b"ccc"]);
+        let entries = frame(&[b"k1", b"v1", b"k2", b"v2"]);
+        let got: Vec<_> = split(&entries, 2).map(|e| e.unwrap()).collect();
+        assert_eq!(got, [[&b"k1"[..], b"v1"], [b"k2", b"v2"]]);
+        assert_eq!(split(&[], 1).count(), 0);
+
+        let mut short = frame(&[b"a"]);
+        short.extend_from_slice(&[9, 0]);
+        let errs: Vec<_> = split(&short, 1).collect();
+        assert_eq!(
+            errs[1],
+            Err(TableError::Invalid(
+                "entry 1 of the frame is truncated (a length needs 4 bytes)".into()
+            ))
+        );
+        let mut long = frame(&[b"a"]);
+        long.extend_from_slice(&100u32.to_le_bytes());
+        long.extend_from_slice(b"xy");
+        assert_eq!(
+            split(&long, 1).nth(1).unwrap(),
+            Err(TableError::Invalid(
+                "entry 1 of the frame claims 100 bytes past its end".into()
+            ))
+        );
+        // A key without its value.
+        let odd = frame(&[b"k1", b"v1", b"k2"]);
+        assert!(matches!(
+            split(&odd, 2).nth(1).unwrap(),
+            Err(TableError::Invalid(m)) if m.starts_with("entry 1")
+        ));
     }
 }

@@ -142,6 +142,14 @@ pub enum TableCall {
         table: u64,
         key: String,
     },
+    GetMany {
+        table: u64,
+        keys: Vec<String>,
+    },
+    InsertMany {
+        table: u64,
+        entries: Vec<(String, u64)>,
+    },
     Delete {
         table: u64,
         key: String,

@@ -508,6 +508,98 @@ async fn quotas_and_names_are_enforced_with_clear_errors() {
     assert!(rt.table("small").is_err());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_get_many_and_insert_many_keep_insert_semantics_and_quotas() {
+    let rt = runtime();
+    let owner = spawn(&rt).await;
+    let reader = spawn(&rt).await;
+    let entries = |es: &[(&str, u64)]| es.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let insert_many = |table: u64, es: &[(&str, u64)]| TableCall::InsertMany {
+        table,
+        entries: entries(es),
+    };
+    let get_many = |table: u64, keys: &[&str]| TableCall::GetMany {
+        table,
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+    };
+    let t = created(
+        &owner,
+        NewTable {
+            kind: "set",
+            max_entries: Some(4),
+            ..NewTable::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        table_op(
+            &owner,
+            insert_many(t, &[("a", 1), ("b", 2), ("c", 3), ("a", 4)])
+        )
+        .await,
+        text("4")
+    );
+    // A later entry for the same key replaces the earlier one, as separate inserts do.
+    assert_eq!(
+        table_op(&reader, get_many(t, &["a", "x", "c", "b"])).await,
+        text("[Some(4), None, Some(3), Some(2)]")
+    );
+    assert_eq!(table_op(&reader, get_many(t, &[])).await, text("[]"));
+    // Protected: another actor's bulk write is refused whole.
+    let r = table_op(&reader, insert_many(t, &[("z", 1)])).await;
+    assert!(is_err(&r, "AccessDenied"), "{r:?}");
+    assert_eq!(table_op(&owner, TableCall::Size(t)).await, text("3"));
+    // A quota stops the batch at the entry that would pass it.
+    let r = table_op(&owner, insert_many(t, &[("d", 4), ("e", 5), ("f", 6)])).await;
+    assert!(is_err(&r, "QuotaExceeded"), "{r:?}");
+    assert!(is_err(&r, "at most 4 entries"), "{r:?}");
+    assert_eq!(
+        table_op(&reader, get_many(t, &["d", "e", "f"])).await,
+        text("[Some(4), None, None]")
+    );
+    // Bags: duplicates as `insert` treats them.
+    let bag = new_table(&owner, "bag", "protected").await;
+    assert_eq!(
+        table_op(&owner, insert_many(bag, &[("k", 1), ("k", 1), ("k", 2)])).await,
+        text("3")
+    );
+    assert_eq!(lookup(&reader, bag, "k").await, text("[1, 2]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_values_keeps_the_byte_quota_exact() {
+    let rt = runtime();
+    let t = rt
+        .create_table(TableOptions {
+            max_bytes: Some(100),
+            ..TableOptions::default()
+        })
+        .unwrap();
+    // MessagePack of n zero bytes as a list of integers: n + 1 bytes for n < 16.
+    for _ in 0..5 {
+        t.insert(b"k", &vec![0u8; 9]).unwrap(); // 1 + 10 bytes, replaced each time
+    }
+    t.insert(b"j", &vec![0u8; 14]).unwrap(); // 11 + 16 = 27 bytes in all
+    // 11 + 1 + 90-odd bytes would pass 100: refused, and nothing changed.
+    let r = t.insert(b"j", &vec![0u8; 100]);
+    assert!(
+        matches!(&r, Err(TableError::QuotaExceeded(m)) if m.contains("at most 100 bytes")),
+        "{r:?}"
+    );
+    assert_eq!(t.get::<Vec<u8>>(b"j").unwrap(), Some(vec![0u8; 14]));
+    // Had the replaced values been counted twice, this would not fit.
+    for _ in 0..5 {
+        t.insert(b"j", &vec![0u8; 14]).unwrap();
+    }
+    t.insert(b"m", &vec![0u8; 14]).unwrap(); // 27 + 16 = 43
+    t.insert(b"n", &vec![0u8; 14]).unwrap(); // 59
+    t.insert(b"o", &vec![0u8; 14]).unwrap(); // 75
+    t.insert(b"p", &vec![0u8; 14]).unwrap(); // 91
+    let r = t.insert(b"q", &vec![0u8; 14]); // 107: refused
+    assert!(matches!(&r, Err(TableError::QuotaExceeded(_))), "{r:?}");
+    assert_eq!(t.size().unwrap(), 6);
+}
+
 #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
 enum HeirCast {
     Add(i64),

@@ -20,6 +20,8 @@ enum Cast {
     CallPeer(u64, u64, u64),
     TableWrite(u64, u64, u64, u64),
     TableRead(u64, u64, u64, u64),
+    TableWriteMany(u64, u64, u64, u64, u64),
+    TableReadMany(u64, u64, u64, u64, u64),
     Stop,
     Done,
 }
@@ -69,6 +71,8 @@ struct TestArgs {
 }
 
 const LONG: Duration = Duration::from_secs(60);
+/// Keys per `get-many` and entries per `insert-many` in the bulk table rows.
+const TABLE_BATCH: u64 = 64;
 
 fn runtime(max_instances: u32, cache: &Path) -> Runtime {
     try_runtime(max_instances, cache).expect("runtime")
@@ -364,6 +368,36 @@ pub async fn run(
         out.push(Measured::new(
             "table",
             "lookup_rate",
+            (2 * reads) as f64 / t0.elapsed().as_secs_f64(),
+        ));
+        // The same in bulk: `get-many` and `insert-many` of TABLE_BATCH keys.
+        let t0 = Instant::now();
+        owner
+            .cast(&Cast::TableWriteMany(
+                table,
+                keys,
+                writes,
+                TABLE_BATCH,
+                done,
+            ))
+            .await
+            .unwrap();
+        wait_done(&mut probe, 1).await;
+        out.push(Measured::new(
+            "table",
+            "write_many_rate",
+            writes as f64 / t0.elapsed().as_secs_f64(),
+        ));
+        let t0 = Instant::now();
+        for r in &readers {
+            r.cast(&Cast::TableReadMany(table, keys, reads, TABLE_BATCH, done))
+                .await
+                .unwrap();
+        }
+        wait_done(&mut probe, 2).await;
+        out.push(Measured::new(
+            "table",
+            "lookup_many_rate",
             (2 * reads) as f64 / t0.elapsed().as_secs_f64(),
         ));
         owner.stop(foundation::ExitReason::Shutdown).await;

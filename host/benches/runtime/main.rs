@@ -351,6 +351,20 @@ const ROWS: &[Row] = &[
         target: Target::AtLeast(3e6),
     },
     Row {
+        key: "table",
+        metric: "lookup_many_rate",
+        label: "  the same lookups, get-many of 64",
+        unit: Unit::Rate,
+        target: Target::AtLeast(8e6),
+    },
+    Row {
+        key: "table",
+        metric: "write_many_rate",
+        label: "  the same writes, insert-many of 64",
+        unit: Unit::Rate,
+        target: Target::AtLeast(3e6),
+    },
+    Row {
         key: "cold_start",
         metric: "ms",
         label: "cold start, 10 components",

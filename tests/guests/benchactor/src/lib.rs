@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use foundation_sdk::tables::{Table, TableAccess, TableOptions};
+use foundation_sdk::tables::{EntryFrame, KeyFrame, Table, TableAccess, TableOptions};
 use foundation_sdk::{Actor, ActorId, CallResult, Caller, Flow};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,12 @@ pub enum Cast {
     /// Tables: `reads` lookups of pseudo-random keys below `keys`, each asserted
     /// present, then tell `done`: `TableRead(table, keys, reads, done)`.
     TableRead(u64, u64, u64, ActorId),
+    /// Tables, in bulk: `writes` inserts as in `TableWrite`, `batch` per
+    /// `insert-many`: `TableWriteMany(table, keys, writes, batch, done)`.
+    TableWriteMany(u64, u64, u64, u64, ActorId),
+    /// Tables, in bulk: `reads` lookups as in `TableRead`, `batch` keys per
+    /// `get-many`: `TableReadMany(table, keys, reads, batch, done)`.
+    TableReadMany(u64, u64, u64, u64, ActorId),
     /// Stop with reason `normal`.
     Stop,
     /// What this actor sends to `done` (a probe) when a workload finishes.
@@ -146,6 +152,39 @@ impl Actor for Bench {
                     let key = u64::from(x) % keys;
                     let found = t.get_raw(&key.to_be_bytes()).expect("lookup");
                     assert!(found.is_some(), "key {key} missing");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::TableWriteMany(table, keys, writes, batch, done) => {
+                let t = Table::open_id(table).expect("open table");
+                let value = foundation_sdk::codec::encode(&[7u8; 16]).expect("encode");
+                let mut frame = EntryFrame::default();
+                let mut i = 0;
+                while i < writes {
+                    frame.clear();
+                    for j in i..(i + batch).min(writes) {
+                        frame.push(&(j % keys).to_be_bytes(), &value);
+                    }
+                    i += t.insert_many_raw(&frame).expect("insert-many");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::TableReadMany(table, keys, reads, batch, done) => {
+                let t = Table::open_id(table).expect("open table");
+                let mut x: u32 = 12345;
+                let mut frame = KeyFrame::with_capacity(batch as usize * 12);
+                let mut done_reads = 0;
+                while done_reads < reads {
+                    frame.clear();
+                    let n = batch.min(reads - done_reads);
+                    for _ in 0..n {
+                        x = x.wrapping_mul(1664525).wrapping_add(1013904223);
+                        frame.push(&(u64::from(x) % keys).to_be_bytes());
+                    }
+                    let values = t.get_many_raw(&frame).expect("get-many");
+                    let found = values.iter().filter(Option::is_some).count() as u64;
+                    assert_eq!(found, n, "keys missing");
+                    done_reads += n;
                 }
                 send(done, &Cast::Done);
             }

@@ -234,6 +234,16 @@ pub enum TableCall {
         table: u64,
         key: String,
     },
+    /// `get-many`: replies `Text` of the `Vec<Option<u64>>`.
+    GetMany {
+        table: u64,
+        keys: Vec<String>,
+    },
+    /// `insert-many`: replies `Text` of the count written.
+    InsertMany {
+        table: u64,
+        entries: Vec<(String, u64)>,
+    },
     Delete {
         table: u64,
         key: String,
@@ -808,6 +818,12 @@ fn table_call(op: TableCall) -> Reply {
             shown(open(table).and_then(|t| t.insert_new(&key, &value)))
         }
         TableCall::Lookup { table, key } => shown(open(table).and_then(|t| t.lookup::<u64>(&key))),
+        TableCall::GetMany { table, keys } => {
+            shown(open(table).and_then(|t| t.get_many::<_, u64>(&keys)))
+        }
+        TableCall::InsertMany { table, entries } => {
+            shown(open(table).and_then(|t| t.insert_many(&entries)))
+        }
         TableCall::Delete { table, key } => shown(open(table).and_then(|t| t.delete(&key))),
         TableCall::Size(table) => shown(open(table).and_then(|t| t.size())),
         TableCall::Count { table, key, times } => shown(open(table).and_then(|t| {
