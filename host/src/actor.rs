@@ -196,7 +196,7 @@ impl ActorData {
     }
 
     /// A unit of this actor's `max_children` quota, or the error that refuses it.
-    fn child_permit(&self) -> Result<Permit, wit::SpawnError> {
+    fn child_permit(&mut self) -> Result<Permit, wit::SpawnError> {
         self.children
             .acquire(self.quotas.max_children)
             .ok_or_else(|| {
@@ -211,7 +211,11 @@ impl ActorData {
     }
 
     /// The spec of an actor this one starts: in its sandbox, on its quota.
-    fn child_spec(&self, component: String, args: Vec<u8>) -> Result<SpawnSpec, wit::SpawnError> {
+    fn child_spec(
+        &mut self,
+        component: String,
+        args: Vec<u8>,
+    ) -> Result<SpawnSpec, wit::SpawnError> {
         Ok(SpawnSpec {
             sandbox: Some(self.sandbox.clone()),
             permit: Some(self.child_permit()?),
@@ -912,7 +916,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         }
     }
 
-    async fn record_panic(&mut self, mut message: String) {
+    async fn record_panic(&mut self, mut message: String) -> wasmtime::Result<()> {
         // The message becomes an exit reason that travels to callers and watchers;
         // keep it to a sane size whatever the guest wrote.
         const MAX_PANIC_MESSAGE: usize = 4096;
@@ -925,6 +929,9 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             message.push_str("...");
         }
         self.panic = Some(message);
+        // Every panic in a wasm32 guest aborts; end it here, before the abort's
+        // trap. `trapped` reports the recorded message.
+        Err(wasmtime::Error::msg("the guest panicked"))
     }
 }
 

@@ -3,7 +3,12 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "actor-world",
-    imports: { default: async },
+    imports: {
+        // A panic ends the instance in the host function that records it: a host
+        // error unwinds the guest without the signal an `unreachable` trap costs.
+        "foundation:actor/runtime.record-panic": async | trappable,
+        default: async,
+    },
     exports: { default: async },
     with: { "foundation:actor/tables.table": crate::tables::TableHandle },
 });

@@ -697,15 +697,20 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
     })
 }
 
-/// "64 MiB", "512KiB", "1 GB", "4096", "4096 B".
-fn parse_size(text: &str) -> Option<u64> {
+/// A number and the unit after it: "64 MiB" is (64, "MiB"), "500" is (500, "").
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let scale: u64 = match unit.trim() {
+    Some((number.parse().ok()?, unit.trim()))
+}
+
+/// "64 MiB", "512KiB", "1 GB", "4096", "4096 B".
+fn parse_size(text: &str) -> Option<u64> {
+    let (number, unit) = number_and_unit(text)?;
+    let scale: u64 = match unit {
         "" | "B" => 1,
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
@@ -720,13 +725,8 @@ fn parse_size(text: &str) -> Option<u64> {
 
 /// "200ms", "2s", "1m", "500".
 fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    match unit.trim() {
+    let (number, unit) = number_and_unit(text)?;
+    match unit {
         "" | "ms" => Some(Duration::from_millis(number)),
         "s" => Some(Duration::from_secs(number)),
         "m" => number.checked_mul(60).map(Duration::from_secs),

@@ -838,7 +838,10 @@ impl Runtime {
         let spec = SpawnSpec {
             name: options.name,
             mailbox: options.mailbox,
-            sandbox: Some(Arc::new(options.sandbox)),
+            // The default sandbox is shared rather than allocated per actor.
+            sandbox: (!options.sandbox.capabilities.is_empty()
+                || options.sandbox.limits != Limits::default())
+            .then(|| Arc::new(options.sandbox)),
             ..SpawnSpec::new(options.component, args)
         };
         let cell = self.inner.spawn(spec).await?;

@@ -393,19 +393,21 @@ impl HitCounters {
     }
 }
 
-/// A count of live things (children, tasks) held against a quota.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Quota(Arc<AtomicUsize>);
+/// A count of live things (children, tasks) held against a quota; allocated on
+/// first use, as most actors never start anything.
+#[derive(Debug, Default)]
+pub(crate) struct Quota(Option<Arc<AtomicUsize>>);
 
 impl Quota {
     /// Takes one unit if fewer than `max` are held.
-    pub(crate) fn acquire(&self, max: usize) -> Option<Permit> {
-        self.0
+    pub(crate) fn acquire(&mut self, max: usize) -> Option<Permit> {
+        let count = self.0.get_or_insert_with(Arc::default);
+        count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| Permit(self.0.clone()))
+            .map(|_| Permit(count.clone()))
     }
 }
 

@@ -70,11 +70,17 @@ async fn neighbour_answers(n: &ActorRef) {
     assert_eq!(r, Reply::Text("still here".into()));
 }
 
-fn limited(limits: Limits) -> ActorOptions {
-    ActorOptions::new("testactor").sandbox(Sandbox {
-        limits,
-        ..Sandbox::default()
-    })
+/// A testactor with these limits.
+async fn spawn_limited(rt: &Runtime, limits: Limits) -> ActorRef {
+    rt.spawn_with(
+        ActorOptions::new("testactor").sandbox(Sandbox {
+            limits,
+            ..Sandbox::default()
+        }),
+        &Args::default(),
+    )
+    .await
+    .expect("testactor starts")
 }
 
 async fn sandbox_call(actor: &ActorRef, p: SandboxCall) -> Reply {
@@ -238,16 +244,14 @@ async fn a_100_mib_message_is_refused_at_the_sender() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_actor_s_own_message_size_limit_holds_for_every_sender() {
     let rt = runtime();
-    let small = rt
-        .spawn_with(
-            limited(Limits {
-                max_message_size: Some(1024),
-                ..Limits::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let small = spawn_limited(
+        &rt,
+        Limits {
+            max_message_size: Some(1024),
+            ..Limits::default()
+        },
+    )
+    .await;
     let sender = spawn(&rt).await;
     let r = sandbox_call(
         &sender,
@@ -286,16 +290,14 @@ async fn an_actor_s_own_message_size_limit_holds_for_every_sender() {
 async fn a_spawn_bomb_stops_at_the_children_quota() {
     let rt = runtime();
     let watch = Neighbour::watch(&rt).await;
-    let bomber = rt
-        .spawn_with(
-            limited(Limits {
-                max_children: Some(5),
-                ..Limits::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let bomber = spawn_limited(
+        &rt,
+        Limits {
+            max_children: Some(5),
+            ..Limits::default()
+        },
+    )
+    .await;
     let before = rt.actor_count();
     let r = sandbox_call(&bomber, SandboxCall::SpawnBomb { max: 10_000 }).await;
     assert_eq!(
@@ -313,16 +315,14 @@ async fn a_spawn_bomb_stops_at_the_children_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_exits_gives_its_quota_back() {
     let rt = runtime();
-    let parent = rt
-        .spawn_with(
-            limited(Limits {
-                max_children: Some(1),
-                ..Limits::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let parent = spawn_limited(
+        &rt,
+        Limits {
+            max_children: Some(1),
+            ..Limits::default()
+        },
+    )
+    .await;
     let spawn_child = Call::Spawn {
         component: "testactor".into(),
         name: None,
@@ -376,16 +376,14 @@ async fn a_spawn_bomb_within_its_quota_meets_the_pool_limit_and_the_host_stays_u
 async fn a_table_flood_stops_at_the_tables_quota() {
     let rt = runtime();
     let watch = Neighbour::watch(&rt).await;
-    let flooder = rt
-        .spawn_with(
-            limited(Limits {
-                max_tables: Some(3),
-                ..Limits::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let flooder = spawn_limited(
+        &rt,
+        Limits {
+            max_tables: Some(3),
+            ..Limits::default()
+        },
+    )
+    .await;
     let r = sandbox_call(&flooder, SandboxCall::TableFlood { max: 1000 }).await;
     assert_eq!(
         r,
@@ -411,16 +409,14 @@ async fn a_table_flood_stops_at_the_tables_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_stop_at_their_quota_and_an_ended_task_gives_it_back() {
     let rt = runtime();
-    let owner = rt
-        .spawn_with(
-            limited(Limits {
-                max_tasks: Some(2),
-                ..Limits::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let owner = spawn_limited(
+        &rt,
+        Limits {
+            max_tasks: Some(2),
+            ..Limits::default()
+        },
+    )
+    .await;
     let start = || Call::StartTask {
         function: "sleep_ms".into(),
         input: 600_000,

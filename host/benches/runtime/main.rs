@@ -44,9 +44,10 @@ struct Opts {
     /// Skip the native tokio baseline.
     #[arg(long)]
     no_tokio: bool,
-    /// Where to write the results as JSON.
-    #[arg(long, default_value = "target/bench/runtime.json")]
-    json: PathBuf,
+    /// Where to write the results as JSON (default: the workspace's
+    /// `target/bench/runtime.json`, whatever directory cargo runs the bench in).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// Internal: measure one memory workload (`--only memory_N`) of this system
     /// (`foundation` or `tokio`) in this fresh process and print it as JSON.
     #[arg(long, hide = true)]
@@ -485,8 +486,12 @@ fn main() {
     };
 
     print_table(&results, &opts.schedulers, &sizes, erlang_note.as_deref());
-    if let Err(e) = write_json(&opts.json, &results, &sizes, opts.quick) {
-        eprintln!("cannot write {}: {e}", opts.json.display());
+    let json = opts
+        .json
+        .clone()
+        .unwrap_or_else(|| scratch.join("runtime.json"));
+    if let Err(e) = write_json(&json, &results, &sizes, opts.quick) {
+        eprintln!("cannot write {}: {e}", json.display());
     }
 }
 
