@@ -103,9 +103,77 @@ type Values = Arc<[Vec<u8>]>;
 type Hasher = foldhash::fast::RandomState;
 
 enum Store {
-    Hash(papaya::HashMap<Box<[u8]>, Values, Hasher>),
+    Hash(papaya::HashMap<KeyBytes, Values, Hasher>),
     // Boxed: a skip list's head is 512 bytes.
-    Ordered(Box<SkipMap<Box<[u8]>, Values>>),
+    Ordered(Box<SkipMap<KeyBytes, Values>>),
+}
+
+/// A table key: up to `INLINE` bytes held in place (no allocation, and a lookup
+/// compares it without chasing a pointer), longer ones boxed. It hashes, compares
+/// and orders exactly as the `[u8]` it holds, so maps look it up by `&[u8]`.
+#[derive(Clone)]
+enum KeyBytes {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Boxed(Box<[u8]>),
+}
+
+const INLINE: usize = 22;
+
+impl From<&[u8]> for KeyBytes {
+    fn from(key: &[u8]) -> Self {
+        if key.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBytes::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            KeyBytes::Boxed(key.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyBytes::Boxed(b) => b,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for KeyBytes {
+    fn borrow(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::hash::Hash for KeyBytes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        <[u8] as std::hash::Hash>::hash(self, state);
+    }
+}
+
+impl PartialEq for KeyBytes {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for KeyBytes {}
+
+impl PartialOrd for KeyBytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KeyBytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
 }
 
 impl Store {
