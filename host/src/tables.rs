@@ -1052,8 +1052,42 @@ pub(crate) mod frames {
 
 #[cfg(test)]
 mod tests {
-    use super::TableError;
     use super::frames::split;
+    use super::{INLINE, KeyBytes, TableError};
+
+    #[test]
+    fn keys_hash_compare_and_order_as_their_bytes() {
+        use std::hash::BuildHasher;
+        let hasher = super::Hasher::default();
+        let keys: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![1, 2, 3],
+            vec![7; INLINE - 1],
+            vec![7; INLINE],
+            vec![7; INLINE + 1],
+            vec![9; 300],
+        ];
+        for a in &keys {
+            let ka = KeyBytes::from(a.as_slice());
+            assert_eq!(&*ka, a.as_slice());
+            assert_eq!(hasher.hash_one(&ka), hasher.hash_one(a.as_slice()));
+            for b in &keys {
+                let kb = KeyBytes::from(b.as_slice());
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(ka == kb, a == b);
+            }
+        }
+        let map = papaya::HashMap::builder()
+            .hasher(super::Hasher::default())
+            .build();
+        for k in &keys {
+            map.pin().insert(KeyBytes::from(k.as_slice()), k.len());
+        }
+        for k in &keys {
+            assert_eq!(map.pin().get(k.as_slice()), Some(&k.len()));
+        }
+    }
 
     fn frame(fields: &[&[u8]]) -> Vec<u8> {
         let mut out = Vec::new();
