@@ -475,7 +475,11 @@ impl Inner {
         cell.permit.hold(permit);
         let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
         cell.add_monitor(monitor, &owner.mailbox.signals);
-        let limits = self.effective(&sandbox);
+        // Tasks are for long work: no handler deadline (docs/semantics.md).
+        let limits = Effective {
+            deadline: None,
+            ..self.effective(&sandbox)
+        };
         let task = ActorTask::new(
             self.clone(),
             cell.clone(),

@@ -154,3 +154,27 @@ async fn runtime_shutdown_stops_running_tasks() {
     assert_eq!(rt.actor_count(), 0);
     assert_eq!(a.exit_reason(), Some(ExitReason::Shutdown));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_is_not_held_to_its_owner_s_handler_deadline() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let a = rt
+        .spawn_with(
+            foundation::ActorOptions::new("testactor")
+                .deadline(std::time::Duration::from_millis(50)),
+            &Args {
+                forward_info: Some(probe.id().get()),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Six times the owner's deadline of CPU work: tasks are for long work.
+    let m = start(&a, "spin_ms", 300).await;
+    let done = probe.recv::<Cast>(LONG).await.unwrap().msg;
+    assert!(
+        matches!(&done, Cast::TaskDone { monitor, result } if *monitor == m && result == "ok:300"),
+        "{done:?}"
+    );
+}
