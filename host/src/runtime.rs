@@ -364,11 +364,10 @@ impl Inner {
             id,
             label,
             capacity,
+            limits.max_message_size,
             spec.name.as_deref(),
             spec.link.as_ref(),
         )?;
-        cell.max_message
-            .store(limits.max_message_size, Ordering::Relaxed);
         if let Some(permit) = spec.permit {
             cell.permit.hold(permit);
         }
@@ -471,7 +470,8 @@ impl Inner {
         let component = self.component(component)?;
         let id = self.ids.next();
         let label: Arc<str> = format!("{}.{function}{id}", component.name).into();
-        let NewCell { cell, rx, exit_tx } = self.new_cell(id, label, 1, None, None)?;
+        let NewCell { cell, rx, exit_tx } =
+            self.new_cell(id, label, 1, usize::MAX, None, None)?;
         cell.permit.hold(permit);
         let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
         cell.add_monitor(monitor, &owner.mailbox.signals);
@@ -509,12 +509,15 @@ impl Inner {
         id: ActorId,
         label: Arc<str>,
         capacity: usize,
+        max_message: usize,
         name: Option<&str>,
         parent: Option<&Arc<ActorCell>>,
     ) -> Result<NewCell, SpawnError> {
         let (tx, rx) = mailbox(capacity.max(1));
         let (exit_tx, exit_rx) = watch::channel(None);
         let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
+        // Before anything can reach it.
+        cell.max_message.store(max_message, Ordering::Relaxed);
         self.registry.insert(cell.clone());
         if let Some(name) = name
             && self.registry.register(&cell, name).is_err()

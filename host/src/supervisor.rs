@@ -426,6 +426,7 @@ pub(crate) async fn start(
         id,
         label,
         rt.settings.mailbox_capacity,
+        usize::MAX,
         name.as_deref(),
         parent.as_ref(),
     )?;
