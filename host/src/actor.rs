@@ -23,7 +23,7 @@ use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
 use crate::registry::{self, ActorCell, NameError};
 use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
-use crate::sandbox::{Effective, HitCounters, Permit, Quota, Sandbox};
+use crate::sandbox::{Authority, Effective, HitCounters, Permit, Unit};
 
 /// Messages handed to the guest in one entry, at most.
 const MAX_BATCH: usize = 256;
@@ -54,12 +54,10 @@ pub(crate) struct ActorData {
     parent: Option<u64>,
     /// Its resource limits, and the last one it hit.
     limits: Governor,
-    /// Its capabilities and limits, which the actors and tasks it starts share.
-    sandbox: Arc<Sandbox>,
-    /// Its quotas, with the live children and tasks it started.
+    /// Its sandbox and lineage, which the actors and tasks it starts share.
+    authority: Authority,
+    /// Its limits and quotas.
     quotas: Effective,
-    children: Quota,
-    tasks: Quota,
 }
 
 /// An actor's resource limits, enforced by wasmtime through `ResourceLimiter`.
@@ -155,16 +153,17 @@ impl ActorData {
     fn new(
         cell: Arc<ActorCell>,
         rt: Arc<Inner>,
-        sandbox: Arc<Sandbox>,
+        authority: Authority,
         quotas: Effective,
     ) -> Result<ActorData, String> {
         let label = cell.label.clone();
         // stdout/stderr go to tracing; no stdin, no arguments; the rest is what the
         // sandbox grants.
-        let wasi = sandbox.capabilities.wasi(&label, &rt.hits)?;
+        let wasi = authority.sandbox.capabilities.wasi(&label, &rt.hits)?;
         let deadline = quotas.deadline.map(|d| {
             let tick = rt.settings.epoch_interval.as_nanos().max(1);
-            (d, (d.as_nanos().div_ceil(tick)).max(1) as u64)
+            let ticks = d.as_nanos().div_ceil(tick).max(1);
+            (d, u64::try_from(ticks).unwrap_or(u64::MAX))
         });
         let limits = Governor {
             label,
@@ -188,36 +187,21 @@ impl ActorData {
             timers: HashMap::new(),
             parent: None,
             limits,
-            sandbox,
+            authority,
             quotas,
-            children: Quota::default(),
-            tasks: Quota::default(),
         })
     }
 
     /// A unit of this actor's `max_children` quota, or the error that refuses it.
-    fn child_permit(&mut self) -> Result<Permit, wit::SpawnError> {
-        self.children
-            .acquire(self.quotas.max_children)
-            .ok_or_else(|| {
-                quota_refused(
-                    &self.rt.hits.children,
-                    &self.cell.label,
-                    "max_children",
-                    self.quotas.max_children,
-                    "live children",
-                )
-            })
+    fn child_permit(&self) -> Result<Permit, wit::SpawnError> {
+        child_permit(&self.rt, &self.cell.label, &self.authority, &self.quotas)
     }
 
     /// The spec of an actor this one starts: in its sandbox, on its quota.
-    fn child_spec(
-        &mut self,
-        component: String,
-        args: Vec<u8>,
-    ) -> Result<SpawnSpec, wit::SpawnError> {
+    fn child_spec(&self, component: String, args: Vec<u8>) -> Result<SpawnSpec, wit::SpawnError> {
         Ok(SpawnSpec {
-            sandbox: Some(self.sandbox.clone()),
+            sandbox: Some(self.authority.sandbox.clone()),
+            lineage: Some(self.authority.lineage.clone()),
             permit: Some(self.child_permit()?),
             ..SpawnSpec::new(component, args)
         })
@@ -272,8 +256,8 @@ pub(crate) struct ActorTask {
     store: Option<Store<ActorData>>,
     /// Set when the loop ends by itself; a dropped task without it was killed.
     exit: Option<ExitReason>,
-    /// Its capabilities and limits.
-    sandbox: Arc<Sandbox>,
+    /// Its sandbox and lineage, and its limits.
+    authority: Authority,
     limits: Effective,
 }
 
@@ -286,7 +270,7 @@ impl ActorTask {
         rx: MailboxRx,
         exit_tx: watch::Sender<Option<ExitReason>>,
         parent: Option<Arc<ActorCell>>,
-        sandbox: Arc<Sandbox>,
+        authority: Authority,
         limits: Effective,
     ) -> ActorTask {
         ActorTask {
@@ -298,7 +282,7 @@ impl ActorTask {
             parent,
             store: None,
             exit: None,
-            sandbox,
+            authority,
             limits,
         }
     }
@@ -348,7 +332,7 @@ impl ActorTask {
         owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
         monitor: u64,
     ) -> ExitReason {
-        let store = match new_store(&self.rt, &self.cell, &self.sandbox, self.limits) {
+        let store = match new_store(&self.rt, &self.cell, &self.authority, self.limits) {
             Ok(store) => self.store.insert(store),
             Err(e) => return ExitReason::Custom(e),
         };
@@ -392,7 +376,7 @@ impl ActorTask {
         args: Vec<u8>,
         init_tx: oneshot::Sender<Result<(), ExitReason>>,
     ) -> ExitReason {
-        let store = match new_store(&self.rt, &self.cell, &self.sandbox, self.limits) {
+        let store = match new_store(&self.rt, &self.cell, &self.authority, self.limits) {
             Ok(store) => self.store.insert(store),
             Err(e) => {
                 let reason = ExitReason::Custom(e);
@@ -495,10 +479,10 @@ impl ActorTask {
 fn new_store(
     rt: &Arc<Inner>,
     cell: &Arc<ActorCell>,
-    sandbox: &Arc<Sandbox>,
+    authority: &Authority,
     limits: Effective,
 ) -> Result<Store<ActorData>, String> {
-    let data = ActorData::new(cell.clone(), rt.clone(), sandbox.clone(), limits)?;
+    let data = ActorData::new(cell.clone(), rt.clone(), authority.clone(), limits)?;
     let mut store = Store::new(rt.engine(), data);
     store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(1);
@@ -697,6 +681,28 @@ impl Drop for ActorTask {
     }
 }
 
+/// A unit of `max_children` from `authority`'s lineage for an actor labelled `label`
+/// with these quotas, or the error that refuses it.
+pub(crate) fn child_permit(
+    rt: &Inner,
+    label: &str,
+    authority: &Authority,
+    quotas: &Effective,
+) -> Result<Permit, wit::SpawnError> {
+    authority
+        .lineage
+        .acquire(Unit::Child, quotas.max_children)
+        .ok_or_else(|| {
+            quota_refused(
+                &rt.hits.children,
+                label,
+                "max_children",
+                quotas.max_children,
+                "children",
+            )
+        })
+}
+
 /// Logs and counts a refused start; the error names the quota and its value.
 fn quota_refused(
     counter: &std::sync::atomic::AtomicU64,
@@ -706,7 +712,9 @@ fn quota_refused(
     what: &str,
 ) -> wit::SpawnError {
     counter.fetch_add(1, Ordering::Relaxed);
-    let why = format!("{quota}: this actor already has {value} {what}, its limit");
+    let why = format!(
+        "{quota}: the limit of {value} live {what} is reached (counting everything started from the same root actor)"
+    );
     tracing::warn!(actor, limit = quota, value, "{why}");
     wit::SpawnError::QuotaExceeded(why)
 }
@@ -851,15 +859,19 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
         function: String,
         input: Vec<u8>,
     ) -> Result<wit::Task, wit::SpawnError> {
-        let permit = self.tasks.acquire(self.quotas.max_tasks).ok_or_else(|| {
-            quota_refused(
-                &self.rt.hits.tasks,
-                &self.cell.label,
-                "max_tasks",
-                self.quotas.max_tasks,
-                "live tasks",
-            )
-        })?;
+        let permit = self
+            .authority
+            .lineage
+            .acquire(Unit::Task, self.quotas.max_tasks)
+            .ok_or_else(|| {
+                quota_refused(
+                    &self.rt.hits.tasks,
+                    &self.cell.label,
+                    "max_tasks",
+                    self.quotas.max_tasks,
+                    "tasks",
+                )
+            })?;
         let (id, monitor) = self
             .rt
             .start_task(
@@ -867,7 +879,7 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
                 &component,
                 function,
                 input,
-                self.sandbox.clone(),
+                self.authority.clone(),
                 permit,
             )
             .map_err(wit::SpawnError::from)?;
@@ -883,11 +895,19 @@ impl bindings::foundation::actor::runtime::Host for ActorData {
             .map_err(|e| wit::SpawnError::Unavailable(format!("not a supervisor spec: {e}")))?;
         let name = wire.name.clone();
         let mut spec = wire.into_spec().map_err(wit::SpawnError::Unavailable)?;
-        // Its actor children, now and added later, run in this actor's sandbox.
-        spec.sandbox = Some(self.sandbox.clone());
+        // Its actor children, now and added later, run in this actor's sandbox and
+        // join its lineage, each on its quota.
+        spec.sandbox = Some(self.authority.sandbox.clone());
         let permit = self.child_permit()?;
-        let cell =
-            crate::supervisor::start(&self.rt, spec, name, Some(self.cell.clone()), None).await?;
+        let cell = crate::supervisor::start(
+            &self.rt,
+            spec,
+            name,
+            Some(self.cell.clone()),
+            None,
+            Some(self.authority.lineage.clone()),
+        )
+        .await?;
         cell.permit.hold(permit);
         Ok(cell.id.get())
     }

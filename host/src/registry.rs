@@ -45,6 +45,8 @@ pub(crate) struct ActorCell {
     pub(crate) max_message: std::sync::atomic::AtomicUsize,
     /// The quota unit its starter spent on it, given back when it exits.
     pub(crate) permit: crate::sandbox::PermitSlot,
+    /// Its sandbox and lineage (unset for probes).
+    pub(crate) authority: OnceLock<crate::sandbox::Authority>,
 }
 
 /// A stable address: for a supervised child, the supervisor points it at each new
@@ -128,6 +130,7 @@ impl ActorCell {
             slot: Mutex::new(Weak::new()),
             max_message: std::sync::atomic::AtomicUsize::new(usize::MAX),
             permit: crate::sandbox::PermitSlot::default(),
+            authority: OnceLock::new(),
         }
     }
 

@@ -20,7 +20,9 @@ use crate::id::{ActorId, IdGen};
 use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
 use crate::manifest::{Manifest, ManifestError};
 use crate::registry::{ActorCell, Registry};
-use crate::sandbox::{Effective, HitCounters, LimitHits, Limits, Permit, Sandbox};
+use crate::sandbox::{
+    Authority, Effective, HitCounters, LimitHits, Limits, Lineage, Permit, Sandbox,
+};
 use crate::sched;
 
 /// Default mailbox capacity (messages) of an actor that does not set its own.
@@ -166,12 +168,14 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Applies a manifest's `[runtime]` section (the pool's size). Its `[limits]`
-    /// are already part of each of its actors' sandboxes.
+    /// Applies a manifest's `[runtime]` section (the pool's size) and makes its
+    /// `[limits]` the default of every actor (its declared actors have them already).
     pub fn manifest(&mut self, manifest: &Manifest) -> &mut Self {
         if let Some(n) = manifest.runtime.max_instances {
             self.max_instances(n);
         }
+        // For what the manifest does not declare: children added at run time.
+        self.settings.limits = manifest.limits.or(&self.settings.limits);
         self
     }
 
@@ -246,6 +250,8 @@ pub(crate) struct SpawnSpec {
     pub(crate) inherit: Vec<(u64, Vec<u8>)>,
     /// Its capabilities and limits (`None`: the runtime's defaults, nothing granted).
     pub(crate) sandbox: Option<Arc<Sandbox>>,
+    /// The lineage it joins (`None`: it starts one).
+    pub(crate) lineage: Option<Arc<Lineage>>,
     /// The quota unit its starter spent on it, held until it exits.
     pub(crate) permit: Option<Permit>,
 }
@@ -262,6 +268,7 @@ impl SpawnSpec {
             slot: None,
             inherit: Vec::new(),
             sandbox: None,
+            lineage: None,
             permit: None,
         }
     }
@@ -371,6 +378,11 @@ impl Inner {
         if let Some(permit) = spec.permit {
             cell.permit.hold(permit);
         }
+        let authority = Authority {
+            sandbox,
+            lineage: spec.lineage.clone().unwrap_or_default(),
+        };
+        let _ = cell.authority.set(authority.clone());
         if let Some(slot) = &spec.slot {
             // Only supervisors pass a slot: the child is theirs to stop.
             cell.supervised.store(true, Ordering::SeqCst);
@@ -396,7 +408,7 @@ impl Inner {
             rx,
             exit_tx,
             spec.link.clone(),
-            sandbox,
+            authority,
             limits,
         );
         cell.arm_abort(sched::spawn_actor(
@@ -452,7 +464,7 @@ impl Inner {
         component: &str,
         function: String,
         input: Vec<u8>,
-        sandbox: Arc<Sandbox>,
+        authority: Authority,
         permit: Permit,
     ) -> Result<(ActorId, u64), SpawnError> {
         if self.shutting_down.load(Ordering::Acquire) {
@@ -460,26 +472,28 @@ impl Inner {
                 "the runtime is shutting down".into(),
             ));
         }
-        if input.len() > self.settings.max_message_size {
+        // Tasks are for long work: no handler deadline (docs/semantics.md).
+        let limits = Effective {
+            deadline: None,
+            ..self.effective(&authority.sandbox)
+        };
+        // The input is a message to the task: the sandbox's size limit holds.
+        if input.len() > limits.max_message_size {
+            self.hits.message_size.fetch_add(1, Ordering::Relaxed);
             return Err(SpawnError::Codec(format!(
                 "{} bytes exceed the maximum message size of {} bytes",
                 input.len(),
-                self.settings.max_message_size
+                limits.max_message_size
             )));
         }
         let component = self.component(component)?;
         let id = self.ids.next();
         let label: Arc<str> = format!("{}.{function}{id}", component.name).into();
-        let NewCell { cell, rx, exit_tx } =
-            self.new_cell(id, label, 1, usize::MAX, None, None)?;
+        let NewCell { cell, rx, exit_tx } = self.new_cell(id, label, 1, usize::MAX, None, None)?;
         cell.permit.hold(permit);
+        let _ = cell.authority.set(authority.clone());
         let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
         cell.add_monitor(monitor, &owner.mailbox.signals);
-        // Tasks are for long work: no handler deadline (docs/semantics.md).
-        let limits = Effective {
-            deadline: None,
-            ..self.effective(&sandbox)
-        };
         let task = ActorTask::new(
             self.clone(),
             cell.clone(),
@@ -487,7 +501,7 @@ impl Inner {
             rx,
             exit_tx,
             None,
-            sandbox,
+            authority,
             limits,
         );
         let owner_signals = owner.mailbox.signals.clone();
@@ -800,7 +814,8 @@ impl Runtime {
                 self.inner.spawn(spec).await
             } else {
                 let spec = supervisor_spec(manifest, root);
-                crate::supervisor::start(&self.inner, spec, Some(root.clone()), None, None).await
+                crate::supervisor::start(&self.inner, spec, Some(root.clone()), None, None, None)
+                    .await
             };
             let cell = cell.map_err(|source| Error::Spawn {
                 actor: root.clone(),
@@ -896,9 +911,15 @@ impl Runtime {
                 "the runtime is shutting down".into(),
             ));
         }
-        let cell =
-            crate::supervisor::start(&self.inner, spec, name.map(str::to_string), None, None)
-                .await?;
+        let cell = crate::supervisor::start(
+            &self.inner,
+            spec,
+            name.map(str::to_string),
+            None,
+            None,
+            None,
+        )
+        .await?;
         Ok(self.actor_ref(cell))
     }
 

@@ -188,12 +188,18 @@ impl Capabilities {
         for (key, value) in &self.env {
             wasi.env(key, value);
         }
-        // TCP goes through the check even with no destination allowed, so every
-        // refusal is logged and counted; UDP is off.
+        for (key, _) in &self.env {
+            if key.is_empty() || key.contains(['=', '\0']) {
+                return Err(format!("{key:?} is not an environment variable name"));
+            }
+        }
+        // Without a destination, no TCP at all: not even a socket (it would hold a
+        // host file descriptor). With some, every connect, bind and listen goes
+        // through the check, which logs and counts each refusal. UDP is off.
         let rules: Arc<[NetRule]> = self.connect.clone().into();
         let actor = actor.clone();
         let hits = hits.clone();
-        wasi.allow_tcp(true)
+        wasi.allow_tcp(!rules.is_empty())
             .allow_ip_name_lookup(!rules.is_empty())
             .socket_addr_check(move |addr, usage| {
                 let allowed = match usage {
@@ -393,31 +399,63 @@ impl HitCounters {
     }
 }
 
-/// A count of live things (children, tasks) held against a quota; allocated on
-/// first use, as most actors never start anything.
+/// The actors and tasks started, directly or not, from one root actor (one the host
+/// or a manifest started): everything a guest starts joins its starter's lineage,
+/// and `max_children` / `max_tasks` bound the live members of the whole lineage, so a
+/// chain of spawns cannot escape them.
 #[derive(Debug, Default)]
-pub(crate) struct Quota(Option<Arc<AtomicUsize>>);
+pub(crate) struct Lineage {
+    children: AtomicUsize,
+    tasks: AtomicUsize,
+}
 
-impl Quota {
-    /// Takes one unit if fewer than `max` are held.
-    pub(crate) fn acquire(&mut self, max: usize) -> Option<Permit> {
-        let count = self.0.get_or_insert_with(Arc::default);
-        count
+/// Which count of a [`Lineage`] a [`Permit`] holds a unit of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Child,
+    Task,
+}
+
+impl Lineage {
+    /// Takes one unit of `unit` if fewer than `max` are held.
+    pub(crate) fn acquire(self: &Arc<Self>, unit: Unit, max: usize) -> Option<Permit> {
+        self.count(unit)
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| Permit(count.clone()))
+            .map(|_| Permit {
+                lineage: self.clone(),
+                unit,
+            })
+    }
+
+    fn count(&self, unit: Unit) -> &AtomicUsize {
+        match unit {
+            Unit::Child => &self.children,
+            Unit::Task => &self.tasks,
+        }
     }
 }
 
-/// One unit of a [`Quota`], given back when dropped.
+/// What an actor was started with, and passes on to what it starts: its sandbox and
+/// its lineage.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Authority {
+    pub(crate) sandbox: Arc<Sandbox>,
+    pub(crate) lineage: Arc<Lineage>,
+}
+
+/// One unit of a [`Lineage`]'s count, given back when dropped.
 #[derive(Debug)]
-pub(crate) struct Permit(Arc<AtomicUsize>);
+pub(crate) struct Permit {
+    lineage: Arc<Lineage>,
+    unit: Unit,
+}
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.lineage.count(self.unit).fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -21,7 +21,7 @@ use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, Signal};
 use crate::registry::{self, ActorCell, Slot};
 use crate::runtime::{Inner, SpawnSpec};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Authority, Lineage, Permit, Sandbox};
 
 /// How a supervisor restarts its children when one exits and must be restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -389,6 +389,25 @@ struct Child {
     /// Tables its last instance left to the supervisor (as heir), with their heir
     /// data: handed to the next instance before its `init`.
     inherited: Vec<(u64, Vec<u8>)>,
+    /// The lineage its instances belong to (see `sandbox::Lineage`): the one of the
+    /// guest that asked for it, else one of its own that outlives its restarts.
+    lineage: Arc<Lineage>,
+    /// The `max_children` unit it takes from a guest's lineage while it is a child
+    /// here (across restarts).
+    permit: Option<Permit>,
+}
+
+impl Child {
+    fn new(spec: ChildSpec, lineage: Option<&Arc<Lineage>>) -> Child {
+        Child {
+            spec,
+            cell: None,
+            slot: Arc::default(),
+            inherited: Vec::new(),
+            lineage: lineage.cloned().unwrap_or_default(),
+            permit: None,
+        }
+    }
 }
 
 /// Starts a supervisor linked to `parent` (if any) and its children in order; returns
@@ -400,6 +419,7 @@ pub(crate) async fn start(
     name: Option<String>,
     parent: Option<Arc<ActorCell>>,
     slot: Option<Arc<Slot>>,
+    lineage: Option<Arc<Lineage>>,
 ) -> Result<Arc<ActorCell>, SpawnError> {
     if let Some(dup) = duplicate_id(&spec.children) {
         return Err(SpawnError::Unavailable(format!(
@@ -432,6 +452,13 @@ pub(crate) async fn start(
     )?;
     cell.trap_exit.store(true, Ordering::SeqCst);
     cell.supervised.store(parent.is_some(), Ordering::SeqCst);
+    let _ = cell.authority.set(Authority {
+        sandbox: spec
+            .sandbox
+            .clone()
+            .unwrap_or_else(|| rt.default_sandbox.clone()),
+        lineage: lineage.clone().unwrap_or_default(),
+    });
     if let Some(slot) = &slot {
         slot.set(cell.clone());
         cell.set_slot(slot);
@@ -449,18 +476,14 @@ pub(crate) async fn start(
         max_children: spec.max_children,
         auto_shutdown: spec.auto_shutdown,
         sandbox: spec.sandbox,
-        next_child: 1,
-        restarts: VecDeque::new(),
         children: spec
             .children
             .into_iter()
-            .map(|spec| Child {
-                spec,
-                cell: None,
-                slot: Arc::default(),
-                inherited: Vec::new(),
-            })
+            .map(|spec| Child::new(spec, lineage.as_ref()))
             .collect(),
+        lineage,
+        next_child: 1,
+        restarts: VecDeque::new(),
         exit: None,
     };
     cell.arm_abort(crate::sched::spawn_actor(&rt.handle, sup.run(ready_tx)));
@@ -485,9 +508,10 @@ fn start_nested(
     name: Option<String>,
     parent: Arc<ActorCell>,
     slot: Arc<Slot>,
+    lineage: Option<Arc<Lineage>>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<ActorCell>, SpawnError>> + Send>>
 {
-    Box::pin(async move { start(&rt, spec, name, Some(parent), Some(slot)).await })
+    Box::pin(async move { start(&rt, spec, name, Some(parent), Some(slot), lineage).await })
 }
 
 fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
@@ -511,6 +535,9 @@ struct Supervisor {
     auto_shutdown: AutoShutdown,
     /// The sandbox of actor children that name none.
     sandbox: Option<Arc<Sandbox>>,
+    /// Set when a guest started this supervisor: its children join the guest's
+    /// lineage, each on the guest's `max_children`.
+    lineage: Option<Arc<Lineage>>,
     /// For generated child ids.
     next_child: u64,
     /// When recent restarts happened, oldest first.
@@ -542,6 +569,34 @@ impl Supervisor {
 
     async fn start_child(&mut self, i: usize) -> Result<(), SpawnError> {
         let inherit = std::mem::take(&mut self.children[i].inherited);
+        if let Some(lineage) = &self.lineage
+            && self.children[i].permit.is_none()
+        {
+            let child = &self.children[i];
+            let sandbox = match &child.spec.kind {
+                ChildKind::Actor {
+                    sandbox: Some(s), ..
+                } => s.clone(),
+                _ => self
+                    .sandbox
+                    .clone()
+                    .unwrap_or_else(|| self.rt.default_sandbox.clone()),
+            };
+            let authority = Authority {
+                sandbox,
+                lineage: lineage.clone(),
+            };
+            let quotas = self.rt.effective(&authority.sandbox);
+            let permit =
+                crate::actor::child_permit(&self.rt, &self.cell.label, &authority, &quotas)
+                    .map_err(|e| {
+                        SpawnError::Unavailable(format!(
+                            "child {:?} failed to start: {e:?}",
+                            child.spec.id
+                        ))
+                    })?;
+            self.children[i].permit = Some(permit);
+        }
         let child = &self.children[i];
         let started = match &child.spec.kind {
             ChildKind::Actor {
@@ -557,6 +612,7 @@ impl Supervisor {
                     slot: Some(child.slot.clone()),
                     inherit,
                     sandbox: sandbox.clone().or_else(|| self.sandbox.clone()),
+                    lineage: Some(child.lineage.clone()),
                     ..SpawnSpec::new(component.clone(), args.clone())
                 };
                 self.rt.spawn(spec).await
@@ -572,6 +628,7 @@ impl Supervisor {
                     child.spec.name.clone(),
                     self.cell.clone(),
                     child.slot.clone(),
+                    self.lineage.as_ref().map(|_| child.lineage.clone()),
                 )
                 .await
             }
@@ -650,8 +707,12 @@ impl Supervisor {
     }
 
     async fn on_request(&mut self, envelope: Envelope) {
-        let (payload, reply) = match envelope {
-            Envelope::Call { payload, reply, .. } => (payload, reply),
+        let (payload, reply, from) = match envelope {
+            Envelope::Call {
+                payload,
+                reply,
+                from,
+            } => (payload, reply, from),
             Envelope::Cast { from, .. } => {
                 tracing::warn!(supervisor = %self.cell.label, from, "a supervisor takes calls, not casts; dropped");
                 return;
@@ -659,7 +720,7 @@ impl Supervisor {
         };
         let answer = match crate::codec::decode::<SupervisorRequest>(&payload) {
             Err(e) => SupervisorReply::Error(format!("not a supervisor request: {e}")),
-            Ok(SupervisorRequest::StartChild(new)) => self.add_child(new).await,
+            Ok(SupervisorRequest::StartChild(new)) => self.add_child(new, from).await,
             Ok(SupervisorRequest::TerminateChild(id)) => {
                 match self.children.iter().position(|c| c.spec.id == id) {
                     None => SupervisorReply::Error("not_found".into()),
@@ -685,7 +746,10 @@ impl Supervisor {
         let _ = reply.send(Ok(bytes));
     }
 
-    async fn add_child(&mut self, new: NewChild) -> SupervisorReply {
+    /// Adds and starts a child for `from` (0: the host). A child a guest asks for
+    /// runs in that guest's sandbox and joins its lineage, on its `max_children`:
+    /// asking a supervisor never widens a guest's authority.
+    async fn add_child(&mut self, new: NewChild, from: u64) -> SupervisorReply {
         let running = self.children.iter().filter(|c| c.cell.is_some()).count();
         if self.max_children.is_some_and(|max| running >= max) {
             return SupervisorReply::Error("max_children".into());
@@ -704,12 +768,37 @@ impl Supervisor {
         if self.children.iter().any(|c| c.spec.id == spec.id) {
             return SupervisorReply::Error("already_present".into());
         }
-        self.children.push(Child {
-            spec,
-            cell: None,
-            slot: Arc::default(),
-            inherited: Vec::new(),
-        });
+        let asker = crate::id::ActorId::from_raw(from)
+            .and_then(|id| self.rt.registry.get(id))
+            .and_then(|c| c.authority.get().cloned());
+        let mut spec = spec;
+        let child = match asker {
+            // The host, a probe, or an actor already gone: the supervisor's own.
+            None if from != 0
+                && crate::id::ActorId::from_raw(from)
+                    .and_then(|id| self.rt.registry.get(id))
+                    .is_none() =>
+            {
+                return SupervisorReply::Error("noproc: the caller is gone".into());
+            }
+            None => Child::new(spec, self.lineage.as_ref()),
+            Some(authority) => {
+                let quotas = self.rt.effective(&authority.sandbox);
+                let asker_label = format!("#{from}");
+                let permit =
+                    match crate::actor::child_permit(&self.rt, &asker_label, &authority, &quotas) {
+                        Ok(p) => p,
+                        Err(e) => return SupervisorReply::Error(format!("{e:?}")),
+                    };
+                if let ChildKind::Actor { sandbox, .. } = &mut spec.kind {
+                    *sandbox = Some(authority.sandbox.clone());
+                }
+                let mut child = Child::new(spec, Some(&authority.lineage));
+                child.permit = Some(permit);
+                child
+            }
+        };
+        self.children.push(child);
         let i = self.children.len() - 1;
         match self.start_child(i).await {
             Ok(()) => SupervisorReply::Started(

@@ -448,20 +448,23 @@ impl Table {
         self.check_read(caller)?;
         let keys = frames::split(frame, 1).collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(keys.len() * 4);
-        let mut fits = true;
-        self.store
-            .get_each(keys.iter().map(|k| k[0]), |vs| match vs {
-                Some(vs) if fits => {
-                    let v = &vs[0];
-                    fits = out.len() + 4 + v.len() <= max;
-                    out.extend_from_slice(&(v.len() as u32 + 1).to_le_bytes());
-                    out.extend_from_slice(v);
-                }
-                None if fits => out.extend_from_slice(&0u32.to_le_bytes()),
-                _ => {}
-            });
-        if !fits {
-            return Err(TableError::TooLarge(out.len() as u64));
+        // Lengths travel as u32 words.
+        let max = (max as u64).min(u64::from(u32::MAX));
+        // The answer's size so far, counted whole even once past `max`.
+        let mut size = 0u64;
+        self.store.get_each(keys.iter().map(|k| k[0]), |vs| {
+            let value = vs.map(|vs| vs[0].as_slice());
+            size += 4 + value.map_or(0, |v| v.len() as u64);
+            if size > max {
+                return;
+            }
+            // Fits in a u32: the answer so far does (checked just above).
+            let word = value.map_or(0, |v| v.len() as u32 + 1);
+            out.extend_from_slice(&word.to_le_bytes());
+            out.extend_from_slice(value.unwrap_or_default());
+        });
+        if size > max {
+            return Err(TableError::TooLarge(size));
         }
         Ok(out)
     }
@@ -472,14 +475,27 @@ impl Table {
     /// entries before it written. Readers may see the first entries before the last.
     pub(crate) fn insert_many(&self, caller: u64, frame: &[u8]) -> Result<u64, TableError> {
         let entries = frames::split(frame, 2).collect::<Result<Vec<_>, _>>()?;
+        // The writer lock is held for the whole batch: bound it, so a bulk write
+        // never holds other writers (and their threads) for long.
+        if entries.len() > MAX_BULK_INSERT {
+            return Err(TableError::Invalid(format!(
+                "insert-many takes at most {MAX_BULK_INSERT} entries per call, not {}",
+                entries.len()
+            )));
+        }
         for e in &entries {
             self.check_size(e[0])?;
             self.check_size(e[1])?;
         }
         let _w = self.write.lock().unwrap();
         self.check_write(caller)?;
-        for e in &entries {
-            self.insert_locked(e[0], e[1])?;
+        for (written, e) in entries.iter().enumerate() {
+            self.insert_locked(e[0], e[1]).map_err(|err| match err {
+                TableError::QuotaExceeded(why) => TableError::QuotaExceeded(format!(
+                    "{why} (the first {written} entries of the batch were written)"
+                )),
+                other => other,
+            })?;
         }
         Ok(entries.len() as u64)
     }
@@ -1007,6 +1023,9 @@ impl TableRef {
         self.rt.tables.delete_table(HOST, &self.table)
     }
 }
+
+/// The most entries one `insert-many` writes (under one writer lock).
+pub(crate) const MAX_BULK_INSERT: usize = 4096;
 
 /// The frames of the bulk operations (`get-many`, `insert-many` in the WIT): fields
 /// back to back, each a u32 little-endian length and that many bytes; an entry is

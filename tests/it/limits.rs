@@ -303,7 +303,7 @@ async fn a_spawn_bomb_stops_at_the_children_quota() {
     assert_eq!(
         r,
         Reply::Text(
-            "spawned 5: QuotaExceeded(max_children: this actor already has 5 live children, its limit)"
+            "spawned 5: QuotaExceeded(max_children: the limit of 5 live children is reached (counting everything started from the same root actor))"
                 .into()
         )
     );
@@ -432,7 +432,7 @@ async fn tasks_stop_at_their_quota_and_an_ended_task_gives_it_back() {
     let Reply::Err(e) = &r else { panic!("{r:?}") };
     assert_eq!(
         e,
-        "QuotaExceeded(max_tasks: this actor already has 2 live tasks, its limit)"
+        "QuotaExceeded(max_tasks: the limit of 2 live tasks is reached (counting everything started from the same root actor))"
     );
     // Shut the newest down; once it has exited, its unit is free again.
     assert_eq!(call(&owner, Call::ShutdownTask).await, Reply::Bool(true));
@@ -528,4 +528,111 @@ async fn a_trap_in_terminate_is_the_exit_reason_and_the_host_stays_up() {
     };
     assert!(why.contains("terminate asked to panic"), "{why}");
     watch.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawn_chain_shares_its_root_s_quota() {
+    let rt = runtime();
+    let root = spawn_limited(
+        &rt,
+        Limits {
+            max_children: Some(2),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let spawn_child = || Call::Spawn {
+        component: "testactor".into(),
+        name: None,
+    };
+    let Reply::Id(child) = call(&root, spawn_child()).await else {
+        panic!("the first child starts")
+    };
+    let child = rt.actor(ActorId::from_raw(child).unwrap()).unwrap();
+    // The child spawns in turn: it draws on the same count as its parent.
+    assert!(matches!(call(&child, spawn_child()).await, Reply::Id(_)));
+    let r = call(&child, spawn_child()).await;
+    let Reply::Err(e) = &r else { panic!("{r:?}") };
+    assert!(
+        e.starts_with("QuotaExceeded(max_children: the limit of 2"),
+        "{e}"
+    );
+    let r = call(&root, spawn_child()).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.starts_with("QuotaExceeded")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_a_supervisor_for_children_never_widens_a_guest_s_authority() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    // A supervisor the host started, with a generous default sandbox for its
+    // children...
+    let sup = rt
+        .start_supervisor(
+            foundation::SupervisorSpec {
+                sandbox: Some(std::sync::Arc::new(Sandbox {
+                    capabilities: foundation::Capabilities::default().env("SECRET", "host"),
+                    ..Sandbox::default()
+                })),
+                ..foundation::SupervisorSpec::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    // ...and a guest with one child of quota and nothing granted.
+    let guest = spawn_limited(
+        &rt,
+        Limits {
+            max_children: Some(1),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let notify = probe.id().get();
+    let ask = |tag: &str| Call::StartChildOf {
+        sup: sup.id().get(),
+        notify,
+        tag: tag.into(),
+    };
+    let Reply::Id(child) = call(&guest, ask("first")).await else {
+        panic!("the first child starts")
+    };
+    assert!(matches!(
+        probe.recv::<Cast>(LONG).await.unwrap().msg,
+        Cast::Started(t) if t == "first"
+    ));
+    // The child runs in the guest's sandbox, not the supervisor's.
+    let child = rt.actor(ActorId::from_raw(child).unwrap()).unwrap();
+    assert_eq!(
+        call(&child, Call::Sandbox(SandboxCall::EnvNames)).await,
+        Reply::Text(String::new())
+    );
+    // And it is charged to the guest: a second one is refused.
+    let r = call(&guest, ask("second")).await;
+    let Reply::Err(e) = &r else { panic!("{r:?}") };
+    assert!(
+        e.contains("max_children: the limit of 1 live children"),
+        "{e}"
+    );
+    // The host is not charged: it adds children in the supervisor's sandbox.
+    let host_child = rt
+        .start_child(
+            &sup,
+            foundation::NewChild {
+                component: "testactor".into(),
+                args: foundation::codec::encode(&Args::default()).unwrap(),
+                restart: foundation::Restart::Temporary,
+                ..foundation::NewChild::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&host_child, Call::Sandbox(SandboxCall::EnvNames)).await,
+        Reply::Text("SECRET".into())
+    );
 }

@@ -108,7 +108,6 @@ async fn nothing_is_granted_by_default() {
     );
     let r = probe(&a, SandboxCall::Listen("127.0.0.1:0".into())).await;
     assert_eq!(err_kind(&r), "PermissionDenied", "{r:?}");
-    assert!(rt.limit_hits().network >= 2, "{:?}", rt.limit_hits());
     watch.finish().await;
 }
 
