@@ -557,6 +557,37 @@ async fn bulk_get_many_and_insert_many_keep_insert_semantics_and_quotas() {
         table_op(&reader, get_many(t, &["d", "e", "f"])).await,
         text("[Some(4), None, None]")
     );
+    // Past a quota the error says how much of the batch was written.
+    assert!(
+        is_err(&r, "the first 1 entries of the batch were written"),
+        "{r:?}"
+    );
+    // One call writes at most 4096 entries.
+    let many: Vec<(String, u64)> = (0..4097).map(|i| (format!("k{i}"), i)).collect();
+    let big = created(
+        &owner,
+        NewTable {
+            kind: "set",
+            ..NewTable::default()
+        },
+    )
+    .await;
+    let r = table_op(
+        &owner,
+        TableCall::InsertMany {
+            table: big,
+            entries: many,
+        },
+    )
+    .await;
+    assert!(
+        is_err(
+            &r,
+            "insert-many takes at most 4096 entries per call, not 4097"
+        ),
+        "{r:?}"
+    );
+    assert_eq!(table_op(&owner, TableCall::Size(big)).await, text("0"));
     // Bags: duplicates as `insert` treats them.
     let bag = new_table(&owner, "bag", "protected").await;
     assert_eq!(
