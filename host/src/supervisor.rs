@@ -940,6 +940,13 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        // A killed supervisor has not stopped its children, and one that traps exits
+        // outlives it: its quota unit goes with it, given back when it exits.
+        for child in &mut self.children {
+            if let (Some(cell), Some(permit)) = (child.cell.take(), child.permit.take()) {
+                cell.permit.hold(permit);
+            }
+        }
         let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
         self.rt
             .tables

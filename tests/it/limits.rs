@@ -636,3 +636,63 @@ async fn asking_a_supervisor_for_children_never_widens_a_guest_s_authority() {
         Reply::Text("SECRET".into())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_outliving_its_killed_supervisor_still_counts() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let guest = spawn_limited(
+        &rt,
+        Limits {
+            max_children: Some(2),
+            ..Limits::default()
+        },
+    )
+    .await;
+    // A supervisor (one unit) with one child (another unit).
+    let Reply::Id(sup) = call(
+        &guest,
+        Call::StartSupervisor {
+            notify: probe.id().get(),
+            tag: "kept".into(),
+        },
+    )
+    .await
+    else {
+        panic!("the supervisor starts")
+    };
+    assert!(matches!(
+        probe.recv::<Cast>(LONG).await.unwrap().msg,
+        Cast::Started(t) if t == "kept"
+    ));
+    let child = rt.whereis("kept").unwrap();
+    assert_eq!(
+        call(&child, Call::TrapExits(true)).await,
+        Reply::Bool(false)
+    );
+    // (The guest is linked to its supervisor: it traps exits to survive it.)
+    assert_eq!(
+        call(&guest, Call::TrapExits(true)).await,
+        Reply::Bool(false)
+    );
+    // Killing the supervisor does not stop a child that traps exits...
+    let sup = rt.actor(ActorId::from_raw(sup).unwrap()).unwrap();
+    sup.kill();
+    sup.wait_exit().await;
+    assert!(child.exit_reason().is_none());
+    // ...which still holds its unit: one more child fits, not two.
+    let spawn_child = || Call::Spawn {
+        component: "testactor".into(),
+        name: None,
+    };
+    assert!(matches!(call(&guest, spawn_child()).await, Reply::Id(_)));
+    let r = call(&guest, spawn_child()).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.starts_with("QuotaExceeded")),
+        "{r:?}"
+    );
+    // Its exit gives the unit back.
+    child.kill();
+    child.wait_exit().await;
+    assert!(matches!(call(&guest, spawn_child()).await, Reply::Id(_)));
+}
