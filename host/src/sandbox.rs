@@ -14,11 +14,11 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use crate::stdio::GuestOutput;
 
-/// Default most live children an actor may have started (`max_children`).
+/// Default most live children of a lineage (`max_children`; see [`Limits`]).
 pub const DEFAULT_MAX_CHILDREN: usize = 1000;
 /// Default most tables an actor may own (`max_tables`).
 pub const DEFAULT_MAX_TABLES: usize = 100;
-/// Default most live supervised tasks an actor may have (`max_tasks`).
+/// Default most live supervised tasks of a lineage (`max_tasks`).
 pub const DEFAULT_MAX_TASKS: usize = 100;
 /// Default most elements of one of an instance's wasm tables (`max_table_elements`).
 pub const DEFAULT_MAX_TABLE_ELEMENTS: usize = 10_000;
@@ -186,12 +186,10 @@ impl Capabilities {
                 })?;
         }
         for (key, value) in &self.env {
-            wasi.env(key, value);
-        }
-        for (key, _) in &self.env {
             if key.is_empty() || key.contains(['=', '\0']) {
                 return Err(format!("{key:?} is not an environment variable name"));
             }
+            wasi.env(key, value);
         }
         // Without a destination, no TCP at all: not even a socket (it would hold a
         // host file descriptor). With some, every connect, bind and listen goes
@@ -289,11 +287,12 @@ pub struct Limits {
     pub deadline: Option<Duration>,
     /// Largest message the actor accepts, in bytes (capped by the runtime's).
     pub max_message_size: Option<usize>,
-    /// Most live actors it may have started (spawn, spawn-link, start-supervisor).
+    /// Most live actors started from its lineage's root, directly or not (spawn,
+    /// spawn-link, start-supervisor, start-child); 0 denies starting any.
     pub max_children: Option<usize>,
     /// Most tables it may own.
     pub max_tables: Option<usize>,
-    /// Most live supervised tasks.
+    /// Most live supervised tasks of its lineage; 0 denies starting any.
     pub max_tasks: Option<usize>,
 }
 
