@@ -416,3 +416,46 @@ env = {{ ROLE = \"worker\" }}
     }
     rt.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_s_limits_hold_for_children_added_at_run_time() {
+    let text = format!(
+        "[components.testactor]
+path = {path:?}
+
+[limits]
+max_memory = \"16 MiB\"
+
+[[supervisors]]
+name = \"pool\"
+children = []
+",
+        path = foundation_fixtures::TESTACTOR,
+    );
+    let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/")).unwrap();
+    let rt = builder().manifest(&m).build().unwrap();
+    rt.start(&m).await.unwrap();
+    let pool = rt.whereis("pool").unwrap();
+    // A child the manifest does not declare, added by the host at run time.
+    let child = rt
+        .start_child(
+            &pool,
+            foundation::NewChild {
+                component: "testactor".into(),
+                args: foundation::codec::encode(&Args::default()).unwrap(),
+                restart: foundation::Restart::Temporary,
+                ..foundation::NewChild::default()
+            },
+        )
+        .await
+        .unwrap();
+    let r = child.call::<_, Reply>(&Call::Allocate(64), LONG).await;
+    let Err(foundation::ActorError::Send(foundation::SendError::Exited(
+        foundation::ExitReason::Limit(foundation::Limit::Memory, why),
+    ))) = &r
+    else {
+        panic!("{r:?}")
+    };
+    assert!(why.contains("limit of 16777216 bytes"), "{why}");
+    rt.shutdown().await;
+}

@@ -588,6 +588,23 @@ async fn bulk_get_many_and_insert_many_keep_insert_semantics_and_quotas() {
         "{r:?}"
     );
     assert_eq!(table_op(&owner, TableCall::Size(big)).await, text("0"));
+    // An answer larger than the maximum message size is refused whole, whatever mix
+    // of present and absent keys makes it up.
+    let small = runtime_with(builder().max_message_size(200));
+    let a = spawn(&small).await;
+    let t = new_table(&a, "set", "protected").await;
+    assert_eq!(
+        table_op(&a, insert_many(t, &[("a", 1), ("b", 2)])).await,
+        text("2")
+    );
+    // 50 absent keys (4 bytes each) and 2 present (4 + 1): 210 bytes.
+    let keys: Vec<String> = ('a'..='z').chain('A'..='Z').map(String::from).collect();
+    let r = table_op(&a, TableCall::GetMany { table: t, keys }).await;
+    assert!(is_err(&r, "TooLarge(210)"), "{r:?}");
+    assert_eq!(
+        table_op(&a, get_many(t, &["a", "x", "b"])).await,
+        text("[Some(1), None, Some(2)]")
+    );
     // Bags: duplicates as `insert` treats them.
     let bag = new_table(&owner, "bag", "protected").await;
     assert_eq!(
