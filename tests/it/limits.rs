@@ -83,6 +83,22 @@ async fn spawn_limited(rt: &Runtime, limits: Limits) -> ActorRef {
     .expect("testactor starts")
 }
 
+/// A guest's request to spawn a testactor.
+fn spawn_testactor() -> Call {
+    Call::Spawn {
+        component: "testactor".into(),
+        name: None,
+    }
+}
+
+/// Default limits but for `max_children`.
+fn children(n: usize) -> Limits {
+    Limits {
+        max_children: Some(n),
+        ..Limits::default()
+    }
+}
+
 async fn sandbox_call(actor: &ActorRef, p: SandboxCall) -> Reply {
     call(actor, Call::Sandbox(p)).await
 }
@@ -290,14 +306,7 @@ async fn an_actor_s_own_message_size_limit_holds_for_every_sender() {
 async fn a_spawn_bomb_stops_at_the_children_quota() {
     let rt = runtime();
     let watch = Neighbour::watch(&rt).await;
-    let bomber = spawn_limited(
-        &rt,
-        Limits {
-            max_children: Some(5),
-            ..Limits::default()
-        },
-    )
-    .await;
+    let bomber = spawn_limited(&rt, children(5)).await;
     let before = rt.actor_count();
     let r = sandbox_call(&bomber, SandboxCall::SpawnBomb { max: 10_000 }).await;
     assert_eq!(
@@ -315,42 +324,17 @@ async fn a_spawn_bomb_stops_at_the_children_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_that_exits_gives_its_quota_back() {
     let rt = runtime();
-    let parent = spawn_limited(
-        &rt,
-        Limits {
-            max_children: Some(1),
-            ..Limits::default()
-        },
-    )
-    .await;
-    let spawn_child = Call::Spawn {
-        component: "testactor".into(),
-        name: None,
-    };
-    let Reply::Id(child) = call(&parent, spawn_child).await else {
+    let parent = spawn_limited(&rt, children(1)).await;
+    let Reply::Id(child) = call(&parent, spawn_testactor()).await else {
         panic!("the first child starts")
     };
-    let r = call(
-        &parent,
-        Call::Spawn {
-            component: "testactor".into(),
-            name: None,
-        },
-    )
-    .await;
+    let r = call(&parent, spawn_testactor()).await;
     let Reply::Err(e) = &r else { panic!("{r:?}") };
     assert!(e.starts_with("QuotaExceeded(max_children"), "{e}");
     let child = rt.actor(ActorId::from_raw(child).unwrap()).unwrap();
     child.kill();
     child.wait_exit().await;
-    let r = call(
-        &parent,
-        Call::Spawn {
-            component: "testactor".into(),
-            name: None,
-        },
-    )
-    .await;
+    let r = call(&parent, spawn_testactor()).await;
     assert!(matches!(r, Reply::Id(_)), "{r:?}");
 }
 
@@ -533,31 +517,23 @@ async fn a_trap_in_terminate_is_the_exit_reason_and_the_host_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spawn_chain_shares_its_root_s_quota() {
     let rt = runtime();
-    let root = spawn_limited(
-        &rt,
-        Limits {
-            max_children: Some(2),
-            ..Limits::default()
-        },
-    )
-    .await;
-    let spawn_child = || Call::Spawn {
-        component: "testactor".into(),
-        name: None,
-    };
-    let Reply::Id(child) = call(&root, spawn_child()).await else {
+    let root = spawn_limited(&rt, children(2)).await;
+    let Reply::Id(child) = call(&root, spawn_testactor()).await else {
         panic!("the first child starts")
     };
     let child = rt.actor(ActorId::from_raw(child).unwrap()).unwrap();
     // The child spawns in turn: it draws on the same count as its parent.
-    assert!(matches!(call(&child, spawn_child()).await, Reply::Id(_)));
-    let r = call(&child, spawn_child()).await;
+    assert!(matches!(
+        call(&child, spawn_testactor()).await,
+        Reply::Id(_)
+    ));
+    let r = call(&child, spawn_testactor()).await;
     let Reply::Err(e) = &r else { panic!("{r:?}") };
     assert!(
         e.starts_with("QuotaExceeded(max_children: the limit of 2"),
         "{e}"
     );
-    let r = call(&root, spawn_child()).await;
+    let r = call(&root, spawn_testactor()).await;
     assert!(
         matches!(&r, Reply::Err(e) if e.starts_with("QuotaExceeded")),
         "{r:?}"
@@ -584,14 +560,7 @@ async fn asking_a_supervisor_for_children_never_widens_a_guest_s_authority() {
         .await
         .unwrap();
     // ...and a guest with one child of quota and nothing granted.
-    let guest = spawn_limited(
-        &rt,
-        Limits {
-            max_children: Some(1),
-            ..Limits::default()
-        },
-    )
-    .await;
+    let guest = spawn_limited(&rt, children(1)).await;
     let notify = probe.id().get();
     let ask = |tag: &str| Call::StartChildOf {
         sup: sup.id().get(),
@@ -641,14 +610,7 @@ async fn asking_a_supervisor_for_children_never_widens_a_guest_s_authority() {
 async fn a_child_outliving_its_killed_supervisor_still_counts() {
     let rt = runtime();
     let mut probe = rt.probe();
-    let guest = spawn_limited(
-        &rt,
-        Limits {
-            max_children: Some(2),
-            ..Limits::default()
-        },
-    )
-    .await;
+    let guest = spawn_limited(&rt, children(2)).await;
     // A supervisor (one unit) with one child (another unit).
     let Reply::Id(sup) = call(
         &guest,
@@ -681,12 +643,11 @@ async fn a_child_outliving_its_killed_supervisor_still_counts() {
     sup.wait_exit().await;
     assert!(child.exit_reason().is_none());
     // ...which still holds its unit: one more child fits, not two.
-    let spawn_child = || Call::Spawn {
-        component: "testactor".into(),
-        name: None,
-    };
-    assert!(matches!(call(&guest, spawn_child()).await, Reply::Id(_)));
-    let r = call(&guest, spawn_child()).await;
+    assert!(matches!(
+        call(&guest, spawn_testactor()).await,
+        Reply::Id(_)
+    ));
+    let r = call(&guest, spawn_testactor()).await;
     assert!(
         matches!(&r, Reply::Err(e) if e.starts_with("QuotaExceeded")),
         "{r:?}"
@@ -694,5 +655,8 @@ async fn a_child_outliving_its_killed_supervisor_still_counts() {
     // Its exit gives the unit back.
     child.kill();
     child.wait_exit().await;
-    assert!(matches!(call(&guest, spawn_child()).await, Reply::Id(_)));
+    assert!(matches!(
+        call(&guest, spawn_testactor()).await,
+        Reply::Id(_)
+    ));
 }
