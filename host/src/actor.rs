@@ -23,7 +23,7 @@ use crate::id::ActorId;
 use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
 use crate::registry::{self, ActorCell, NameError};
 use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
-use crate::sandbox::{Authority, Effective, HitCounters, Permit, Unit};
+use crate::sandbox::{Authority, Effective, HitCounters, Lineage, Permit, Unit};
 
 /// Messages handed to the guest in one entry, at most.
 const MAX_BATCH: usize = 256;
@@ -194,7 +194,12 @@ impl ActorData {
 
     /// A unit of this actor's `max_children` quota, or the error that refuses it.
     fn child_permit(&self) -> Result<Permit, wit::SpawnError> {
-        child_permit(&self.rt, &self.cell.label, &self.authority, &self.quotas)
+        child_permit(
+            &self.rt,
+            &self.cell.label,
+            &self.authority.lineage,
+            &self.quotas,
+        )
     }
 
     /// The spec of an actor this one starts: in its sandbox, on its quota.
@@ -681,16 +686,15 @@ impl Drop for ActorTask {
     }
 }
 
-/// A unit of `max_children` from `authority`'s lineage for an actor labelled `label`
-/// with these quotas, or the error that refuses it.
+/// A unit of `max_children` from `lineage` for an actor labelled `label` with these
+/// quotas, or the error that refuses it.
 pub(crate) fn child_permit(
     rt: &Inner,
     label: &str,
-    authority: &Authority,
+    lineage: &Arc<Lineage>,
     quotas: &Effective,
 ) -> Result<Permit, wit::SpawnError> {
-    authority
-        .lineage
+    lineage
         .acquire(Unit::Child, quotas.max_children)
         .ok_or_else(|| {
             quota_refused(

@@ -576,25 +576,14 @@ impl Supervisor {
             let sandbox = match &child.spec.kind {
                 ChildKind::Actor {
                     sandbox: Some(s), ..
-                } => s.clone(),
-                _ => self
-                    .sandbox
-                    .clone()
-                    .unwrap_or_else(|| self.rt.default_sandbox.clone()),
+                } => s,
+                _ => self.sandbox.as_ref().unwrap_or(&self.rt.default_sandbox),
             };
-            let authority = Authority {
-                sandbox,
-                lineage: lineage.clone(),
-            };
-            let quotas = self.rt.effective(&authority.sandbox);
-            let permit =
-                crate::actor::child_permit(&self.rt, &self.cell.label, &authority, &quotas)
-                    .map_err(|e| {
-                        SpawnError::Unavailable(format!(
-                            "child {:?} failed to start: {e:?}",
-                            child.spec.id
-                        ))
-                    })?;
+            let quotas = self.rt.effective(sandbox);
+            let permit = crate::actor::child_permit(&self.rt, &self.cell.label, lineage, &quotas)
+                .map_err(|e| {
+                SpawnError::Unavailable(format!("child {:?} failed to start: {e:?}", child.spec.id))
+            })?;
             self.children[i].permit = Some(permit);
         }
         let child = &self.children[i];
@@ -768,28 +757,26 @@ impl Supervisor {
         if self.children.iter().any(|c| c.spec.id == spec.id) {
             return SupervisorReply::Error("already_present".into());
         }
-        let asker = crate::id::ActorId::from_raw(from)
-            .and_then(|id| self.rt.registry.get(id))
-            .and_then(|c| c.authority.get().cloned());
+        let caller = crate::id::ActorId::from_raw(from).and_then(|id| self.rt.registry.get(id));
+        if from != 0 && caller.is_none() {
+            return SupervisorReply::Error("noproc: the caller is gone".into());
+        }
         let mut spec = spec;
-        let child = match asker {
-            // The host, a probe, or an actor already gone: the supervisor's own.
-            None if from != 0
-                && crate::id::ActorId::from_raw(from)
-                    .and_then(|id| self.rt.registry.get(id))
-                    .is_none() =>
-            {
-                return SupervisorReply::Error("noproc: the caller is gone".into());
-            }
+        let child = match caller.and_then(|c| c.authority.get().cloned()) {
+            // The host or a probe: the supervisor's own sandbox and lineage.
             None => Child::new(spec, self.lineage.as_ref()),
             Some(authority) => {
                 let quotas = self.rt.effective(&authority.sandbox);
                 let asker_label = format!("#{from}");
-                let permit =
-                    match crate::actor::child_permit(&self.rt, &asker_label, &authority, &quotas) {
-                        Ok(p) => p,
-                        Err(e) => return SupervisorReply::Error(format!("{e:?}")),
-                    };
+                let permit = match crate::actor::child_permit(
+                    &self.rt,
+                    &asker_label,
+                    &authority.lineage,
+                    &quotas,
+                ) {
+                    Ok(p) => p,
+                    Err(e) => return SupervisorReply::Error(format!("{e:?}")),
+                };
                 if let ChildKind::Actor { sandbox, .. } = &mut spec.kind {
                     *sandbox = Some(authority.sandbox.clone());
                 }

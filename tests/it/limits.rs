@@ -588,18 +588,7 @@ async fn asking_a_supervisor_for_children_never_widens_a_guest_s_authority() {
         "{e}"
     );
     // The host is not charged: it adds children in the supervisor's sandbox.
-    let host_child = rt
-        .start_child(
-            &sup,
-            foundation::NewChild {
-                component: "testactor".into(),
-                args: foundation::codec::encode(&Args::default()).unwrap(),
-                restart: foundation::Restart::Temporary,
-                ..foundation::NewChild::default()
-            },
-        )
-        .await
-        .unwrap();
+    let host_child = rt.start_child(&sup, temporary_testactor()).await.unwrap();
     assert_eq!(
         call(&host_child, Call::Sandbox(SandboxCall::EnvNames)).await,
         Reply::Text("SECRET".into())

@@ -295,6 +295,16 @@ pub fn runtime() -> Runtime {
     runtime_with(&builder())
 }
 
+/// A temporary testactor child with default args, to add to a supervisor.
+pub fn temporary_testactor() -> foundation::NewChild {
+    foundation::NewChild {
+        component: "testactor".into(),
+        args: foundation::codec::encode(&Args::default()).unwrap(),
+        restart: foundation::Restart::Temporary,
+        ..foundation::NewChild::default()
+    }
+}
+
 pub async fn spawn(rt: &Runtime) -> ActorRef {
     rt.spawn("testactor", &Args::default())
         .await

@@ -437,18 +437,7 @@ children = []
     rt.start(&m).await.unwrap();
     let pool = rt.whereis("pool").unwrap();
     // A child the manifest does not declare, added by the host at run time.
-    let child = rt
-        .start_child(
-            &pool,
-            foundation::NewChild {
-                component: "testactor".into(),
-                args: foundation::codec::encode(&Args::default()).unwrap(),
-                restart: foundation::Restart::Temporary,
-                ..foundation::NewChild::default()
-            },
-        )
-        .await
-        .unwrap();
+    let child = rt.start_child(&pool, temporary_testactor()).await.unwrap();
     let r = child.call::<_, Reply>(&Call::Allocate(64), LONG).await;
     let Err(foundation::ActorError::Send(foundation::SendError::Exited(
         foundation::ExitReason::Limit(foundation::Limit::Memory, why),
