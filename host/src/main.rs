@@ -7,6 +7,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use foundation::{Manifest, Runtime};
 
+/// Hot paths (message buffers, table entries) allocate and free per operation;
+/// mimalloc does that faster than glibc's malloc. The library leaves the choice of
+/// allocator to its embedder.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "foundation",

@@ -95,8 +95,66 @@ pub enum TableError {
     Invalid(String),
 }
 
-/// The values of one key, replaced whole on every write.
-type Values = Arc<[Vec<u8>]>;
+/// The values of one key, replaced whole on every write, never empty (a key without
+/// values is removed). One short value, the common case of a set of small records
+/// or counters, sits in the map entry itself like a short key: writing it allocates
+/// nothing but the entry, and reading it chases no pointer.
+#[derive(Clone)]
+enum Values {
+    One { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<[Vec<u8>]>),
+}
+
+impl Values {
+    fn one(value: &[u8]) -> Values {
+        if value.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..value.len()].copy_from_slice(value);
+            Values::One {
+                len: value.len() as u8,
+                bytes,
+            }
+        } else {
+            Values::Shared(Arc::from([value.to_vec()]))
+        }
+    }
+
+    fn from_vec(values: Vec<Vec<u8>>) -> Values {
+        match values.as_slice() {
+            [one] if one.len() <= INLINE => Values::one(one),
+            _ => Values::Shared(Arc::from(values)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Values::One { .. } => 1,
+            Values::Shared(vs) => vs.len(),
+        }
+    }
+
+    fn first(&self) -> &[u8] {
+        self.iter().next().expect("stored values are never empty")
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let (one, shared): (Option<&[u8]>, &[Vec<u8>]) = match self {
+            Values::One { len, bytes } => (Some(&bytes[..*len as usize]), &[]),
+            Values::Shared(vs) => (None, vs),
+        };
+        one.into_iter().chain(shared.iter().map(Vec::as_slice))
+    }
+
+    fn to_vec(&self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
+    }
+
+    /// Entries and bytes (each value with its key) these values count for.
+    fn counted(&self, key_len: usize) -> (u64, u64) {
+        let bytes = self.iter().map(|v| (key_len + v.len()) as u64).sum();
+        (self.len() as u64, bytes)
+    }
+}
 
 /// foldhash: several times faster than SipHash on short keys; a table's keys come
 /// from guests, so its per-process random seed keeps them from choosing collisions.
@@ -219,12 +277,14 @@ impl Store {
             }
         }
     }
-    /// `put` that returns the values it replaced.
-    fn swap(&self, key: &[u8], values: Values) -> Option<Values> {
+    /// `put` that returns how many values it replaced and their size (keys
+    /// included), read in place: no reference to the old values is taken.
+    fn swap(&self, key: &[u8], values: Values) -> (u64, u64) {
+        let counted = |old: &Values| old.counted(key.len());
         match self {
-            Store::Hash(m) => m.pin().insert(key.into(), values).cloned(),
+            Store::Hash(m) => m.pin().insert(key.into(), values).map_or((0, 0), counted),
             Store::Ordered(m) => {
-                let old = m.get(key).map(|e| e.value().clone());
+                let old = m.get(key).map_or((0, 0), |e| counted(e.value()));
                 m.insert(key.into(), values);
                 old
             }
@@ -339,9 +399,12 @@ impl Table {
         old: Option<&Values>,
         new: Vec<Vec<u8>>,
     ) -> Result<(), TableError> {
-        let size = |vs: &[Vec<u8>]| vs.iter().map(|v| (key.len() + v.len()) as u64).sum::<u64>();
-        let (old_n, old_b) = old.map_or((0, 0), |o| (o.len() as u64, size(o)));
-        let (new_n, new_b) = (new.len() as u64, size(&new));
+        let (old_n, old_b) = old.map_or((0, 0), |o| o.counted(key.len()));
+        let new_b = new
+            .iter()
+            .map(|v| (key.len() + v.len()) as u64)
+            .sum::<u64>();
+        let new_n = new.len() as u64;
         let entries = self.entries.load(Ordering::Relaxed) - old_n + new_n;
         let bytes = self.bytes.load(Ordering::Relaxed) - old_b + new_b;
         if new_n > old_n && entries > self.max_entries {
@@ -361,7 +424,7 @@ impl Table {
         if new.is_empty() {
             self.store.remove(key);
         } else {
-            self.store.put(key, Arc::from(new));
+            self.store.put(key, Values::from_vec(new));
         }
         self.entries.store(entries, Ordering::Relaxed);
         self.bytes.store(bytes, Ordering::Relaxed);
@@ -385,10 +448,7 @@ impl Table {
             let entries = self.entries.load(Ordering::Relaxed);
             let bytes = self.bytes.load(Ordering::Relaxed);
             if entries < self.max_entries && bytes + added <= self.max_bytes {
-                let old = self.store.swap(key, Arc::from([value.to_vec()]));
-                let (old_n, old_b) = old.map_or((0, 0), |o| {
-                    (1, o.iter().map(|v| (key.len() + v.len()) as u64).sum())
-                });
+                let (old_n, old_b) = self.store.swap(key, Values::one(value));
                 self.entries.store(entries - old_n + 1, Ordering::Relaxed);
                 self.bytes.store(bytes - old_b + added, Ordering::Relaxed);
                 return Ok(());
@@ -400,7 +460,7 @@ impl Table {
             (TableKind::Bag, Some(o)) if o.iter().any(|v| v == value) => return Ok(()),
             (TableKind::Bag | TableKind::DuplicateBag, Some(o)) => {
                 let mut vs = Vec::with_capacity(o.len() + 1);
-                vs.extend(o.iter().cloned());
+                vs.extend(o.iter().map(<[u8]>::to_vec));
                 vs.push(value.to_vec());
                 vs
             }
@@ -433,7 +493,7 @@ impl Table {
     /// The first value of `key`.
     pub(crate) fn get(&self, caller: u64, key: &[u8]) -> Result<Option<Vec<u8>>, TableError> {
         self.check_read(caller)?;
-        Ok(self.store.get(key).map(|vs| vs[0].clone()))
+        Ok(self.store.get(key).map(|vs| vs.first().to_vec()))
     }
 
     /// `get` for every key of a `frame` (see [`frames`]), answered as one frame: per
@@ -453,7 +513,7 @@ impl Table {
         // The answer's size so far, counted whole even once past `max`.
         let mut size = 0u64;
         self.store.get_each(keys.iter().map(|k| k[0]), |vs| {
-            let value = vs.map(|vs| vs[0].as_slice());
+            let value = vs.map(Values::first);
             size += 4 + value.map_or(0, |v| v.len() as u64);
             if size > max {
                 return;
@@ -501,11 +561,7 @@ impl Table {
     }
 
     /// The values of `key` without copying them.
-    pub(crate) fn lookup_shared(
-        &self,
-        caller: u64,
-        key: &[u8],
-    ) -> Result<Option<Values>, TableError> {
+    fn lookup_shared(&self, caller: u64, key: &[u8]) -> Result<Option<Values>, TableError> {
         self.check_read(caller)?;
         Ok(self.store.get(key))
     }
@@ -540,7 +596,11 @@ impl Table {
         let Some(old) = self.store.get(key) else {
             return Ok(false);
         };
-        let new: Vec<Vec<u8>> = old.iter().filter(|v| *v != value).cloned().collect();
+        let new: Vec<Vec<u8>> = old
+            .iter()
+            .filter(|v| *v != value)
+            .map(<[u8]>::to_vec)
+            .collect();
         if new.len() == old.len() {
             return Ok(false);
         }
@@ -564,7 +624,7 @@ impl Table {
         let old = self.store.get(key);
         let current = match (&old, default) {
             (Some(vs), _) => {
-                rmp_serde::from_slice::<i64>(&vs[0]).map_err(|_| TableError::NotACounter)?
+                rmp_serde::from_slice::<i64>(vs.first()).map_err(|_| TableError::NotACounter)?
             }
             (None, Some(d)) => d,
             (None, None) => return Err(TableError::NoKey),
@@ -631,7 +691,7 @@ impl Table {
                 return Ok((entries, Some(key.to_vec())));
             }
             for v in e.value().iter() {
-                entries.push((key.to_vec(), v.clone()));
+                entries.push((key.to_vec(), v.to_vec()));
             }
         }
         Ok((entries, None))
@@ -944,7 +1004,7 @@ impl TableRef {
     /// The value under `key` of a set (the first one of a bag).
     pub fn get<V: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<V>, TableError> {
         match self.table.lookup_shared(HOST, key)? {
-            Some(vs) => Ok(Some(decode(&vs[0])?)),
+            Some(vs) => Ok(Some(decode(vs.first())?)),
             None => Ok(None),
         }
     }
@@ -1151,5 +1211,80 @@ mod tests {
             split(&odd, 2).nth(1).unwrap(),
             Err(TableError::Invalid(m)) if m.starts_with("entry 1")
         ));
+    }
+
+    /// Values held in the entry and values held behind a pointer read, count and
+    /// replace each other alike, whichever way a key moves between them.
+    #[test]
+    fn inline_and_shared_values_count_and_read_alike() {
+        use super::{HOST, TableKind, TableOptions, Tables, Values};
+        let short = vec![1u8; INLINE];
+        let long = vec![2u8; INLINE + 1];
+        for v in [&short, &long] {
+            let one = Values::one(v);
+            assert_eq!(one.len(), 1);
+            assert_eq!(one.first(), v.as_slice());
+            assert_eq!(one.to_vec(), vec![v.clone()]);
+            assert_eq!(one.counted(3), (1, 3 + v.len() as u64));
+        }
+        assert!(matches!(Values::one(&short), Values::One { .. }));
+        assert!(matches!(Values::one(&long), Values::Shared(_)));
+        let two = Values::from_vec(vec![short.clone(), long.clone()]);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two.to_vec(), vec![short.clone(), long.clone()]);
+        assert_eq!(two.counted(1), (2, 2 + (2 * INLINE + 1) as u64));
+
+        let registry = crate::registry::Registry::default();
+        let tables = Tables::default();
+        let set = tables
+            .create(HOST, TableOptions::default(), 1 << 20, &registry)
+            .unwrap();
+        let bytes = |t: &super::Table| t.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        set.insert(HOST, b"k", &short).unwrap();
+        assert_eq!(
+            (set.size(HOST).unwrap(), bytes(&set)),
+            (1, 1 + INLINE as u64)
+        );
+        set.insert(HOST, b"k", &long).unwrap();
+        assert_eq!(
+            (set.size(HOST).unwrap(), bytes(&set)),
+            (1, 2 + INLINE as u64)
+        );
+        assert_eq!(set.get(HOST, b"k").unwrap(), Some(long.clone()));
+        set.insert(HOST, b"k", &short).unwrap();
+        assert_eq!(
+            (set.size(HOST).unwrap(), bytes(&set)),
+            (1, 1 + INLINE as u64)
+        );
+        assert_eq!(set.lookup(HOST, b"k").unwrap(), vec![short.clone()]);
+        assert_eq!(set.update_counter(HOST, b"n", 5, Some(1)).unwrap(), 6);
+        assert_eq!(set.update_counter(HOST, b"n", 1, None).unwrap(), 7);
+
+        let bag = tables
+            .create(
+                HOST,
+                TableOptions {
+                    kind: TableKind::DuplicateBag,
+                    ..TableOptions::default()
+                },
+                1 << 20,
+                &registry,
+            )
+            .unwrap();
+        bag.insert(HOST, b"k", &short).unwrap();
+        bag.insert(HOST, b"k", &long).unwrap();
+        bag.insert(HOST, b"k", &short).unwrap();
+        assert_eq!(
+            bag.lookup(HOST, b"k").unwrap(),
+            vec![short.clone(), long.clone(), short.clone()]
+        );
+        assert!(bag.delete_object(HOST, b"k", &short).unwrap());
+        assert_eq!(bag.lookup(HOST, b"k").unwrap(), vec![long.clone()]);
+        assert_eq!(
+            (bag.size(HOST).unwrap(), bytes(&bag)),
+            (1, 2 + INLINE as u64)
+        );
+        assert_eq!(bag.take(HOST, b"k").unwrap(), vec![long]);
+        assert_eq!((bag.size(HOST).unwrap(), bytes(&bag)), (0, 0));
     }
 }

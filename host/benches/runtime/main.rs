@@ -19,6 +19,12 @@ mod erlang;
 mod foundation;
 mod native;
 
+/// The allocator the `foundation` binary runs with, for foundation and the tokio
+/// baseline alike.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
