@@ -23,7 +23,7 @@
 %%   spawn N              rate
 %%   restart N            p50_us, p99_us
 %%   memory N             bytes_per_actor
-%%   table N              write_rate, lookup_rate
+%%   table N              write_rate, lookup_rate, write_many_rate
 %%
 %% Every actor is a gen_server implemented by this module; the role is chosen by
 %% the argument given to init/1. init/1 also serves as the supervisor callback
@@ -361,7 +361,24 @@ table(N) ->
     [receive {lookups_done, R} -> ok end || R <- Readers],
     T3 = now_ns(),
     emit("table", "lookup_rate", 2 * PerReader / secs(T2, T3)),
+    %% The same writes as lists of 64 tuples (ets:insert/2 with a list), as
+    %% foundation's insert-many of 64.
+    T4 = now_ns(),
+    overwrite_many(Tab, 16, N, Val),
+    T5 = now_ns(),
+    emit("table", "write_many_rate", Writes / secs(T4, T5)),
     ets:delete(Tab).
+
+overwrite_many(_Tab, 0, _N, _Val) -> ok;
+overwrite_many(Tab, Passes, N, Val) ->
+    fill_many(Tab, 0, N, Val),
+    overwrite_many(Tab, Passes - 1, N, Val).
+
+fill_many(_Tab, K, N, _Val) when K >= N -> ok;
+fill_many(Tab, K, N, Val) ->
+    Last = min(K + 64, N) - 1,
+    true = ets:insert(Tab, [{I, Val} || I <- lists:seq(K, Last)]),
+    fill_many(Tab, Last + 1, N, Val).
 
 fill(_Tab, N, N, _Val) -> ok;
 fill(Tab, K, N, Val) ->

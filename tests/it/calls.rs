@@ -206,7 +206,7 @@ async fn g4_a_trap_during_a_call_gives_the_caller_the_reason_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guest_to_guest_call_names_and_spawn() {
+async fn r1_names_are_unique_and_freed_when_the_holder_dies_and_guests_call_and_spawn() {
     let rt = runtime();
     let a = spawn(&rt).await;
     let b = spawn(&rt).await;
