@@ -417,7 +417,7 @@ pub async fn run(
 }
 
 /// RSS per idle actor with `n` live actors; run in a fresh process (see `main`).
-pub async fn memory(n: usize, cache: &Path) -> Result<Measured, String> {
+pub async fn memory(n: usize, cache: &Path) -> Result<Vec<Measured>, String> {
     if let Some(why) = crate::memory_skip(n) {
         return Err(why);
     }
@@ -425,26 +425,29 @@ pub async fn memory(n: usize, cache: &Path) -> Result<Measured, String> {
     // Warm the pool and the allocator with one actor, so the figure is per actor.
     let warm = spawn(&rt, None).await;
     let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
-    let before = rss_bytes();
-    let heap_before = crate::heap_bytes();
+    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     let mut live = Vec::with_capacity(n);
     for _ in 0..n {
         live.push(spawn(&rt, None).await);
     }
-    let after = rss_bytes();
-    let heap = crate::heap_bytes().saturating_sub(heap_before);
-    eprintln!(
-        "  of which the host's heap: {:.1} KiB per actor (the rest: instance pages, \
-         fiber stacks, page tables)",
-        heap as f64 / n as f64 / 1024.0
-    );
+    let key = format!("memory_{n}");
+    let per_actor = |before: i64, after: i64| (after - before) as f64 / n as f64;
+    let measured = vec![
+        Measured::new(
+            &key,
+            "bytes_per_actor",
+            per_actor(rss as i64, rss_bytes() as i64),
+        ),
+        Measured::new(
+            &key,
+            "pss_per_actor",
+            per_actor(pss as i64, crate::pss_bytes() as i64),
+        ),
+        Measured::new(&key, "heap_per_actor", per_actor(heap, crate::heap_bytes())),
+    ];
     drop(live);
     rt.shutdown().await;
-    Ok(Measured::new(
-        &format!("memory_{n}"),
-        "bytes_per_actor",
-        after.saturating_sub(before) as f64 / n as f64,
-    ))
+    Ok(measured)
 }
 
 /// An app of `n` distinct components (benchactor with a distinct custom section

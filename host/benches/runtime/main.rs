@@ -19,11 +19,63 @@ mod erlang;
 mod foundation;
 mod native;
 
-/// The allocator the `foundation` binary runs with, for foundation and the tokio
-/// baseline alike.
-#[cfg(feature = "mimalloc")]
+/// The allocator the `foundation` binary runs with (mimalloc with the default
+/// features), for foundation and the tokio baseline alike, wrapped to count the
+/// bytes live in the heap while a memory figure is measured.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: Counting = Counting;
+
+#[cfg(feature = "mimalloc")]
+type Underlying = mimalloc::MiMalloc;
+#[cfg(not(feature = "mimalloc"))]
+type Underlying = std::alloc::System;
+
+/// Counts heap bytes only once `COUNT_HEAP` is set (in a memory-measuring child
+/// process), so throughput figures pay one relaxed load per allocation.
+struct Counting;
+
+static COUNT_HEAP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static HEAP_LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+fn count_heap(delta: isize) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if COUNT_HEAP.load(Relaxed) {
+        HEAP_LIVE.fetch_add(delta, Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded to the underlying allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Underlying {}.alloc(layout) };
+        if !p.is_null() {
+            count_heap(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Underlying {}.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count_heap(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { Underlying {}.dealloc(ptr, layout) };
+        count_heap(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Underlying {}.realloc(ptr, layout, new) };
+        if !p.is_null() {
+            count_heap(new as isize - layout.size() as isize);
+        }
+        p
+    }
+}
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -158,11 +210,22 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Bytes the host's allocator has handed out (glibc `mallinfo2`).
-pub fn heap_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads the allocator's statistics.
-    let info = unsafe { libc::mallinfo2() };
-    (info.uordblks + info.hblkhd) as u64
+/// Bytes live in the heap, counted since `COUNT_HEAP` was set (see `Counting`).
+pub fn heap_bytes() -> i64 {
+    HEAP_LIVE.load(std::sync::atomic::Ordering::Relaxed) as i64
+}
+
+/// This process's proportional set size: resident pages, each shared one divided
+/// among the mappings that share it. A wasm instance maps its component's data
+/// segments copy-on-write from one image, so those pages count in the RSS of every
+/// instance but are held once.
+pub fn pss_bytes() -> u64 {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// Why `n` live instances cannot be measured on this machine, if they cannot.
@@ -344,6 +407,27 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(25.6 * 1024.0),
     },
     Row {
+        key: "memory_10000",
+        metric: "pss_per_actor",
+        label: "  PSS per idle actor, 10k",
+        unit: Unit::Bytes,
+        target: Target::None,
+    },
+    Row {
+        key: "memory_100000",
+        metric: "pss_per_actor",
+        label: "  PSS per idle actor, 100k",
+        unit: Unit::Bytes,
+        target: Target::None,
+    },
+    Row {
+        key: "memory_10000",
+        metric: "heap_per_actor",
+        label: "  host heap per idle actor, 10k",
+        unit: Unit::Bytes,
+        target: Target::None,
+    },
+    Row {
         key: "table",
         metric: "lookup_rate",
         label: "table lookups, 2 readers",
@@ -469,7 +553,7 @@ fn main() {
             for system in systems {
                 eprintln!("{system}, {s} thread(s): {key} (own process)...");
                 match run_memory_child(system, s, &key) {
-                    Ok(m) => record(system, s, vec![m]),
+                    Ok(m) => record(system, s, m),
                     Err(e) => eprintln!("  {key}: skipped: {e}"),
                 }
             }
@@ -502,7 +586,7 @@ fn main() {
 }
 
 /// Runs this benchmark binary again to measure one memory figure in a fresh process.
-fn run_memory_child(system: &str, schedulers: u32, key: &str) -> Result<Measured, String> {
+fn run_memory_child(system: &str, schedulers: u32, key: &str) -> Result<Vec<Measured>, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = std::process::Command::new(exe)
         .args(["--memory-child", system, "--only", key, "--schedulers"])
@@ -514,17 +598,26 @@ fn run_memory_child(system: &str, schedulers: u32, key: &str) -> Result<Measured
         return Err(format!("the measuring process failed: {}", out.status));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().ok_or("no output")?;
-    if let Some(why) = line.strip_prefix("skipped: ") {
-        return Err(why.to_string());
+    let mut measured = Vec::new();
+    for line in stdout.lines() {
+        if let Some(why) = line.strip_prefix("skipped: ") {
+            return Err(why.to_string());
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
+        let metric = v["metric"].as_str().ok_or("no metric")?;
+        let value = v["value"].as_f64().ok_or("no value")?;
+        measured.push(Measured::new(key, metric, value));
     }
-    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
-    let value = v["value"].as_f64().ok_or("no value")?;
-    Ok(Measured::new(key, "bytes_per_actor", value))
+    if measured.is_empty() {
+        return Err("no output".into());
+    }
+    Ok(measured)
 }
 
 /// The child side of `run_memory_child`.
 fn memory_child(system: &str, opts: &Opts, cache: &std::path::Path) {
+    COUNT_HEAP.store(true, std::sync::atomic::Ordering::Relaxed);
     let n: usize = opts
         .only
         .first()
@@ -536,16 +629,13 @@ fn memory_child(system: &str, opts: &Opts, cache: &std::path::Path) {
         "foundation" => {
             let cache = cache.to_path_buf();
             on_tokio(threads, async move {
-                foundation::memory(n, &cache).await.map_or_else(
-                    |why| {
-                        println!("skipped: {why}");
-                        vec![]
-                    },
-                    |m| vec![m],
-                )
+                foundation::memory(n, &cache).await.unwrap_or_else(|why| {
+                    println!("skipped: {why}");
+                    vec![]
+                })
             })
         }
-        "tokio" => on_tokio(threads, async move { vec![native::memory(n).await] }),
+        "tokio" => on_tokio(threads, async move { native::memory(n).await }),
         other => panic!("unknown system {other}"),
     };
     for m in result {

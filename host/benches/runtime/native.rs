@@ -275,8 +275,8 @@ pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Mea
 }
 
 /// RSS per idle task with its mailbox, `n` of them; run in a fresh process.
-pub async fn memory(n: usize) -> Measured {
-    let before = rss_bytes();
+pub async fn memory(n: usize) -> Vec<Measured> {
+    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     let mut live = Vec::with_capacity(n);
     for _ in 0..n {
         live.push(spawn(None));
@@ -285,14 +285,24 @@ pub async fn memory(n: usize) -> Measured {
     for (a, _) in &live {
         call_count(a).await;
     }
-    let after = rss_bytes();
+    let key = format!("memory_{n}");
+    let per_actor = |before: i64, after: i64| (after - before) as f64 / n as f64;
+    let measured = vec![
+        Measured::new(
+            &key,
+            "bytes_per_actor",
+            per_actor(rss as i64, rss_bytes() as i64),
+        ),
+        Measured::new(
+            &key,
+            "pss_per_actor",
+            per_actor(pss as i64, crate::pss_bytes() as i64),
+        ),
+        Measured::new(&key, "heap_per_actor", per_actor(heap, crate::heap_bytes())),
+    ];
     for (a, j) in live {
         a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
         j.await.unwrap();
     }
-    Measured::new(
-        &format!("memory_{n}"),
-        "bytes_per_actor",
-        after.saturating_sub(before) as f64 / n as f64,
-    )
+    measured
 }
