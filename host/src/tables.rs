@@ -13,6 +13,7 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use crossbeam_skiplist::SkipMap;
 
 use crate::id::ActorId;
@@ -120,6 +121,10 @@ impl Values {
     }
 
     fn from_vec(values: Vec<Vec<u8>>) -> Values {
+        debug_assert!(
+            !values.is_empty(),
+            "a key without values is removed, not stored"
+        );
         match values.as_slice() {
             [one] if one.len() <= INLINE => Values::one(one),
             _ => Values::Shared(Arc::from(values)),
@@ -162,8 +167,11 @@ type Hasher = foldhash::fast::RandomState;
 
 enum Store {
     Hash(papaya::HashMap<KeyBytes, Values, Hasher>),
-    // Boxed: a skip list's head is 512 bytes.
-    Ordered(Box<SkipMap<KeyBytes, Values>>),
+    // Boxed: a skip list's head is 512 bytes. A node's values sit in an atomic cell
+    // replaced in place: `SkipMap::insert` over an existing key unlinks the old node
+    // before linking the new one, and a reader in between would find no entry at
+    // all, where ETS's `ordered_set` overwrite is atomic to lookups.
+    Ordered(Box<SkipMap<KeyBytes, ArcSwap<Values>>>),
 }
 
 /// A table key: up to `INLINE` bytes held in place (no allocation, and a lookup
@@ -238,7 +246,7 @@ impl Store {
     fn get(&self, key: &[u8]) -> Option<Values> {
         match self {
             Store::Hash(m) => m.pin().get(key).cloned(),
-            Store::Ordered(m) => m.get(key).map(|e| e.value().clone()),
+            Store::Ordered(m) => m.get(key).map(|e| Values::clone(&e.value().load())),
         }
     }
     /// Calls `f` with the values of each key, under one guard for them all.
@@ -256,7 +264,10 @@ impl Store {
             }
             Store::Ordered(m) => {
                 for key in keys {
-                    f(m.get(key).as_ref().map(|e| e.value()));
+                    match m.get(key) {
+                        Some(e) => f(Some(&e.value().load())),
+                        None => f(None),
+                    }
                 }
             }
         }
@@ -272,8 +283,8 @@ impl Store {
             Store::Hash(m) => {
                 m.pin().insert(key.into(), values);
             }
-            Store::Ordered(m) => {
-                m.insert(key.into(), values);
+            Store::Ordered(_) => {
+                self.swap(key, values);
             }
         }
     }
@@ -283,11 +294,15 @@ impl Store {
         let counted = |old: &Values| old.counted(key.len());
         match self {
             Store::Hash(m) => m.pin().insert(key.into(), values).map_or((0, 0), counted),
-            Store::Ordered(m) => {
-                let old = m.get(key).map_or((0, 0), |e| counted(e.value()));
-                m.insert(key.into(), values);
-                old
-            }
+            // Writers are serialised per table, so the key cannot come or go
+            // between the lookup and the write.
+            Store::Ordered(m) => match m.get(key) {
+                Some(e) => counted(&e.value().swap(Arc::new(values))),
+                None => {
+                    m.insert(key.into(), ArcSwap::from_pointee(values));
+                    (0, 0)
+                }
+            },
         }
     }
     fn remove(&self, key: &[u8]) {
@@ -690,7 +705,7 @@ impl Table {
             if entries.len() == limit as usize {
                 return Ok((entries, Some(key.to_vec())));
             }
-            for v in e.value().iter() {
+            for v in e.value().load().iter() {
                 entries.push((key.to_vec(), v.to_vec()));
             }
         }
@@ -1236,29 +1251,65 @@ mod tests {
 
         let registry = crate::registry::Registry::default();
         let tables = Tables::default();
-        let set = tables
-            .create(HOST, TableOptions::default(), 1 << 20, &registry)
-            .unwrap();
         let bytes = |t: &super::Table| t.bytes.load(std::sync::atomic::Ordering::Relaxed);
-        set.insert(HOST, b"k", &short).unwrap();
+        // Both kinds of set, through the one-probe path (room to spare) and through
+        // `replace` (a byte quota too tight for the one-probe path's check).
+        for (kind, max_bytes) in [
+            (TableKind::Set, None),
+            (TableKind::OrderedSet, None),
+            (TableKind::Set, Some(2 * INLINE as u64)),
+            (TableKind::OrderedSet, Some(2 * INLINE as u64)),
+        ] {
+            let options = TableOptions {
+                kind,
+                max_bytes,
+                ..TableOptions::default()
+            };
+            let set = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+            set.insert(HOST, b"k", &short).unwrap();
+            assert_eq!(
+                (set.size(HOST).unwrap(), bytes(&set)),
+                (1, 1 + INLINE as u64)
+            );
+            set.insert(HOST, b"k", &long).unwrap();
+            assert_eq!(
+                (set.size(HOST).unwrap(), bytes(&set)),
+                (1, 2 + INLINE as u64)
+            );
+            assert_eq!(set.get(HOST, b"k").unwrap(), Some(long.clone()));
+            set.insert(HOST, b"k", &short).unwrap();
+            assert_eq!(
+                (set.size(HOST).unwrap(), bytes(&set)),
+                (1, 1 + INLINE as u64)
+            );
+            assert_eq!(set.lookup(HOST, b"k").unwrap(), vec![short.clone()]);
+            if max_bytes.is_none() {
+                assert_eq!(set.update_counter(HOST, b"n", 5, Some(1)).unwrap(), 6);
+                assert_eq!(set.update_counter(HOST, b"n", 1, None).unwrap(), 7);
+            }
+            if kind == TableKind::OrderedSet {
+                let (page, _) = set.range(HOST, None, None, 10).unwrap();
+                assert_eq!(page[0], (b"k".to_vec(), short.clone()));
+            }
+        }
+
+        // A bag keeps one copy of a value, inline or not.
+        let options = TableOptions {
+            kind: TableKind::Bag,
+            ..TableOptions::default()
+        };
+        let bag = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+        for v in [&short, &short, &long, &long] {
+            bag.insert(HOST, b"k", v).unwrap();
+        }
         assert_eq!(
-            (set.size(HOST).unwrap(), bytes(&set)),
-            (1, 1 + INLINE as u64)
+            bag.lookup(HOST, b"k").unwrap(),
+            vec![short.clone(), long.clone()]
         );
-        set.insert(HOST, b"k", &long).unwrap();
         assert_eq!(
-            (set.size(HOST).unwrap(), bytes(&set)),
-            (1, 2 + INLINE as u64)
+            (bag.size(HOST).unwrap(), bytes(&bag)),
+            (2, 2 + (2 * INLINE + 1) as u64)
         );
-        assert_eq!(set.get(HOST, b"k").unwrap(), Some(long.clone()));
-        set.insert(HOST, b"k", &short).unwrap();
-        assert_eq!(
-            (set.size(HOST).unwrap(), bytes(&set)),
-            (1, 1 + INLINE as u64)
-        );
-        assert_eq!(set.lookup(HOST, b"k").unwrap(), vec![short.clone()]);
-        assert_eq!(set.update_counter(HOST, b"n", 5, Some(1)).unwrap(), 6);
-        assert_eq!(set.update_counter(HOST, b"n", 1, None).unwrap(), 7);
 
         let bag = tables
             .create(
@@ -1286,5 +1337,42 @@ mod tests {
         );
         assert_eq!(bag.take(HOST, b"k").unwrap(), vec![long]);
         assert_eq!((bag.size(HOST).unwrap(), bytes(&bag)), (0, 0));
+    }
+
+    /// An overwrite is atomic to readers on both kinds of map: a key that always
+    /// has a value is never found absent, however a read and a write interleave.
+    #[test]
+    fn overwrites_never_hide_a_key_from_readers() {
+        use super::{HOST, TableKind, TableOptions, Tables};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        for kind in [TableKind::Set, TableKind::OrderedSet] {
+            let registry = crate::registry::Registry::default();
+            let tables = Tables::default();
+            let options = TableOptions {
+                kind,
+                ..TableOptions::default()
+            };
+            let t = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+            t.insert(HOST, b"k", &[0; 8]).unwrap();
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let reader = s.spawn(|| {
+                    let mut reads = 0u64;
+                    while !done.load(Ordering::Relaxed) {
+                        assert!(t.get(HOST, b"k").unwrap().is_some(), "{kind:?}: k vanished");
+                        assert!(t.member(HOST, b"k").unwrap(), "{kind:?}: k not a member");
+                        reads += 1;
+                    }
+                    reads
+                });
+                for i in 0..200_000u32 {
+                    // Alternate short (inline) and long values.
+                    let v = if i % 2 == 0 { vec![1; 8] } else { vec![2; 64] };
+                    t.insert(HOST, b"k", &v).unwrap();
+                }
+                done.store(true, Ordering::Relaxed);
+                assert!(reader.join().unwrap() > 0);
+            });
+        }
     }
 }

@@ -425,8 +425,8 @@ pub async fn memory(n: usize, cache: &Path) -> Result<Vec<Measured>, String> {
     // Warm the pool and the allocator with one actor, so the figure is per actor.
     let warm = spawn(&rt, None).await;
     let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
-    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     let mut live = Vec::with_capacity(n);
+    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     for _ in 0..n {
         live.push(spawn(&rt, None).await);
     }

@@ -603,8 +603,10 @@ fn run_memory_child(system: &str, schedulers: u32, key: &str) -> Result<Vec<Meas
         if let Some(why) = line.strip_prefix("skipped: ") {
             return Err(why.to_string());
         }
-        let v: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("{line:?}: {e}"))?;
+        // The figures are the JSON lines; anything else printed is not one.
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         let metric = v["metric"].as_str().ok_or("no metric")?;
         let value = v["value"].as_f64().ok_or("no value")?;
         measured.push(Measured::new(key, metric, value));

@@ -276,8 +276,8 @@ pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Mea
 
 /// RSS per idle task with its mailbox, `n` of them; run in a fresh process.
 pub async fn memory(n: usize) -> Vec<Measured> {
-    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     let mut live = Vec::with_capacity(n);
+    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
     for _ in 0..n {
         live.push(spawn(None));
     }
