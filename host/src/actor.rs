@@ -341,7 +341,7 @@ impl ActorTask {
             Ok(store) => self.store.insert(store),
             Err(e) => return ExitReason::Custom(e),
         };
-        let instance = match self.component.pre.instantiate_async(&mut *store).await {
+        let instance = match Box::pin(self.component.pre.instantiate_async(&mut *store)).await {
             Ok(i) => i,
             Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
         };
@@ -391,7 +391,11 @@ impl ActorTask {
             }
         };
         store.data_mut().parent = self.parent.as_ref().map(|p| p.id.get());
-        let instance = match self.component.pre.instantiate_async(&mut *store).await {
+        // The futures of the rare guest entries (instantiate, `init`, `handle-info`,
+        // `terminate`) are boxed: inline, the largest of them sized this actor's task
+        // for its whole life (2.1 KiB, against 1.2 KiB now). `handle`, the hot one,
+        // stays inline: boxing it would allocate per batch to save 0.26 KiB.
+        let instance = match Box::pin(self.component.pre.instantiate_async(&mut *store)).await {
             Ok(i) => i,
             Err(e) => {
                 let reason = ExitReason::Custom(format!("cannot instantiate: {}", chain(&e)));
@@ -402,7 +406,7 @@ impl ActorTask {
         };
         let guest = instance.foundation_actor_actor();
         entering(store);
-        match guest.call_init(&mut *store, &args).await {
+        match Box::pin(guest.call_init(&mut *store, &args)).await {
             Ok(Ok(())) => {
                 let _ = init_tx.send(Ok(()));
             }
@@ -429,16 +433,16 @@ impl ActorTask {
                 Some(signal) = self.rx.signals.recv() => match on_signal(&self.cell, store.data_mut(), signal) {
                     SignalAction::Ignore => {}
                     SignalAction::Terminate(reason) => {
-                        return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                        return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
                     }
                     SignalAction::Die(reason) => return reason,
                     SignalAction::Deliver(info) => {
                         entering(store);
-                        match guest.call_handle_info(&mut *store, &info).await {
+                        match Box::pin(guest.call_handle_info(&mut *store, &info)).await {
                             Ok(None) => {}
                             Ok(Some(stop)) => {
                                 let reason = ExitReason::from(stop);
-                                return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                                return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
                             }
                             Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
                         }
@@ -471,7 +475,7 @@ impl ActorTask {
                     }
                     if let Some(stop) = result.stop {
                         let reason = ExitReason::from(stop);
-                        return terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout).await;
+                        return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
                     }
                 }
             }
