@@ -20,7 +20,7 @@ use crate::bindings::{self, ActorWorld, wit};
 use crate::error::{ExitReason, Limit, SendError, chain};
 use crate::frame;
 use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, ReplyTx, Signal};
+use crate::mailbox::{Envelope, MailboxRx, Received, ReplyTx, Signal, SignalTx};
 use crate::registry::{self, ActorCell, NameError};
 use crate::runtime::{Inner, LoadedComponent, SpawnSpec};
 use crate::sandbox::{Authority, Effective, HitCounters, Lineage, Permit, Unit};
@@ -312,21 +312,27 @@ impl ActorTask {
         mut self,
         function: String,
         input: Vec<u8>,
-        owner: tokio::sync::mpsc::UnboundedSender<Signal>,
+        owner: SignalTx,
         monitor: u64,
     ) {
         let cell = self.cell.clone();
-        let mut signals = std::mem::replace(
-            &mut self.rx.signals,
-            tokio::sync::mpsc::unbounded_channel().1,
-        );
+        let signals = self.rx.signal_rx();
+        // Only a `Stop` (runtime shutdown) ends a task early.
+        let stopped = async {
+            loop {
+                match signals.recv().await {
+                    Some(Signal::Stop(reason)) => return reason,
+                    Some(_) => continue,
+                    None => std::future::pending().await,
+                }
+            }
+        };
         let reason = tokio::select! {
             biased;
-            Some(Signal::Stop(reason)) = signals.recv() => reason,
+            reason = stopped => reason,
             reason = self.task(&function, &input, &owner, monitor) => reason,
         };
         tracing::debug!(task = %cell.label, "task ended: {reason}");
-        self.rx.signals = signals;
         self.exit = Some(reason);
     }
 
@@ -334,7 +340,7 @@ impl ActorTask {
         &mut self,
         function: &str,
         input: &[u8],
-        owner: &tokio::sync::mpsc::UnboundedSender<Signal>,
+        owner: &SignalTx,
         monitor: u64,
     ) -> ExitReason {
         let store = match new_store(&self.rt, &self.cell, &self.authority, self.limits) {
@@ -428,12 +434,18 @@ impl ActorTask {
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut batch: Vec<u8> = Vec::new();
         loop {
-            tokio::select! {
-                biased;
-                Some(signal) = self.rx.signals.recv() => match on_signal(&self.cell, store.data_mut(), signal) {
+            match self.rx.recv(&mut envelopes, MAX_BATCH).await {
+                Received::Signal(signal) => match on_signal(&self.cell, store.data_mut(), signal) {
                     SignalAction::Ignore => {}
                     SignalAction::Terminate(reason) => {
-                        return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
+                        return Box::pin(terminate(
+                            &self.cell,
+                            store,
+                            &instance,
+                            reason,
+                            self.rt.settings.shutdown_timeout,
+                        ))
+                        .await;
                     }
                     SignalAction::Die(reason) => return reason,
                     SignalAction::Deliver(info) => {
@@ -442,24 +454,35 @@ impl ActorTask {
                             Ok(None) => {}
                             Ok(Some(stop)) => {
                                 let reason = ExitReason::from(stop);
-                                return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
+                                return Box::pin(terminate(
+                                    &self.cell,
+                                    store,
+                                    &instance,
+                                    reason,
+                                    self.rt.settings.shutdown_timeout,
+                                ))
+                                .await;
                             }
                             Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
                         }
                     }
                 },
-                n = self.rx.user.recv_many(&mut envelopes, MAX_BATCH) => {
-                    if n == 0 {
-                        // The cell holds a sender for as long as the actor lives, so the
-                        // mailbox cannot close under a running loop.
-                        return ExitReason::Shutdown;
-                    }
+                // The cell holds a sender for as long as the actor lives, and only
+                // the exit path closes the mailbox: not under a running loop.
+                Received::Closed => return ExitReason::Shutdown,
+                Received::User => {
                     batch.clear();
                     let data = store.data_mut();
                     for envelope in envelopes.drain(..) {
                         match envelope {
-                            Envelope::Cast { from, payload } => frame::push_cast(&mut batch, from, &payload),
-                            Envelope::Call { from, payload, reply } => {
+                            Envelope::Cast { from, payload } => {
+                                frame::push_cast(&mut batch, from, &payload)
+                            }
+                            Envelope::Call {
+                                from,
+                                payload,
+                                reply,
+                            } => {
                                 let handle = data.add_pending(reply);
                                 frame::push_call(&mut batch, from, handle, &payload);
                             }
@@ -475,7 +498,14 @@ impl ActorTask {
                     }
                     if let Some(stop) = result.stop {
                         let reason = ExitReason::from(stop);
-                        return Box::pin(terminate(&self.cell, store, &instance, reason, self.rt.settings.shutdown_timeout)).await;
+                        return Box::pin(terminate(
+                            &self.cell,
+                            store,
+                            &instance,
+                            reason,
+                            self.rt.settings.shutdown_timeout,
+                        ))
+                        .await;
                     }
                 }
             }

@@ -5,8 +5,20 @@
 //! gets `MailboxFull`; `try_send` fails at once. Nothing is dropped silently: a message
 //! that is not accepted is reported to its sender, and a call accepted by an actor
 //! that then dies is answered with `Exited(reason)` (see `actor.rs`, the exit path).
+//!
+//! Both queues live under one mutex with the owner's waker. It allocates nothing
+//! until the first message (an idle actor's mailbox is about 200 bytes; two tokio
+//! channels took 3.9 KiB, their first blocks allocated up front), and the owner
+//! takes a whole batch, signals first, under one lock. Senders waiting for room are
+//! woken together when the owner takes messages and retry; there is no order among
+//! them, and each gives up at its own deadline.
 
-use tokio::sync::{mpsc, oneshot};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::{Notify, oneshot};
 
 use crate::error::{ExitReason, SendError};
 
@@ -54,31 +66,189 @@ pub(crate) enum Signal {
 /// The sending side of an actor's mailbox.
 #[derive(Debug, Clone)]
 pub(crate) struct MailboxTx {
-    pub(crate) user: mpsc::Sender<Envelope>,
-    pub(crate) signals: mpsc::UnboundedSender<Signal>,
+    shared: Arc<Shared>,
+    /// The same mailbox's signal queue, for those who only send signals.
+    pub(crate) signals: SignalTx,
     pub(crate) capacity: usize,
 }
 
-/// The receiving side, owned by the actor's task.
+/// Sends system signals to one actor (monitors and links keep these).
+#[derive(Debug, Clone)]
+pub(crate) struct SignalTx(Arc<Shared>);
+
+/// The receiving side, owned by the actor's task; dropping it closes the mailbox.
 #[derive(Debug)]
 pub(crate) struct MailboxRx {
-    pub(crate) user: mpsc::Receiver<Envelope>,
-    pub(crate) signals: mpsc::UnboundedReceiver<Signal>,
+    shared: Arc<Shared>,
+}
+
+/// The signal queue of a mailbox, for a task that waits on its signals while
+/// something else holds the `MailboxRx` (see `ActorTask::run_task`).
+#[derive(Debug)]
+pub(crate) struct SignalRx(Arc<Shared>);
+
+/// What the owner takes from its mailbox.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// A signal: signals overtake user messages.
+    Signal(Signal),
+    /// User messages, appended to the caller's buffer.
+    User,
+    /// The mailbox was closed.
+    Closed,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Senders waiting for room.
+    room: Notify,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct State {
+    user: VecDeque<Envelope>,
+    signals: VecDeque<Signal>,
+    /// The owner's task while it waits for a message.
+    waker: Option<Waker>,
+    /// How many senders wait for room: the owner wakes them when it takes messages.
+    waiting: usize,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Mailbox")
+            .field("user", &st.user.len())
+            .field("signals", &st.signals.len())
+            .field("capacity", &self.capacity)
+            .field("closed", &st.closed)
+            .finish()
+    }
+}
+
+/// Why a user message was not queued; it comes back to the sender.
+enum Refused {
+    Full(Envelope),
+    Closed,
+}
+
+/// A queue that held more than this keeps at most `SHRUNK` slots once emptied, so an
+/// idle actor does not keep the memory of its busiest moment.
+const SHRINK_ABOVE: usize = 256;
+const SHRUNK: usize = 32;
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; a poisoned state is still sound.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `env` if there is room; a refusal for lack of room counts the sender
+    /// as waiting when `will_wait` (it then waits for `room`, already enabled).
+    fn push_user(&self, env: Envelope, will_wait: bool) -> Result<(), Refused> {
+        let waker = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(Refused::Closed);
+            }
+            if st.user.len() >= self.capacity {
+                if will_wait {
+                    st.waiting += 1;
+                }
+                return Err(Refused::Full(env));
+            }
+            st.user.push_back(env);
+            st.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    fn push_signal(&self, signal: Signal) -> Result<(), Signal> {
+        let waker = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(signal);
+            }
+            st.signals.push_back(signal);
+            st.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Takes a signal if there is one, else up to `max` user messages (with
+    /// `user`), else registers the owner's waker.
+    fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        user: Option<(&mut Vec<Envelope>, usize)>,
+    ) -> Poll<Received> {
+        let mut st = self.lock();
+        if let Some(signal) = st.signals.pop_front() {
+            return Poll::Ready(Received::Signal(signal));
+        }
+        if let Some((buf, max)) = user
+            && !st.user.is_empty()
+        {
+            let n = max.min(st.user.len());
+            buf.extend(st.user.drain(..n));
+            if st.user.is_empty() && st.user.capacity() > SHRINK_ABOVE {
+                st.user.shrink_to(SHRUNK);
+            }
+            let wake_senders = st.waiting > 0;
+            drop(st);
+            if wake_senders {
+                self.room.notify_waiters();
+            }
+            return Poll::Ready(Received::User);
+        }
+        if st.closed {
+            return Poll::Ready(Received::Closed);
+        }
+        match &st.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => st.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Closes the mailbox and hands back what was queued; waiting senders wake to
+    /// find it closed.
+    fn close(&self) -> (VecDeque<Envelope>, VecDeque<Signal>) {
+        let taken = {
+            let mut st = self.lock();
+            st.closed = true;
+            st.waker = None;
+            (
+                std::mem::take(&mut st.user),
+                std::mem::take(&mut st.signals),
+            )
+        };
+        self.room.notify_waiters();
+        taken
+    }
 }
 
 pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
-    let (utx, urx) = mpsc::channel(capacity);
-    let (stx, srx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        room: Notify::new(),
+        capacity,
+    });
     (
         MailboxTx {
-            user: utx,
-            signals: stx,
+            shared: shared.clone(),
+            signals: SignalTx(shared.clone()),
             capacity,
         },
-        MailboxRx {
-            user: urx,
-            signals: srx,
-        },
+        MailboxRx { shared },
     )
 }
 
@@ -90,10 +260,10 @@ impl MailboxTx {
         env: Envelope,
         timeout: std::time::Duration,
     ) -> Result<(), SendError> {
-        match self.user.try_send(env) {
+        match self.shared.push_user(env, false) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Noproc),
-            Err(mpsc::error::TrySendError::Full(env)) => {
+            Err(Refused::Closed) => Err(SendError::Noproc),
+            Err(Refused::Full(env)) => {
                 self.send_until(env, tokio::time::Instant::now() + timeout)
                     .await
             }
@@ -103,20 +273,26 @@ impl MailboxTx {
     /// Queues `env`, waiting for room until `deadline`.
     pub(crate) async fn send_until(
         &self,
-        env: Envelope,
+        mut env: Envelope,
         deadline: tokio::time::Instant,
     ) -> Result<(), SendError> {
-        match self.user.try_send(env) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Noproc),
-            Err(mpsc::error::TrySendError::Full(env)) => {
-                let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
-                match self.user.send_timeout(env, wait).await {
-                    Ok(()) => Ok(()),
-                    Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(SendError::Noproc),
-                    Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(SendError::MailboxFull {
-                        capacity: self.capacity,
-                    }),
+        loop {
+            // Enabled before looking for room, so room made right after the look
+            // still wakes this sender.
+            let mut room = std::pin::pin!(self.shared.room.notified());
+            room.as_mut().enable();
+            match self.shared.push_user(env, true) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Closed) => return Err(SendError::Noproc),
+                Err(Refused::Full(back)) => {
+                    env = back;
+                    let woken = tokio::time::timeout_at(deadline, room).await.is_ok();
+                    self.shared.lock().waiting -= 1;
+                    if !woken {
+                        return Err(SendError::MailboxFull {
+                            capacity: self.capacity,
+                        });
+                    }
                 }
             }
         }
@@ -124,25 +300,206 @@ impl MailboxTx {
 
     /// Queues `env` only if there is room now.
     pub(crate) fn try_send(&self, env: Envelope) -> Result<(), SendError> {
-        self.user.try_send(env).map_err(|e| match e {
-            mpsc::error::TrySendError::Closed(_) => SendError::Noproc,
-            mpsc::error::TrySendError::Full(_) => SendError::MailboxFull {
+        self.shared.push_user(env, false).map_err(|e| match e {
+            Refused::Closed => SendError::Noproc,
+            Refused::Full(_) => SendError::MailboxFull {
                 capacity: self.capacity,
             },
         })
     }
 }
 
+impl SignalTx {
+    /// Queues `signal`; it comes back if the mailbox is closed (its owner is gone).
+    pub(crate) fn send(&self, signal: Signal) -> Result<(), Signal> {
+        self.0.push_signal(signal)
+    }
+}
+
 impl MailboxRx {
+    /// The next signal, else up to `max` user messages appended to `buf`; waits
+    /// while both queues are empty.
+    pub(crate) async fn recv(&self, buf: &mut Vec<Envelope>, max: usize) -> Received {
+        poll_fn(|cx| self.shared.poll_take(cx, Some((&mut *buf, max)))).await
+    }
+
+    /// The next signal, waiting for one; `None` once the mailbox is closed.
+    pub(crate) async fn recv_signal(&self) -> Option<Signal> {
+        self.signal_rx().recv().await
+    }
+
+    /// The next user message, waiting for one (signals stay queued); `None` once the
+    /// mailbox is closed.
+    pub(crate) async fn recv_user(&self) -> Option<Envelope> {
+        poll_fn(|cx| {
+            let mut st = self.shared.lock();
+            if let Some(env) = st.user.pop_front() {
+                let wake_senders = st.waiting > 0;
+                drop(st);
+                if wake_senders {
+                    self.shared.room.notify_waiters();
+                }
+                return Poll::Ready(Some(env));
+            }
+            if st.closed {
+                return Poll::Ready(None);
+            }
+            match &st.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The signal queue alone, for waiting on it while the `MailboxRx` is borrowed.
+    pub(crate) fn signal_rx(&self) -> SignalRx {
+        SignalRx(self.shared.clone())
+    }
+
     /// Closes the mailbox and answers every call still queued with `Exited(reason)`.
     /// Queued casts die with the actor, as in OTP.
     pub(crate) fn close_and_drain(&mut self, reason: &ExitReason) {
-        self.user.close();
-        while let Ok(env) = self.user.try_recv() {
+        let (user, _signals) = self.shared.close();
+        for env in user {
             if let Envelope::Call { reply, .. } = env {
                 let _ = reply.send(Err(SendError::Exited(reason.clone())));
             }
         }
-        self.signals.close();
+    }
+}
+
+impl Drop for MailboxRx {
+    fn drop(&mut self) {
+        // Outside the lock: dropping a queued call's reply sender wakes its caller.
+        drop(self.shared.close());
+    }
+}
+
+impl SignalRx {
+    /// The next signal, waiting for one; `None` once the mailbox is closed.
+    pub(crate) async fn recv(&self) -> Option<Signal> {
+        poll_fn(|cx| self.0.poll_take(cx, None)).await.into_signal()
+    }
+}
+
+impl Received {
+    fn into_signal(self) -> Option<Signal> {
+        match self {
+            Received::Signal(signal) => Some(signal),
+            Received::User | Received::Closed => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Envelope, Received, Signal, mailbox};
+    use crate::error::{ExitReason, SendError};
+
+    fn cast(n: u8) -> Envelope {
+        Envelope::Cast {
+            from: 0,
+            payload: vec![n],
+        }
+    }
+
+    fn payloads(buf: &mut Vec<Envelope>) -> Vec<u8> {
+        buf.drain(..)
+            .map(|e| match e {
+                Envelope::Cast { payload, .. } => payload[0],
+                Envelope::Call { .. } => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn signals_overtake_user_messages_and_batches_keep_order() {
+        let (tx, rx) = mailbox(8);
+        for n in 0..5 {
+            tx.try_send(cast(n)).unwrap();
+        }
+        tx.signals.send(Signal::Stop(ExitReason::Normal)).unwrap();
+        let mut buf = Vec::new();
+        assert!(matches!(
+            rx.recv(&mut buf, 3).await,
+            Received::Signal(Signal::Stop(ExitReason::Normal))
+        ));
+        assert!(matches!(rx.recv(&mut buf, 3).await, Received::User));
+        assert_eq!(payloads(&mut buf), [0, 1, 2]);
+        assert!(matches!(rx.recv(&mut buf, 3).await, Received::User));
+        assert_eq!(payloads(&mut buf), [3, 4]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_mailbox_refuses_at_once_or_after_the_deadline_and_wakes_a_waiter() {
+        let (tx, rx) = mailbox(2);
+        tx.try_send(cast(0)).unwrap();
+        tx.try_send(cast(1)).unwrap();
+        assert_eq!(
+            tx.try_send(cast(2)),
+            Err(SendError::MailboxFull { capacity: 2 })
+        );
+        // Nobody takes: the wait ends at the deadline.
+        assert_eq!(
+            tx.send_within(cast(2), Duration::from_millis(20)).await,
+            Err(SendError::MailboxFull { capacity: 2 })
+        );
+        // The owner takes while a sender waits: the sender gets in.
+        let waiter = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send_within(cast(2), Duration::from_secs(60)).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
+        let mut buf = Vec::new();
+        assert!(matches!(rx.recv(&mut buf, 1).await, Received::User));
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert!(matches!(rx.recv(&mut buf, 8).await, Received::User));
+        assert_eq!(payloads(&mut buf), [0, 1, 2]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn closing_answers_queued_calls_and_wakes_waiting_senders_with_noproc() {
+        let (tx, mut rx) = mailbox(1);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        tx.try_send(Envelope::Call {
+            from: 0,
+            payload: vec![],
+            reply,
+        })
+        .unwrap();
+        let waiter = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send_within(cast(9), Duration::from_secs(60)).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
+        rx.close_and_drain(&ExitReason::Killed);
+        assert_eq!(
+            answer.await.unwrap(),
+            Err(SendError::Exited(ExitReason::Killed))
+        );
+        assert_eq!(waiter.await.unwrap(), Err(SendError::Noproc));
+        assert_eq!(tx.try_send(cast(0)), Err(SendError::Noproc));
+        assert!(tx.signals.send(Signal::Stop(ExitReason::Normal)).is_err());
+        assert!(rx.recv_signal().await.is_none());
+        drop(rx);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_drained_queue_gives_back_the_memory_of_a_burst() {
+        let (tx, rx) = mailbox(1024);
+        for n in 0..1024 {
+            tx.try_send(cast(n as u8)).unwrap();
+        }
+        let mut buf = Vec::new();
+        while !rx.shared.lock().user.is_empty() {
+            rx.recv(&mut buf, 256).await;
+        }
+        assert!(rx.shared.lock().user.capacity() <= super::SHRINK_ABOVE);
     }
 }

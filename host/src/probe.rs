@@ -132,7 +132,7 @@ impl Probe {
         &mut self,
         timeout: Duration,
     ) -> Result<Received<M>, ProbeError> {
-        let envelope = tokio::time::timeout(timeout, self.rx.user.recv())
+        let envelope = tokio::time::timeout(timeout, self.rx.recv_user())
             .await
             .map_err(|_| ProbeError::Timeout(timeout))?
             .expect("the probe holds a sender to its own mailbox");
@@ -185,7 +185,7 @@ impl Probe {
     /// monitors, or an exit signal from a linked actor.
     pub async fn recv_signal(&mut self, timeout: Duration) -> Result<SystemMessage, ProbeError> {
         loop {
-            let signal = tokio::time::timeout(timeout, self.rx.signals.recv())
+            let signal = tokio::time::timeout(timeout, self.rx.recv_signal())
                 .await
                 .map_err(|_| ProbeError::Timeout(timeout))?
                 .expect("the probe holds a sender to its own signals");
@@ -212,7 +212,7 @@ impl Probe {
 
     /// Asserts that nothing arrives within `timeout`.
     pub async fn refute_receive(&mut self, timeout: Duration) {
-        if let Ok(Some(envelope)) = tokio::time::timeout(timeout, self.rx.user.recv()).await {
+        if let Ok(Some(envelope)) = tokio::time::timeout(timeout, self.rx.recv_user()).await {
             panic!("expected no message within {timeout:?}, got {envelope:?}");
         }
     }

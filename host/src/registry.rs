@@ -7,11 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use tokio::sync::mpsc::UnboundedSender;
-
 use crate::error::ExitReason;
 use crate::id::ActorId;
-use crate::mailbox::{MailboxTx, Signal};
+use crate::mailbox::{MailboxTx, Signal, SignalTx};
 
 /// What the runtime knows of one live actor; shared by its `ActorRef`s.
 #[derive(Debug)]
@@ -97,7 +95,7 @@ pub struct Down {
 #[derive(Debug, Default)]
 pub(crate) struct Observers {
     exited: Option<ExitReason>,
-    monitors: Vec<(u64, UnboundedSender<Signal>)>,
+    monitors: Vec<(u64, SignalTx)>,
     links: HashSet<ActorId>,
 }
 
@@ -187,7 +185,7 @@ impl ActorCell {
 
     /// Adds a monitor whose DOWN goes to `watcher`; if this actor has already exited,
     /// sends the DOWN at once with its exit reason.
-    pub(crate) fn add_monitor(&self, monitor: u64, watcher: &UnboundedSender<Signal>) {
+    pub(crate) fn add_monitor(&self, monitor: u64, watcher: &SignalTx) {
         let mut observers = self.observers.lock().unwrap();
         match &observers.exited {
             Some(reason) => {

@@ -428,11 +428,7 @@ impl Inner {
 
     /// Makes a monitor of `target` whose DOWN goes to `watcher`. A dead or unknown
     /// target gives a DOWN with `Noproc` at once (OTP M1).
-    pub(crate) fn monitor(
-        &self,
-        watcher: &tokio::sync::mpsc::UnboundedSender<Signal>,
-        target: u64,
-    ) -> u64 {
+    pub(crate) fn monitor(&self, watcher: &crate::mailbox::SignalTx, target: u64) -> u64 {
         let monitor = self.monitor_ids.fetch_add(1, Ordering::Relaxed);
         match ActorId::from_raw(target).and_then(|id| self.registry.get(id)) {
             Some(cell) => cell.add_monitor(monitor, watcher),

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::error::{ExitReason, SpawnError};
 use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, Signal};
+use crate::mailbox::{Envelope, MailboxRx, Received, Signal};
 use crate::registry::{self, ActorCell, Slot};
 use crate::runtime::{Inner, SpawnSpec};
 use crate::sandbox::{Authority, Lineage, Permit, Sandbox};
@@ -640,18 +640,20 @@ impl Supervisor {
     }
 
     async fn supervise(&mut self) -> ExitReason {
+        let mut requests = Vec::with_capacity(1);
         loop {
-            tokio::select! {
-                biased;
-                signal = self.rx.signals.recv() => {
-                    let Some(signal) = signal else {
-                        return ExitReason::Shutdown;
-                    };
+            match self.rx.recv(&mut requests, 1).await {
+                Received::Signal(signal) => {
                     if let Some(reason) = self.on_signal(signal).await {
                         return reason;
                     }
                 }
-                Some(envelope) = self.rx.user.recv() => self.on_request(envelope).await,
+                Received::User => {
+                    for envelope in requests.drain(..) {
+                        self.on_request(envelope).await;
+                    }
+                }
+                Received::Closed => return ExitReason::Shutdown,
             }
         }
     }

@@ -899,7 +899,7 @@ impl Tables {
         from: u64,
         to: u64,
         data: Vec<u8>,
-        signals: &tokio::sync::mpsc::UnboundedSender<Signal>,
+        signals: &crate::mailbox::SignalTx,
     ) {
         table.owner.store(to, Ordering::Release);
         if let Some(ids) = meta.owned.get_mut(&from) {
