@@ -212,28 +212,39 @@ impl Shared {
         if st.closed {
             return Poll::Ready(Received::Closed);
         }
-        match &st.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => st.waker = Some(cx.waker().clone()),
-        }
+        register(st, cx);
         Poll::Pending
     }
 
     /// Closes the mailbox and hands back what was queued; waiting senders wake to
     /// find it closed.
     fn close(&self) -> (VecDeque<Envelope>, VecDeque<Signal>) {
-        let taken = {
+        let (taken, _waker) = {
             let mut st = self.lock();
             st.closed = true;
-            st.waker = None;
             (
-                std::mem::take(&mut st.user),
-                std::mem::take(&mut st.signals),
+                (
+                    std::mem::take(&mut st.user),
+                    std::mem::take(&mut st.signals),
+                ),
+                st.waker.take(),
             )
         };
         self.room.notify_waiters();
         taken
     }
+}
+
+/// Leaves the owner's waker for the next message, then unlocks. A replaced waker is
+/// dropped after the lock is released: dropping the last reference to another task
+/// may run that task's destructors, which must not find the lock held.
+fn register(mut st: MutexGuard<'_, State>, cx: &Context<'_>) {
+    let replaced = match &st.waker {
+        Some(w) if w.will_wake(cx.waker()) => None,
+        _ => st.waker.replace(cx.waker().clone()),
+    };
+    drop(st);
+    drop(replaced);
 }
 
 pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
@@ -286,8 +297,10 @@ impl MailboxTx {
                 Err(Refused::Closed) => return Err(SendError::Noproc),
                 Err(Refused::Full(back)) => {
                     env = back;
+                    // Uncounted when the wait ends, or when this future is dropped
+                    // in it (a killed actor's send, a caller's own timeout).
+                    let _waiting = Waiting(&self.shared);
                     let woken = tokio::time::timeout_at(deadline, room).await.is_ok();
-                    self.shared.lock().waiting -= 1;
                     if !woken {
                         return Err(SendError::MailboxFull {
                             capacity: self.capacity,
@@ -306,6 +319,15 @@ impl MailboxTx {
                 capacity: self.capacity,
             },
         })
+    }
+}
+
+/// A sender counted in `State::waiting` while it lives.
+struct Waiting<'a>(&'a Shared);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().waiting -= 1;
     }
 }
 
@@ -344,10 +366,7 @@ impl MailboxRx {
             if st.closed {
                 return Poll::Ready(None);
             }
-            match &st.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.waker = Some(cx.waker().clone()),
-            }
+            register(st, cx);
             Poll::Pending
         })
         .await
@@ -460,6 +479,21 @@ mod tests {
         assert_eq!(waiter.await.unwrap(), Ok(()));
         assert!(matches!(rx.recv(&mut buf, 8).await, Received::User));
         assert_eq!(payloads(&mut buf), [0, 1, 2]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sender_dropped_while_it_waits_is_no_longer_counted() {
+        let (tx, rx) = mailbox(1);
+        tx.try_send(cast(0)).unwrap();
+        let waiter = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send_within(cast(1), Duration::from_secs(60)).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        assert_eq!(rx.shared.lock().waiting, 0);
     }
 
     #[tokio::test(flavor = "current_thread")]
