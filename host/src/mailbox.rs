@@ -9,16 +9,18 @@
 //! Both queues live under one mutex with the owner's waker. It allocates nothing
 //! until the first message (an idle actor's mailbox is about 200 bytes; two tokio
 //! channels took 3.9 KiB, their first blocks allocated up front), and the owner
-//! takes a whole batch, signals first, under one lock. Senders waiting for room are
-//! woken together when the owner takes messages and retry; there is no order among
-//! them, and each gives up at its own deadline.
+//! takes a whole batch, signals first, under one lock. Room is counted by a tokio
+//! `Semaphore` with one permit per free place: a sender takes one before it queues,
+//! the owner gives them back as it takes messages, and places freed while senders
+//! wait go to them in the order they came (as with tokio's bounded channel); each
+//! waiting sender gives up at its own deadline.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Semaphore, TryAcquireError, oneshot};
 
 use crate::error::{ExitReason, SendError};
 
@@ -100,8 +102,8 @@ pub(crate) enum Received {
 
 struct Shared {
     state: Mutex<State>,
-    /// Senders waiting for room.
-    room: Notify,
+    /// One permit per free place in the user queue (see the module's comment).
+    room: Semaphore,
     capacity: usize,
 }
 
@@ -111,8 +113,6 @@ struct State {
     signals: VecDeque<Signal>,
     /// The owner's task while it waits for a message.
     waker: Option<Waker>,
-    /// How many senders wait for room: the owner wakes them when it takes messages.
-    waiting: usize,
     closed: bool,
 }
 
@@ -123,15 +123,10 @@ impl std::fmt::Debug for Shared {
             .field("user", &st.user.len())
             .field("signals", &st.signals.len())
             .field("capacity", &self.capacity)
+            .field("free", &self.room.available_permits())
             .field("closed", &st.closed)
             .finish()
     }
-}
-
-/// Why a user message was not queued; it comes back to the sender.
-enum Refused {
-    Full(Envelope),
-    Closed,
 }
 
 /// A queue that held more than this keeps at most `SHRUNK` slots once emptied, so an
@@ -145,20 +140,15 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `env` if there is room; a refusal for lack of room counts the sender
-    /// as waiting when `will_wait` (it then waits for `room`, already enabled).
-    fn push_user(&self, env: Envelope, will_wait: bool) -> Result<(), Refused> {
+    /// Queues `env` for a sender that holds a place (a permit of `room`, forgotten);
+    /// `Noproc` if the mailbox was closed meanwhile.
+    fn push_user(&self, env: Envelope) -> Result<(), SendError> {
         let waker = {
             let mut st = self.lock();
             if st.closed {
-                return Err(Refused::Closed);
+                return Err(SendError::Noproc);
             }
-            if st.user.len() >= self.capacity {
-                if will_wait {
-                    st.waiting += 1;
-                }
-                return Err(Refused::Full(env));
-            }
+            debug_assert!(st.user.len() < self.capacity, "a place was taken");
             st.user.push_back(env);
             st.waker.take()
         };
@@ -202,11 +192,8 @@ impl Shared {
             if st.user.is_empty() && st.user.capacity() > SHRINK_ABOVE {
                 st.user.shrink_to(SHRUNK);
             }
-            let wake_senders = st.waiting > 0;
             drop(st);
-            if wake_senders {
-                self.room.notify_waiters();
-            }
+            self.room.add_permits(n);
             return Poll::Ready(Received::User);
         }
         if st.closed {
@@ -216,8 +203,8 @@ impl Shared {
         Poll::Pending
     }
 
-    /// Closes the mailbox and hands back what was queued; waiting senders wake to
-    /// find it closed.
+    /// Closes the mailbox and hands back what was queued; waiting senders get
+    /// `Noproc`.
     fn close(&self) -> (VecDeque<Envelope>, VecDeque<Signal>) {
         let (taken, _waker) = {
             let mut st = self.lock();
@@ -230,7 +217,7 @@ impl Shared {
                 st.waker.take(),
             )
         };
-        self.room.notify_waiters();
+        self.room.close();
         taken
     }
 }
@@ -250,7 +237,7 @@ fn register(mut st: MutexGuard<'_, State>, cx: &Context<'_>) {
 pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
-        room: Notify::new(),
+        room: Semaphore::new(capacity),
         capacity,
     });
     (
@@ -271,63 +258,57 @@ impl MailboxTx {
         env: Envelope,
         timeout: std::time::Duration,
     ) -> Result<(), SendError> {
-        match self.shared.push_user(env, false) {
-            Ok(()) => Ok(()),
-            Err(Refused::Closed) => Err(SendError::Noproc),
-            Err(Refused::Full(env)) => {
+        match self.shared.room.try_acquire() {
+            Ok(place) => {
+                place.forget();
+                self.shared.push_user(env)
+            }
+            Err(TryAcquireError::Closed) => Err(SendError::Noproc),
+            Err(TryAcquireError::NoPermits) => {
                 self.send_until(env, tokio::time::Instant::now() + timeout)
                     .await
             }
         }
     }
 
-    /// Queues `env`, waiting for room until `deadline`.
+    /// Queues `env`, waiting for room until `deadline`. A sender dropped while it
+    /// waits leaves the queue of waiting senders.
     pub(crate) async fn send_until(
         &self,
-        mut env: Envelope,
+        env: Envelope,
         deadline: tokio::time::Instant,
     ) -> Result<(), SendError> {
-        loop {
-            // Enabled before looking for room, so room made right after the look
-            // still wakes this sender.
-            let mut room = std::pin::pin!(self.shared.room.notified());
-            room.as_mut().enable();
-            match self.shared.push_user(env, true) {
-                Ok(()) => return Ok(()),
-                Err(Refused::Closed) => return Err(SendError::Noproc),
-                Err(Refused::Full(back)) => {
-                    env = back;
-                    // Uncounted when the wait ends, or when this future is dropped
-                    // in it (a killed actor's send, a caller's own timeout).
-                    let _waiting = Waiting(&self.shared);
-                    let woken = tokio::time::timeout_at(deadline, room).await.is_ok();
-                    if !woken {
+        let place = match self.shared.room.try_acquire() {
+            Ok(place) => place,
+            Err(TryAcquireError::Closed) => return Err(SendError::Noproc),
+            Err(TryAcquireError::NoPermits) => {
+                match tokio::time::timeout_at(deadline, self.shared.room.acquire()).await {
+                    Ok(Ok(place)) => place,
+                    Ok(Err(_closed)) => return Err(SendError::Noproc),
+                    Err(_elapsed) => {
                         return Err(SendError::MailboxFull {
                             capacity: self.capacity,
                         });
                     }
                 }
             }
-        }
+        };
+        place.forget();
+        self.shared.push_user(env)
     }
 
     /// Queues `env` only if there is room now.
     pub(crate) fn try_send(&self, env: Envelope) -> Result<(), SendError> {
-        self.shared.push_user(env, false).map_err(|e| match e {
-            Refused::Closed => SendError::Noproc,
-            Refused::Full(_) => SendError::MailboxFull {
+        match self.shared.room.try_acquire() {
+            Ok(place) => {
+                place.forget();
+                self.shared.push_user(env)
+            }
+            Err(TryAcquireError::Closed) => Err(SendError::Noproc),
+            Err(TryAcquireError::NoPermits) => Err(SendError::MailboxFull {
                 capacity: self.capacity,
-            },
-        })
-    }
-}
-
-/// A sender counted in `State::waiting` while it lives.
-struct Waiting<'a>(&'a Shared);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.lock().waiting -= 1;
+            }),
+        }
     }
 }
 
@@ -356,11 +337,8 @@ impl MailboxRx {
         poll_fn(|cx| {
             let mut st = self.shared.lock();
             if let Some(env) = st.user.pop_front() {
-                let wake_senders = st.waiting > 0;
                 drop(st);
-                if wake_senders {
-                    self.shared.room.notify_waiters();
-                }
+                self.shared.room.add_permits(1);
                 return Poll::Ready(Some(env));
             }
             if st.closed {
@@ -473,7 +451,7 @@ mod tests {
             async move { tx.send_within(cast(2), Duration::from_secs(60)).await }
         });
         tokio::task::yield_now().await;
-        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
+        assert!(!waiter.is_finished(), "the sender waits for room");
         let mut buf = Vec::new();
         assert!(matches!(rx.recv(&mut buf, 1).await, Received::User));
         assert_eq!(waiter.await.unwrap(), Ok(()));
@@ -481,19 +459,39 @@ mod tests {
         assert_eq!(payloads(&mut buf), [0, 1, 2]);
     }
 
+    /// Room goes to waiting senders in the order they came, before any newcomer;
+    /// one that gives up leaves the line.
     #[tokio::test(flavor = "current_thread")]
-    async fn a_sender_dropped_while_it_waits_is_no_longer_counted() {
+    async fn freed_room_goes_to_waiting_senders_in_order_before_newcomers() {
         let (tx, rx) = mailbox(1);
         tx.try_send(cast(0)).unwrap();
-        let waiter = tokio::spawn({
+        let wait = |n: u8, secs: u64| {
             let tx = tx.clone();
-            async move { tx.send_within(cast(1), Duration::from_secs(60)).await }
-        });
+            tokio::spawn(async move { tx.send_within(cast(n), Duration::from_secs(secs)).await })
+        };
+        let first = wait(1, 60);
         tokio::task::yield_now().await;
-        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
-        waiter.abort();
-        assert!(waiter.await.unwrap_err().is_cancelled());
-        assert_eq!(rx.shared.lock().waiting, 0);
+        let quitter = wait(9, 60);
+        tokio::task::yield_now().await;
+        let second = wait(2, 60);
+        tokio::task::yield_now().await;
+        quitter.abort();
+        assert!(quitter.await.unwrap_err().is_cancelled());
+        let mut buf = Vec::new();
+        for expected in [0, 1, 2] {
+            assert!(matches!(rx.recv(&mut buf, 1).await, Received::User));
+            assert_eq!(payloads(&mut buf), [expected]);
+            // A newcomer finds no room while someone waits for it.
+            if expected < 2 {
+                assert_eq!(
+                    tx.try_send(cast(7)),
+                    Err(SendError::MailboxFull { capacity: 1 })
+                );
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(second.await.unwrap(), Ok(()));
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -511,7 +509,7 @@ mod tests {
             async move { tx.send_within(cast(9), Duration::from_secs(60)).await }
         });
         tokio::task::yield_now().await;
-        assert_eq!(rx.shared.lock().waiting, 1, "the sender waits for room");
+        assert!(!waiter.is_finished(), "the sender waits for room");
         rx.close_and_drain(&ExitReason::Killed);
         assert_eq!(
             answer.await.unwrap(),
