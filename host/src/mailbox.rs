@@ -182,6 +182,9 @@ impl Shared {
     ) -> Poll<Received> {
         let mut st = self.lock();
         if let Some(signal) = st.signals.pop_front() {
+            if st.signals.is_empty() && st.signals.capacity() > SHRINK_ABOVE {
+                st.signals.shrink_to(SHRUNK);
+            }
             return Poll::Ready(Received::Signal(signal));
         }
         if let Some((buf, max)) = user
@@ -323,6 +326,7 @@ impl MailboxRx {
     /// The next signal, else up to `max` user messages appended to `buf`; waits
     /// while both queues are empty.
     pub(crate) async fn recv(&self, buf: &mut Vec<Envelope>, max: usize) -> Received {
+        debug_assert!(max > 0, "a batch of no messages would never wait");
         poll_fn(|cx| self.shared.poll_take(cx, Some((&mut *buf, max)))).await
     }
 
