@@ -434,35 +434,16 @@ impl ActorTask {
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut batch: Vec<u8> = Vec::new();
         loop {
-            match self.rx.recv(&mut envelopes, MAX_BATCH).await {
+            // A stop the guest or a signal asks for; its `terminate` runs below.
+            let stop = match self.rx.recv(&mut envelopes, MAX_BATCH).await {
                 Received::Signal(signal) => match on_signal(&self.cell, store.data_mut(), signal) {
-                    SignalAction::Ignore => {}
-                    SignalAction::Terminate(reason) => {
-                        return Box::pin(terminate(
-                            &self.cell,
-                            store,
-                            &instance,
-                            reason,
-                            self.rt.settings.shutdown_timeout,
-                        ))
-                        .await;
-                    }
+                    SignalAction::Ignore => None,
+                    SignalAction::Terminate(reason) => Some(reason),
                     SignalAction::Die(reason) => return reason,
                     SignalAction::Deliver(info) => {
                         entering(store);
                         match Box::pin(guest.call_handle_info(&mut *store, &info)).await {
-                            Ok(None) => {}
-                            Ok(Some(stop)) => {
-                                let reason = ExitReason::from(stop);
-                                return Box::pin(terminate(
-                                    &self.cell,
-                                    store,
-                                    &instance,
-                                    reason,
-                                    self.rt.settings.shutdown_timeout,
-                                ))
-                                .await;
-                            }
+                            Ok(stop) => stop.map(ExitReason::from),
                             Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
                         }
                     }
@@ -496,18 +477,12 @@ impl ActorTask {
                     if let Err(reason) = deliver_replies(store.data_mut(), &result) {
                         return reason;
                     }
-                    if let Some(stop) = result.stop {
-                        let reason = ExitReason::from(stop);
-                        return Box::pin(terminate(
-                            &self.cell,
-                            store,
-                            &instance,
-                            reason,
-                            self.rt.settings.shutdown_timeout,
-                        ))
-                        .await;
-                    }
+                    result.stop.map(ExitReason::from)
                 }
+            };
+            if let Some(reason) = stop {
+                let timeout = self.rt.settings.shutdown_timeout;
+                return Box::pin(terminate(&self.cell, store, &instance, reason, timeout)).await;
             }
         }
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use foundation::{ActorOptions, ActorRef, ChildSpec, Probe, Runtime, Strategy, SupervisorSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::{Measured, Sizes, percentiles_us, rss_bytes};
+use crate::{Measured, Sizes, percentiles_us};
 
 /// benchactor's messages, by shape.
 #[derive(Serialize, Deserialize, Debug)]
@@ -426,25 +426,11 @@ pub async fn memory(n: usize, cache: &Path) -> Result<Vec<Measured>, String> {
     let warm = spawn(&rt, None).await;
     let _: Reply = warm.call(&Call::Count, LONG).await.unwrap();
     let mut live = Vec::with_capacity(n);
-    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
+    let baseline = crate::MemoryBaseline::now();
     for _ in 0..n {
         live.push(spawn(&rt, None).await);
     }
-    let key = format!("memory_{n}");
-    let per_actor = |before: i64, after: i64| (after - before) as f64 / n as f64;
-    let measured = vec![
-        Measured::new(
-            &key,
-            "bytes_per_actor",
-            per_actor(rss as i64, rss_bytes() as i64),
-        ),
-        Measured::new(
-            &key,
-            "pss_per_actor",
-            per_actor(pss as i64, crate::pss_bytes() as i64),
-        ),
-        Measured::new(&key, "heap_per_actor", per_actor(heap, crate::heap_bytes())),
-    ];
+    let measured = baseline.per_actor(n);
     drop(live);
     rt.shutdown().await;
     Ok(measured)

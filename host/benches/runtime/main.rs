@@ -228,6 +228,36 @@ pub fn pss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// RSS, PSS and heap at one moment, to measure what `n` actors added since.
+#[derive(Debug)]
+pub struct MemoryBaseline {
+    rss: i64,
+    pss: i64,
+    heap: i64,
+}
+
+impl MemoryBaseline {
+    pub fn now() -> Self {
+        MemoryBaseline {
+            rss: rss_bytes() as i64,
+            pss: pss_bytes() as i64,
+            heap: heap_bytes(),
+        }
+    }
+
+    /// The growth since `self` per actor, as the figures of workload `memory_{n}`.
+    pub fn per_actor(&self, n: usize) -> Vec<Measured> {
+        let now = MemoryBaseline::now();
+        let key = format!("memory_{n}");
+        let per = |before: i64, after: i64| (after - before) as f64 / n as f64;
+        vec![
+            Measured::new(&key, "bytes_per_actor", per(self.rss, now.rss)),
+            Measured::new(&key, "pss_per_actor", per(self.pss, now.pss)),
+            Measured::new(&key, "heap_per_actor", per(self.heap, now.heap)),
+        ]
+    }
+}
+
 /// Why `n` live instances cannot be measured on this machine, if they cannot.
 pub fn memory_skip(n: usize) -> Option<String> {
     // About 4 memory mappings per live instance (../shared/wasmtime-notes.md).

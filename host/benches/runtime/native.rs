@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Measured, Sizes, percentiles_us, rss_bytes};
+use crate::{Measured, Sizes, percentiles_us};
 
 const CAPACITY: usize = 1024;
 
@@ -277,7 +277,7 @@ pub async fn run(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Mea
 /// RSS per idle task with its mailbox, `n` of them; run in a fresh process.
 pub async fn memory(n: usize) -> Vec<Measured> {
     let mut live = Vec::with_capacity(n);
-    let (rss, pss, heap) = (rss_bytes(), crate::pss_bytes(), crate::heap_bytes());
+    let baseline = crate::MemoryBaseline::now();
     for _ in 0..n {
         live.push(spawn(None));
     }
@@ -285,21 +285,7 @@ pub async fn memory(n: usize) -> Vec<Measured> {
     for (a, _) in &live {
         call_count(a).await;
     }
-    let key = format!("memory_{n}");
-    let per_actor = |before: i64, after: i64| (after - before) as f64 / n as f64;
-    let measured = vec![
-        Measured::new(
-            &key,
-            "bytes_per_actor",
-            per_actor(rss as i64, rss_bytes() as i64),
-        ),
-        Measured::new(
-            &key,
-            "pss_per_actor",
-            per_actor(pss as i64, crate::pss_bytes() as i64),
-        ),
-        Measured::new(&key, "heap_per_actor", per_actor(heap, crate::heap_bytes())),
-    ];
+    let measured = baseline.per_actor(n);
     for (a, j) in live {
         a.send(Msg::Stop).await.unwrap_or_else(|_| panic!("stop"));
         j.await.unwrap();
