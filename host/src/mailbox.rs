@@ -68,10 +68,8 @@ pub(crate) enum Signal {
 /// The sending side of an actor's mailbox.
 #[derive(Debug, Clone)]
 pub(crate) struct MailboxTx {
-    shared: Arc<Shared>,
-    /// The same mailbox's signal queue, for those who only send signals.
+    /// The mailbox, seen as its signal queue by those who only send signals.
     pub(crate) signals: SignalTx,
-    pub(crate) capacity: usize,
 }
 
 /// Sends system signals to one actor (monitors and links keep these).
@@ -173,15 +171,16 @@ impl Shared {
         Ok(())
     }
 
-    /// Takes a signal if there is one, else up to `max` user messages (with
-    /// `user`), else registers the owner's waker.
+    /// Takes a signal if there is one (with `signals`), else up to `max` user
+    /// messages (with `user`), else registers the owner's waker.
     fn poll_take(
         &self,
         cx: &mut Context<'_>,
+        signals: bool,
         user: Option<(&mut Vec<Envelope>, usize)>,
     ) -> Poll<Received> {
         let mut st = self.lock();
-        if let Some(signal) = st.signals.pop_front() {
+        if signals && let Some(signal) = st.signals.pop_front() {
             if st.signals.is_empty() && st.signals.capacity() > SHRINK_ABOVE {
                 st.signals.shrink_to(SHRUNK);
             }
@@ -245,15 +244,23 @@ pub(crate) fn mailbox(capacity: usize) -> (MailboxTx, MailboxRx) {
     });
     (
         MailboxTx {
-            shared: shared.clone(),
             signals: SignalTx(shared.clone()),
-            capacity,
         },
         MailboxRx { shared },
     )
 }
 
 impl MailboxTx {
+    fn shared(&self) -> &Shared {
+        &self.signals.0
+    }
+
+    fn full(&self) -> SendError {
+        SendError::MailboxFull {
+            capacity: self.shared().capacity,
+        }
+    }
+
     /// Queues `env`, waiting at most `timeout` for room (the clock is read only when
     /// the mailbox is full).
     pub(crate) async fn send_within(
@@ -261,10 +268,10 @@ impl MailboxTx {
         env: Envelope,
         timeout: std::time::Duration,
     ) -> Result<(), SendError> {
-        match self.shared.room.try_acquire() {
+        match self.shared().room.try_acquire() {
             Ok(place) => {
                 place.forget();
-                self.shared.push_user(env)
+                self.shared().push_user(env)
             }
             Err(TryAcquireError::Closed) => Err(SendError::Noproc),
             Err(TryAcquireError::NoPermits) => {
@@ -281,36 +288,30 @@ impl MailboxTx {
         env: Envelope,
         deadline: tokio::time::Instant,
     ) -> Result<(), SendError> {
-        let place = match self.shared.room.try_acquire() {
+        let place = match self.shared().room.try_acquire() {
             Ok(place) => place,
             Err(TryAcquireError::Closed) => return Err(SendError::Noproc),
             Err(TryAcquireError::NoPermits) => {
-                match tokio::time::timeout_at(deadline, self.shared.room.acquire()).await {
+                match tokio::time::timeout_at(deadline, self.shared().room.acquire()).await {
                     Ok(Ok(place)) => place,
                     Ok(Err(_closed)) => return Err(SendError::Noproc),
-                    Err(_elapsed) => {
-                        return Err(SendError::MailboxFull {
-                            capacity: self.capacity,
-                        });
-                    }
+                    Err(_elapsed) => return Err(self.full()),
                 }
             }
         };
         place.forget();
-        self.shared.push_user(env)
+        self.shared().push_user(env)
     }
 
     /// Queues `env` only if there is room now.
     pub(crate) fn try_send(&self, env: Envelope) -> Result<(), SendError> {
-        match self.shared.room.try_acquire() {
+        match self.shared().room.try_acquire() {
             Ok(place) => {
                 place.forget();
-                self.shared.push_user(env)
+                self.shared().push_user(env)
             }
             Err(TryAcquireError::Closed) => Err(SendError::Noproc),
-            Err(TryAcquireError::NoPermits) => Err(SendError::MailboxFull {
-                capacity: self.capacity,
-            }),
+            Err(TryAcquireError::NoPermits) => Err(self.full()),
         }
     }
 }
@@ -327,7 +328,7 @@ impl MailboxRx {
     /// while both queues are empty.
     pub(crate) async fn recv(&self, buf: &mut Vec<Envelope>, max: usize) -> Received {
         debug_assert!(max > 0, "a batch of no messages would never wait");
-        poll_fn(|cx| self.shared.poll_take(cx, Some((&mut *buf, max)))).await
+        poll_fn(|cx| self.shared.poll_take(cx, true, Some((&mut *buf, max)))).await
     }
 
     /// The next signal, waiting for one; `None` once the mailbox is closed.
@@ -338,20 +339,9 @@ impl MailboxRx {
     /// The next user message, waiting for one (signals stay queued); `None` once the
     /// mailbox is closed.
     pub(crate) async fn recv_user(&self) -> Option<Envelope> {
-        poll_fn(|cx| {
-            let mut st = self.shared.lock();
-            if let Some(env) = st.user.pop_front() {
-                drop(st);
-                self.shared.room.add_permits(1);
-                return Poll::Ready(Some(env));
-            }
-            if st.closed {
-                return Poll::Ready(None);
-            }
-            register(st, cx);
-            Poll::Pending
-        })
-        .await
+        let mut one = Vec::with_capacity(1);
+        poll_fn(|cx| self.shared.poll_take(cx, false, Some((&mut one, 1)))).await;
+        one.pop()
     }
 
     /// The signal queue alone, for waiting on it while the `MailboxRx` is borrowed.
@@ -381,7 +371,9 @@ impl Drop for MailboxRx {
 impl SignalRx {
     /// The next signal, waiting for one; `None` once the mailbox is closed.
     pub(crate) async fn recv(&self) -> Option<Signal> {
-        poll_fn(|cx| self.0.poll_take(cx, None)).await.into_signal()
+        poll_fn(|cx| self.0.poll_take(cx, true, None))
+            .await
+            .into_signal()
     }
 }
 
