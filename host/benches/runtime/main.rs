@@ -409,6 +409,20 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(100.0),
     },
     Row {
+        key: "restart",
+        metric: "wasi_p50_us",
+        label: "  the same, an actor importing WASI files and sockets, p50",
+        unit: Unit::Micros,
+        target: Target::None,
+    },
+    Row {
+        key: "restart",
+        metric: "wasi_p99_us",
+        label: "  the same, p99",
+        unit: Unit::Micros,
+        target: Target::None,
+    },
+    Row {
         key: "attack",
         metric: "p50_us",
         label: "call p50, a neighbour in a busy loop",

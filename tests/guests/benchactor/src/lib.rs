@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub struct Args {
     /// ThreadRing: where this actor forwards the token.
     pub next: Option<ActorId>,
+    /// Restart: whom `init` tells `Done` (so the benchmark sees each new instance).
+    pub notify_on_init: Option<ActorId>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -49,6 +51,8 @@ pub enum Cast {
     Stop,
     /// What this actor sends to `done` (a probe) when a workload finishes.
     Done,
+    /// Restart: panic (a trap), so the supervisor starts a fresh instance.
+    Panic,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -86,6 +90,9 @@ impl Actor for Bench {
     type Cast = Cast;
 
     fn init(args: Args) -> Result<Self, String> {
+        if let Some(to) = args.notify_on_init {
+            send(to, &Cast::Done);
+        }
         Ok(Bench {
             count: 0,
             next: args.next,
@@ -190,6 +197,7 @@ impl Actor for Bench {
             }
             Cast::Stop => return Flow::Stop(foundation_sdk::ExitReason::Normal),
             Cast::Done => {}
+            Cast::Panic => panic!("asked to panic"),
         }
         Flow::Continue
     }
