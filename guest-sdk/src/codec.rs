@@ -8,9 +8,41 @@ use serde::de::DeserializeOwned;
 /// An encoding or decoding failure, with serde's description of what did not fit.
 pub type Error = String;
 
+/// Room for a typical message, so encoding one allocates once (`to_vec_named` starts
+/// empty and grows 8, 16, 32, 64 bytes).
+const FIRST_ALLOCATION: usize = 64;
+
+/// The most a kept send buffer may hold between sends: one large message does not
+/// keep its memory for the rest of the actor's life.
+const KEEP_AT_MOST: usize = 64 * 1024;
+
 /// Encodes a value as MessagePack.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    rmp_serde::to_vec_named(value).map_err(|e| e.to_string())
+    let mut out = Vec::with_capacity(FIRST_ALLOCATION);
+    rmp_serde::encode::write_named(&mut out, value).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+std::thread_local! {
+    /// The buffer `with_encoded` encodes outgoing messages into, kept between sends.
+    static SEND_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Encodes `value` into a buffer kept between calls and hands the bytes to `send`:
+/// a cast or call (the host copies the bytes) allocates nothing in the steady state.
+/// A `Serialize` impl that itself sends gets a fresh buffer.
+pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
+    value: &T,
+    send: impl FnOnce(&[u8]) -> R,
+) -> Result<R, Error> {
+    let mut buf = SEND_BUFFER.take();
+    buf.clear();
+    let encoded = rmp_serde::encode::write_named(&mut buf, value).map_err(|e| e.to_string());
+    let result = encoded.map(|()| send(&buf));
+    if buf.capacity() <= KEEP_AT_MOST {
+        SEND_BUFFER.set(buf);
+    }
+    result
 }
 
 /// Decodes MessagePack bytes into `T`.

@@ -524,8 +524,9 @@ pub fn parent() -> Option<ActorId> {
 
 /// Sends `msg` to `to` without waiting for an answer (see `cast` in the WIT).
 pub fn cast<M: Serialize + ?Sized>(to: ActorId, msg: &M) -> Result<(), SendError> {
-    let bytes = codec::encode(msg).map_err(|e| SendError::Codec(e.to_string()))?;
-    rt::cast(to.0, &bytes).map_err(SendError::from)
+    codec::with_encoded(msg, |bytes| rt::cast(to.0, bytes))
+        .map_err(SendError::Codec)?
+        .map_err(SendError::from)
 }
 
 /// Calls `to` and waits at most `timeout` for its reply. While it waits this actor
@@ -535,9 +536,10 @@ pub fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
     msg: &M,
     timeout: Duration,
 ) -> Result<R, SendError> {
-    let bytes = codec::encode(msg).map_err(|e| SendError::Codec(e.to_string()))?;
     let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-    let reply = rt::call(to.0, &bytes, ms).map_err(SendError::from)?;
+    let reply = codec::with_encoded(msg, |bytes| rt::call(to.0, bytes, ms))
+        .map_err(SendError::Codec)?
+        .map_err(SendError::from)?;
     codec::decode(&reply).map_err(|e| SendError::Codec(e.to_string()))
 }
 

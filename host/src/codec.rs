@@ -10,9 +10,15 @@ use serde::de::DeserializeOwned;
 #[error("{0}")]
 pub struct CodecError(String);
 
+/// Room for a typical message, so encoding one allocates once (`to_vec_named` starts
+/// empty and grows 8, 16, 32, 64 bytes); the buffer becomes the queued message.
+const FIRST_ALLOCATION: usize = 64;
+
 /// Encodes a value as MessagePack.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    rmp_serde::to_vec_named(value).map_err(|e| CodecError(e.to_string()))
+    let mut out = Vec::with_capacity(FIRST_ALLOCATION);
+    rmp_serde::encode::write_named(&mut out, value).map_err(|e| CodecError(e.to_string()))?;
+    Ok(out)
 }
 
 /// Decodes MessagePack bytes into `T`.

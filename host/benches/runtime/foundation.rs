@@ -93,9 +93,15 @@ fn try_runtime(max_instances: u32, cache: &Path) -> Result<Runtime, foundation::
 }
 
 async fn spawn(rt: &Runtime, next: Option<u64>) -> ActorRef {
-    rt.spawn("bench", &Args { next, ..Args::default() })
-        .await
-        .expect("spawn")
+    rt.spawn(
+        "bench",
+        &Args {
+            next,
+            ..Args::default()
+        },
+    )
+    .await
+    .expect("spawn")
 }
 
 /// Restart latency, p50 and p99 in µs: a supervised `component` child traps on
