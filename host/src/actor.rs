@@ -504,8 +504,13 @@ fn new_store(
     Ok(store)
 }
 
-/// Starts a guest entry's deadline.
+/// Starts a guest entry's deadline, and its first time slice: the next yield comes a
+/// full tick from now. (The epoch moved on while the actor waited for messages; a
+/// deadline left where the last entry set it would make every entry after a pause
+/// yield at its first check, a wasted reschedule per message when messages hop
+/// across many actors.)
 fn entering(store: &mut Store<ActorData>) {
+    store.set_epoch_deadline(1);
     let limits = &mut store.data_mut().limits;
     limits.ticks = 0;
     // A refusal the guest survived in an earlier entry explains nothing now.
