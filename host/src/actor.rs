@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 use wasmtime::component::ResourceTable;
@@ -70,10 +70,13 @@ struct Governor {
     hits: Arc<HitCounters>,
     max_memory: usize,
     max_table_elements: usize,
-    /// The most epoch ticks one guest entry (init, a batch, an info) may run.
-    deadline: Option<(Duration, u64)>,
-    /// Epoch ticks since the current guest entry began.
-    ticks: u64,
+    /// The longest one guest entry (init, a batch, an info) may run.
+    deadline: Option<Duration>,
+    /// When the current guest entry first ran through an epoch tick (read at
+    /// ticks only, so an entry that ends within its first slice reads no clock).
+    first_tick: Option<Instant>,
+    /// Epoch ticks the current guest entry ran through.
+    ticks: u32,
     hit: Option<(Limit, String)>,
 }
 
@@ -81,9 +84,9 @@ impl Governor {
     /// Called at every epoch tick while the guest runs: yield, or stop a handler
     /// past its deadline.
     fn on_tick(&mut self) -> wasmtime::Result<UpdateDeadline> {
-        self.ticks += 1;
-        if let Some((deadline, max)) = self.deadline
-            && self.ticks > max
+        self.ticks = self.ticks.saturating_add(1);
+        if let Some(deadline) = self.deadline
+            && self.first_tick.get_or_insert_with(Instant::now).elapsed() > deadline
         {
             let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
             tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
@@ -160,17 +163,13 @@ impl ActorData {
         // stdout/stderr go to tracing; no stdin, no arguments; the rest is what the
         // sandbox grants.
         let wasi = authority.sandbox.capabilities.wasi(&label, &rt.hits)?;
-        let deadline = quotas.deadline.map(|d| {
-            let tick = rt.settings.epoch_interval.as_nanos().max(1);
-            let ticks = d.as_nanos().div_ceil(tick).max(1);
-            (d, u64::try_from(ticks).unwrap_or(u64::MAX))
-        });
         let limits = Governor {
             label,
             hits: rt.hits.clone(),
             max_memory: quotas.max_memory,
             max_table_elements: quotas.max_table_elements,
-            deadline,
+            deadline: quotas.deadline,
+            first_tick: None,
             ticks: 0,
             hit: None,
         };
@@ -500,7 +499,16 @@ fn new_store(
     let mut store = Store::new(rt.engine(), data);
     store.limiter(|d| &mut d.limits);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut ctx| ctx.data_mut().limits.on_tick());
+    store.epoch_deadline_callback(|mut ctx| {
+        let data = ctx.data_mut();
+        let update = data.limits.on_tick();
+        // Through two ticks in one entry: this guest ran a full slice, it is busy
+        // (one tick alone is an entry that happened to span it).
+        if data.limits.ticks >= 2 {
+            data.rt.ticker.busy();
+        }
+        update
+    });
     Ok(store)
 }
 
@@ -512,6 +520,7 @@ fn new_store(
 fn entering(store: &mut Store<ActorData>) {
     store.set_epoch_deadline(1);
     let limits = &mut store.data_mut().limits;
+    limits.first_tick = None;
     limits.ticks = 0;
     // A refusal the guest survived in an earlier entry explains nothing now.
     limits.hit = None;

@@ -45,8 +45,6 @@ pub(crate) struct Settings {
     pub(crate) max_memory: usize,
     /// Default limits of every actor (`None`: the built-in default).
     pub(crate) limits: Limits,
-    /// How often the epoch advances (a busy guest yields at each tick).
-    pub(crate) epoch_interval: Duration,
 }
 
 /// Configures and builds a [`Runtime`], in the style of wasmtime's `Config`.
@@ -79,7 +77,6 @@ impl Default for RuntimeBuilder {
                 max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
                 max_memory: 256 * 1024 * 1024,
                 limits: Limits::default(),
-                epoch_interval: Duration::from_millis(10),
             },
             engine: EngineSettings {
                 pooling: true,
@@ -87,7 +84,7 @@ impl Default for RuntimeBuilder {
                 max_memory_bytes: 256 * 1024 * 1024,
             },
             cache_dir: engine::default_cache_dir(),
-            epoch_interval: Duration::from_millis(10),
+            epoch_interval: Duration::from_millis(1),
         }
     }
 }
@@ -128,7 +125,7 @@ impl RuntimeBuilder {
 
     /// The longest one guest entry (`init`, a batch of messages, a system message)
     /// may run before the actor is stopped with a `deadline-exceeded` trap (default:
-    /// none). Measured in epoch ticks, so it is precise to one epoch interval.
+    /// none). Checked at epoch ticks: never before the deadline, at most 10 ms after.
     pub fn handler_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
         self.settings.limits.deadline = deadline;
         self
@@ -143,7 +140,10 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How often busy guests are made to yield (default 10 ms).
+    /// The time slice: how long a busy guest runs before it yields its thread
+    /// (default 1 ms). The epoch ticks this often only while some guest is busy,
+    /// and every 10 ms (or this interval, if longer) otherwise; see
+    /// `docs/semantics.md`, "Busy guests and fairness".
     pub fn epoch_interval(&mut self, interval: Duration) -> &mut Self {
         self.epoch_interval = interval;
         self
@@ -204,7 +204,6 @@ impl RuntimeBuilder {
                 monitor_ids: std::sync::atomic::AtomicU64::new(1),
                 settings: Settings {
                     max_memory: self.engine.max_memory_bytes,
-                    epoch_interval: self.epoch_interval,
                     ..self.settings.clone()
                 },
                 handle,
@@ -212,7 +211,7 @@ impl RuntimeBuilder {
                 shutting_down: AtomicBool::new(false),
                 hits: Arc::default(),
                 default_sandbox: Arc::default(),
-                _ticker: ticker,
+                ticker,
             }),
         })
     }
@@ -293,7 +292,8 @@ pub(crate) struct Inner {
     pub(crate) hits: Arc<HitCounters>,
     /// The sandbox of actors started without one: nothing granted.
     pub(crate) default_sandbox: Arc<Sandbox>,
-    _ticker: EpochTicker,
+    /// Advances the epoch; guests tell it when they are busy.
+    pub(crate) ticker: EpochTicker,
 }
 
 impl Inner {
