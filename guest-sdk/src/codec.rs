@@ -19,7 +19,7 @@ const KEEP_AT_MOST: usize = 64 * 1024;
 /// Encodes a value as MessagePack.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(FIRST_ALLOCATION);
-    rmp_serde::encode::write_named(&mut out, value).map_err(|e| e.to_string())?;
+    rmp_serde::encode::write_named(&mut Fallible(&mut out), value).map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -37,7 +37,8 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
 ) -> Result<R, Error> {
     let mut buf = SEND_BUFFER.take();
     buf.clear();
-    let encoded = rmp_serde::encode::write_named(&mut buf, value).map_err(|e| e.to_string());
+    let encoded =
+        rmp_serde::encode::write_named(&mut Fallible(&mut buf), value).map_err(|e| e.to_string());
     let result = encoded.map(|()| send(&buf));
     if buf.capacity() <= KEEP_AT_MOST {
         SEND_BUFFER.set(buf);
@@ -48,4 +49,22 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
 /// Decodes MessagePack bytes into `T`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     rmp_serde::from_slice(bytes).map_err(|e| e.to_string())
+}
+
+/// Writes into a `Vec`, failing with `OutOfMemory` instead of aborting when the
+/// buffer cannot grow, as `rmp_serde::to_vec_named` does.
+struct Fallible<'a>(&'a mut Vec<u8>);
+
+impl std::io::Write for Fallible<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .try_reserve(buf.len())
+            .map_err(|_| std::io::ErrorKind::OutOfMemory)?;
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

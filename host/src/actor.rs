@@ -72,29 +72,46 @@ struct Governor {
     max_table_elements: usize,
     /// The longest one guest entry (init, a batch, an info) may run.
     deadline: Option<Duration>,
-    /// When the current guest entry first ran through an epoch tick (read at
-    /// ticks only, so an entry that ends within its first slice reads no clock).
-    first_tick: Option<Instant>,
-    /// Epoch ticks the current guest entry ran through.
-    ticks: u32,
+    /// The tick the current guest entry last ran through, and when the guest saw it
+    /// (the clock is read at ticks only, so an entry within one slice reads none).
+    last_tick: Option<(u64, Instant)>,
+    /// How long the current guest entry has run, counted between its ticks.
+    ran: Duration,
     hit: Option<(Limit, String)>,
 }
 
 impl Governor {
-    /// Called at every epoch tick while the guest runs: yield, or stop a handler
-    /// past its deadline.
-    fn on_tick(&mut self) -> wasmtime::Result<UpdateDeadline> {
-        self.ticks = self.ticks.saturating_add(1);
+    /// Called when the guest runs through an epoch tick (`tick`, with the ticker's
+    /// `interval` now): yield, or stop a handler past its deadline. Returns whether
+    /// the guest is busy: it ran through the tick before this one too, in this entry.
+    ///
+    /// The time between two ticks counts as running time up to one interval: a
+    /// guest that waited in a host call (a `call`, I/O) meanwhile sees only one tick
+    /// when it resumes, so a wait counts as at most one slice, as a yield does. Time
+    /// before the entry's first tick is not counted: the deadline is never early
+    /// for a guest that never waits.
+    fn on_tick(
+        &mut self,
+        tick: u64,
+        interval: Duration,
+    ) -> (bool, wasmtime::Result<UpdateDeadline>) {
+        let now = Instant::now();
+        let mut busy = false;
+        if let Some((last, at)) = self.last_tick {
+            self.ran += now.saturating_duration_since(at).min(interval);
+            busy = tick == last + 1;
+        }
+        self.last_tick = Some((tick, now));
         if let Some(deadline) = self.deadline
-            && self.first_tick.get_or_insert_with(Instant::now).elapsed() > deadline
+            && self.ran > deadline
         {
             let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
             tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
             self.hits.deadline.fetch_add(1, Ordering::Relaxed);
             self.hit = Some((Limit::Deadline, what));
-            return Err(wasmtime::Error::msg("deadline-exceeded"));
+            return (busy, Err(wasmtime::Error::msg("deadline-exceeded")));
         }
-        Ok(UpdateDeadline::Yield(1))
+        (busy, Ok(UpdateDeadline::Yield(1)))
     }
 }
 
@@ -169,8 +186,8 @@ impl ActorData {
             max_memory: quotas.max_memory,
             max_table_elements: quotas.max_table_elements,
             deadline: quotas.deadline,
-            first_tick: None,
-            ticks: 0,
+            last_tick: None,
+            ran: Duration::ZERO,
             hit: None,
         };
         Ok(ActorData {
@@ -501,10 +518,11 @@ fn new_store(
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
         let data = ctx.data_mut();
-        let update = data.limits.on_tick();
-        // Through two ticks in one entry: this guest ran a full slice, it is busy
-        // (one tick alone is an entry that happened to span it).
-        if data.limits.ticks >= 2 {
+        let (tick, interval) = data.rt.ticker.now();
+        let (busy, update) = data.limits.on_tick(tick, interval);
+        // Through two ticks in a row in one entry: this guest ran a full slice (one
+        // tick alone is an entry that happened to span it).
+        if busy {
             data.rt.ticker.busy();
         }
         update
@@ -512,16 +530,16 @@ fn new_store(
     Ok(store)
 }
 
-/// Starts a guest entry's deadline, and its first time slice: the next yield comes a
-/// full tick from now. (The epoch moved on while the actor waited for messages; a
-/// deadline left where the last entry set it would make every entry after a pause
-/// yield at its first check, a wasted reschedule per message when messages hop
-/// across many actors.)
+/// Starts a guest entry's deadline, and its first time slice: the next yield comes at
+/// the next tick, not at the entry's first check. (The epoch moved on while the actor
+/// waited for messages; a deadline left where the last entry set it would make every
+/// entry after a pause yield at its first check, a wasted reschedule per message when
+/// messages hop across many actors.)
 fn entering(store: &mut Store<ActorData>) {
     store.set_epoch_deadline(1);
     let limits = &mut store.data_mut().limits;
-    limits.first_tick = None;
-    limits.ticks = 0;
+    limits.last_tick = None;
+    limits.ran = Duration::ZERO;
     // A refusal the guest survived in an earlier entry explains nothing now.
     limits.hit = None;
 }
@@ -618,6 +636,7 @@ async fn terminate(
 ) -> ExitReason {
     let wit_reason = wit::ExitReason::from(reason.clone());
     // `terminate` is bounded by the shutdown timeout, not the handler deadline.
+    entering(store);
     store.data_mut().limits.deadline = None;
     let call = instance
         .foundation_actor_actor()

@@ -17,11 +17,30 @@ const FIRST_ALLOCATION: usize = 64;
 /// Encodes a value as MessagePack.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(FIRST_ALLOCATION);
-    rmp_serde::encode::write_named(&mut out, value).map_err(|e| CodecError(e.to_string()))?;
+    rmp_serde::encode::write_named(&mut Fallible(&mut out), value)
+        .map_err(|e| CodecError(e.to_string()))?;
     Ok(out)
 }
 
 /// Decodes MessagePack bytes into `T`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     rmp_serde::from_slice(bytes).map_err(|e| CodecError(e.to_string()))
+}
+
+/// Writes into a `Vec`, failing with `OutOfMemory` instead of aborting when the
+/// buffer cannot grow, as `rmp_serde::to_vec_named` does.
+struct Fallible<'a>(&'a mut Vec<u8>);
+
+impl std::io::Write for Fallible<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .try_reserve(buf.len())
+            .map_err(|_| std::io::ErrorKind::OutOfMemory)?;
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -201,6 +201,10 @@ pub(crate) struct EpochTicker {
 
 #[derive(Debug, Default)]
 struct TickerShared {
+    /// Ticks so far (the epoch, as this ticker advanced it).
+    ticks: AtomicU64,
+    /// The current interval between ticks, in nanoseconds.
+    interval_ns: AtomicU64,
     stop: AtomicBool,
     /// A guest ran a full slice since the ticker last looked.
     busy: AtomicBool,
@@ -220,7 +224,7 @@ impl EpochTicker {
             .spawn(move || {
                 let mut pace = Pace::new(slice);
                 let mut interval = pace.next(false);
-                ticker.slow.store(interval > slice, Ordering::Relaxed);
+                ticker.publish(interval, slice);
                 loop {
                     // An early wake (a guest turned busy, or a spurious one) only
                     // brings the next tick forward.
@@ -231,15 +235,25 @@ impl EpochTicker {
                     let Some(engine) = engine.upgrade() else {
                         return;
                     };
+                    // The count first: a guest that sees the new epoch reads it.
+                    ticker.ticks.fetch_add(1, Ordering::Relaxed);
                     engine.increment_epoch();
                     interval = pace.next(ticker.busy.swap(false, Ordering::Relaxed));
-                    ticker.slow.store(interval > slice, Ordering::Relaxed);
+                    ticker.publish(interval, slice);
                 }
             })
             .expect("spawning the epoch thread")
             .thread()
             .clone();
         EpochTicker { shared, thread }
+    }
+
+    /// The ticks so far and the current interval between them.
+    pub(crate) fn now(&self) -> (u64, Duration) {
+        (
+            self.shared.ticks.load(Ordering::Relaxed),
+            Duration::from_nanos(self.shared.interval_ns.load(Ordering::Relaxed)),
+        )
     }
 
     /// A guest ran a full slice: keep ticking every slice, or start to.
@@ -252,6 +266,14 @@ impl EpochTicker {
                 self.thread.unpark();
             }
         }
+    }
+}
+
+impl TickerShared {
+    fn publish(&self, interval: Duration, slice: Duration) {
+        let ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+        self.interval_ns.store(ns, Ordering::Relaxed);
+        self.slow.store(interval > slice, Ordering::Relaxed);
     }
 }
 

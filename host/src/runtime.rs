@@ -125,7 +125,8 @@ impl RuntimeBuilder {
 
     /// The longest one guest entry (`init`, a batch of messages, a system message)
     /// may run before the actor is stopped with a `deadline-exceeded` trap (default:
-    /// none). Checked at epoch ticks: never before the deadline, at most 10 ms after.
+    /// none). Running time, checked at epoch ticks: a wait in a host call counts as at
+    /// most one time slice; see `docs/semantics.md`, "Handler deadline".
     pub fn handler_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
         self.settings.limits.deadline = deadline;
         self

@@ -14,7 +14,7 @@ use foundation::{
 use crate::*;
 
 /// The neighbour's calls must stay under this while an attack runs: far above a
-/// call's cost (microseconds) and an epoch tick (10 ms), far below a stall.
+/// call's cost (microseconds) and a few epoch ticks (a slice is 1 ms), far below a stall.
 const NEIGHBOUR_P99: Duration = Duration::from_millis(500);
 
 /// A well-behaved actor called in a loop for the length of an attack.
@@ -648,4 +648,43 @@ async fn a_child_outliving_its_killed_supervisor_still_counts() {
         call(&guest, spawn_testactor()).await,
         Reply::Id(_)
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_in_a_call_does_not_count_against_the_handler_deadline() {
+    let rt = runtime();
+    let server = spawn(&rt).await;
+    let client = rt
+        .spawn_with(
+            ActorOptions::new("testactor").deadline(Duration::from_millis(100)),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    // The client's handler calls the server, which holds the call until released.
+    let asking = {
+        let client = client.clone();
+        let to = server.id().get();
+        tokio::spawn(async move {
+            call(
+                &client,
+                Call::CallDefer {
+                    to,
+                    timeout_ms: 30_000,
+                },
+            )
+            .await
+        })
+    };
+    assert_eq!(call(&server, Call::AwaitWaiter).await, Reply::Ok);
+    // The handler now waits three times its deadline without running: that is the
+    // condition under test, not a wait for something to happen.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.cast(&Cast::Release("late".into())).await.unwrap();
+    assert_eq!(
+        asking.await.unwrap(),
+        Reply::Text("Text(\"late\")".into())
+    );
+    assert_eq!(client.exit_reason(), None);
+    assert_eq!(rt.limit_hits().deadline, 0);
 }
