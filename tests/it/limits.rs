@@ -681,10 +681,7 @@ async fn waiting_in_a_call_does_not_count_against_the_handler_deadline() {
     // condition under test, not a wait for something to happen.
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.cast(&Cast::Release("late".into())).await.unwrap();
-    assert_eq!(
-        asking.await.unwrap(),
-        Reply::Text("Text(\"late\")".into())
-    );
+    assert_eq!(asking.await.unwrap(), Reply::Text("Text(\"late\")".into()));
     assert_eq!(client.exit_reason(), None);
     assert_eq!(rt.limit_hits().deadline, 0);
 }
