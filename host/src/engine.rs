@@ -174,8 +174,8 @@ impl Pace {
         }
     }
 
-    /// The interval to sleep after a tick; `busy`: a guest ran through a tick since
-    /// the last call.
+    /// The interval to sleep after a tick; `busy`: a guest ran a full slice (two ticks
+    /// in a row in one entry) since the last call.
     pub(crate) fn next(&mut self, busy: bool) -> Duration {
         if busy {
             self.quiet = 0;

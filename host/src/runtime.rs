@@ -25,6 +25,9 @@ use crate::sandbox::{
 };
 use crate::sched;
 
+/// The shortest time slice `RuntimeBuilder::epoch_interval` accepts.
+const MIN_EPOCH_INTERVAL: Duration = Duration::from_micros(100);
+
 /// Default mailbox capacity (messages) of an actor that does not set its own.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
 /// Default time a sender waits for room in a full mailbox.
@@ -144,9 +147,10 @@ impl RuntimeBuilder {
     /// The time slice: how long a busy guest runs before it yields its thread
     /// (default 1 ms). The epoch ticks this often only while some guest is busy,
     /// and every 10 ms (or this interval, if longer) otherwise; see
-    /// `docs/semantics.md`, "Busy guests and fairness".
+    /// `docs/semantics.md`, "Busy guests and fairness". At least 100 µs: a shorter
+    /// slice would keep the ticker thread spinning while a guest is busy.
     pub fn epoch_interval(&mut self, interval: Duration) -> &mut Self {
-        self.epoch_interval = interval;
+        self.epoch_interval = interval.max(MIN_EPOCH_INTERVAL);
         self
     }
 
