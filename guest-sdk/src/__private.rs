@@ -47,13 +47,11 @@ impl<A: Actor> Dispatch for Running<A> {
                         .0
                         .handle_call(msg, Caller::new(ActorId::from_raw(from), handle))
                     {
-                        CallResult::Reply(r) => {
-                            frame::push_reply(replies, handle, &encode_reply(&r))
-                        }
+                        CallResult::Reply(r) => push_reply(replies, handle, &r),
                         CallResult::NoReply => {}
                         CallResult::Stop { reason, reply } => {
                             if let Some(r) = reply {
-                                frame::push_reply(replies, handle, &encode_reply(&r));
+                                push_reply(replies, handle, &r);
                             }
                             return Some(reason);
                         }
@@ -80,8 +78,8 @@ fn sender(from: u64) -> String {
     ActorId::from_raw(from).map_or_else(|| "the host".to_string(), |id| id.to_string())
 }
 
-fn encode_reply<R: serde::Serialize>(r: &R) -> Vec<u8> {
-    codec::encode(r).unwrap_or_else(|e| panic!("reply does not encode: {e}"))
+fn push_reply<R: serde::Serialize>(replies: &mut Vec<u8>, handle: u64, r: &R) {
+    frame::push_reply(replies, handle, r).unwrap_or_else(|e| panic!("reply does not encode: {e}"))
 }
 
 thread_local! {

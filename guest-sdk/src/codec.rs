@@ -19,8 +19,16 @@ const KEEP_AT_MOST: usize = 64 * 1024;
 /// Encodes a value as MessagePack.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(FIRST_ALLOCATION);
-    rmp_serde::encode::write_named(&mut Fallible(&mut out), value).map_err(|e| e.to_string())?;
+    encode_into(&mut out, value)?;
     Ok(out)
+}
+
+/// Encodes a value as MessagePack at the end of `out`.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), Error> {
+    rmp_serde::encode::write_named(&mut Fallible(out), value).map_err(|e| e.to_string())
 }
 
 std::thread_local! {
@@ -37,9 +45,7 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
 ) -> Result<R, Error> {
     let mut buf = SEND_BUFFER.take();
     buf.clear();
-    let encoded =
-        rmp_serde::encode::write_named(&mut Fallible(&mut buf), value).map_err(|e| e.to_string());
-    let result = encoded.map(|()| send(&buf));
+    let result = encode_into(&mut buf, value).map(|()| send(&buf));
     if buf.capacity() <= KEEP_AT_MOST {
         SEND_BUFFER.set(buf);
     }

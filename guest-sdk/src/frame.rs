@@ -73,9 +73,28 @@ impl<'a> Iterator for Reader<'a> {
     }
 }
 
-/// Appends one reply frame.
-pub(crate) fn push_reply(out: &mut Vec<u8>, handle: u64, payload: &[u8]) {
+/// Room for a first reply frame or two, so a batch's replies do not grow their
+/// buffer 8, 16, 32, 64 bytes.
+const FIRST_REPLIES: usize = 128;
+
+/// Appends one reply frame, encoding `reply` in place (no buffer of its own).
+pub(crate) fn push_reply<R: serde::Serialize>(
+    out: &mut Vec<u8>,
+    handle: u64,
+    reply: &R,
+) -> Result<(), crate::codec::Error> {
+    if out.capacity() == 0 {
+        out.reserve(FIRST_REPLIES);
+    }
+    let start = out.len();
     out.extend_from_slice(&handle.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    if let Err(e) = crate::codec::encode_into(out, reply) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let len = u32::try_from(out.len() - start - 12)
+        .map_err(|_| "a reply longer than 4 GiB".to_string())?;
+    out[start + 8..start + 12].copy_from_slice(&len.to_le_bytes());
+    Ok(())
 }
