@@ -17,6 +17,7 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{self, ActorWorld, wit};
+use crate::engine::EpochTicker;
 use crate::error::{ExitReason, Limit, SendError, chain};
 use crate::frame;
 use crate::id::ActorId;
@@ -81,25 +82,24 @@ struct Governor {
 }
 
 impl Governor {
-    /// Called when the guest runs through an epoch tick (`tick`, with the ticker's
-    /// `interval` now): yield, or stop a handler past its deadline. Returns whether
-    /// the guest is busy: it ran through the tick before this one too, in this entry.
+    /// Called when the guest runs through an epoch tick: yield, or stop a handler past
+    /// its deadline. A guest that ran through the tick before this one too, in this
+    /// entry, ran a full slice: it tells `ticker` it is busy (one tick alone is an
+    /// entry that happened to span it).
     ///
     /// The time between two ticks counts as running time up to one interval: a
     /// guest that waited in a host call (a `call`, I/O) meanwhile sees only one tick
     /// when it resumes, so a wait counts as at most one slice, as a yield does. Time
     /// before the entry's first tick is not counted: the deadline is never early
     /// for a guest that never waits.
-    fn on_tick(
-        &mut self,
-        tick: u64,
-        interval: Duration,
-    ) -> (bool, wasmtime::Result<UpdateDeadline>) {
+    fn on_tick(&mut self, ticker: &EpochTicker) -> wasmtime::Result<UpdateDeadline> {
+        let (tick, interval) = ticker.now();
         let now = Instant::now();
-        let mut busy = false;
         if let Some((last, at)) = self.last_tick {
             self.ran += now.saturating_duration_since(at).min(interval);
-            busy = tick == last + 1;
+            if tick == last + 1 {
+                ticker.busy();
+            }
         }
         self.last_tick = Some((tick, now));
         if let Some(deadline) = self.deadline
@@ -109,9 +109,9 @@ impl Governor {
             tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
             self.hits.deadline.fetch_add(1, Ordering::Relaxed);
             self.hit = Some((Limit::Deadline, what));
-            return (busy, Err(wasmtime::Error::msg("deadline-exceeded")));
+            return Err(wasmtime::Error::msg("deadline-exceeded"));
         }
-        (busy, Ok(UpdateDeadline::Yield(1)))
+        Ok(UpdateDeadline::Yield(1))
     }
 }
 
@@ -518,14 +518,7 @@ fn new_store(
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
         let data = ctx.data_mut();
-        let (tick, interval) = data.rt.ticker.now();
-        let (busy, update) = data.limits.on_tick(tick, interval);
-        // Through two ticks in a row in one entry: this guest ran a full slice (one
-        // tick alone is an entry that happened to span it).
-        if busy {
-            data.rt.ticker.busy();
-        }
-        update
+        data.limits.on_tick(&data.rt.ticker)
     });
     Ok(store)
 }

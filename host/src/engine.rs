@@ -197,6 +197,8 @@ impl Pace {
 pub(crate) struct EpochTicker {
     shared: Arc<TickerShared>,
     thread: std::thread::Thread,
+    /// The time slice: an interval longer than this is the idle one.
+    slice: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -208,8 +210,6 @@ struct TickerShared {
     stop: AtomicBool,
     /// A guest ran a full slice since the ticker last looked.
     busy: AtomicBool,
-    /// The ticker sleeps the idle interval now: a busy guest wakes it.
-    slow: AtomicBool,
 }
 
 impl EpochTicker {
@@ -224,7 +224,7 @@ impl EpochTicker {
             .spawn(move || {
                 let mut pace = Pace::new(slice);
                 let mut interval = pace.next(false);
-                ticker.publish(interval, slice);
+                ticker.publish(interval);
                 loop {
                     // An early wake (a guest turned busy, or a spurious one) only
                     // brings the next tick forward.
@@ -239,13 +239,17 @@ impl EpochTicker {
                     ticker.ticks.fetch_add(1, Ordering::Relaxed);
                     engine.increment_epoch();
                     interval = pace.next(ticker.busy.swap(false, Ordering::Relaxed));
-                    ticker.publish(interval, slice);
+                    ticker.publish(interval);
                 }
             })
             .expect("spawning the epoch thread")
             .thread()
             .clone();
-        EpochTicker { shared, thread }
+        EpochTicker {
+            shared,
+            thread,
+            slice,
+        }
     }
 
     /// The ticks so far and the current interval between them.
@@ -262,7 +266,8 @@ impl EpochTicker {
         // load leaves the cache line shared.
         if !self.shared.busy.load(Ordering::Relaxed) {
             self.shared.busy.store(true, Ordering::Relaxed);
-            if self.shared.slow.load(Ordering::Relaxed) {
+            // A slow ticker sleeps the idle interval: wake it.
+            if self.now().1 > self.slice {
                 self.thread.unpark();
             }
         }
@@ -270,10 +275,9 @@ impl EpochTicker {
 }
 
 impl TickerShared {
-    fn publish(&self, interval: Duration, slice: Duration) {
+    fn publish(&self, interval: Duration) {
         let ns = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
         self.interval_ns.store(ns, Ordering::Relaxed);
-        self.slow.store(interval > slice, Ordering::Relaxed);
     }
 }
 
