@@ -4,9 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bindings::wit;
-use crate::manifest::ManifestError;
-
 /// Why an actor stopped. Mirrors `exit-reason` in the WIT.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExitReason {
@@ -40,26 +37,6 @@ pub enum Limit {
     Deadline,
 }
 
-impl From<wit::Limit> for Limit {
-    fn from(l: wit::Limit) -> Self {
-        match l {
-            wit::Limit::Memory => Limit::Memory,
-            wit::Limit::TableElements => Limit::TableElements,
-            wit::Limit::Deadline => Limit::Deadline,
-        }
-    }
-}
-
-impl From<Limit> for wit::Limit {
-    fn from(l: Limit) -> Self {
-        match l {
-            Limit::Memory => wit::Limit::Memory,
-            Limit::TableElements => wit::Limit::TableElements,
-            Limit::Deadline => wit::Limit::Deadline,
-        }
-    }
-}
-
 impl ExitReason {
     /// Whether this is a normal exit in OTP's sense (`normal` or `shutdown`).
     pub fn is_normal(&self) -> bool {
@@ -77,34 +54,6 @@ impl std::fmt::Display for ExitReason {
             ExitReason::Custom(m) => write!(f, "{m}"),
             ExitReason::Noproc => f.write_str("noproc"),
             ExitReason::Limit(_, m) => write!(f, "{m}"),
-        }
-    }
-}
-
-impl From<wit::ExitReason> for ExitReason {
-    fn from(r: wit::ExitReason) -> Self {
-        match r {
-            wit::ExitReason::Normal => ExitReason::Normal,
-            wit::ExitReason::Shutdown => ExitReason::Shutdown,
-            wit::ExitReason::Killed => ExitReason::Killed,
-            wit::ExitReason::Trap(m) => ExitReason::Trap(m),
-            wit::ExitReason::Custom(m) => ExitReason::Custom(m),
-            wit::ExitReason::Noproc => ExitReason::Noproc,
-            wit::ExitReason::Limit((l, m)) => ExitReason::Limit(l.into(), m),
-        }
-    }
-}
-
-impl From<ExitReason> for wit::ExitReason {
-    fn from(r: ExitReason) -> Self {
-        match r {
-            ExitReason::Normal => wit::ExitReason::Normal,
-            ExitReason::Shutdown => wit::ExitReason::Shutdown,
-            ExitReason::Killed => wit::ExitReason::Killed,
-            ExitReason::Trap(m) => wit::ExitReason::Trap(m),
-            ExitReason::Custom(m) => wit::ExitReason::Custom(m),
-            ExitReason::Noproc => wit::ExitReason::Noproc,
-            ExitReason::Limit(l, m) => wit::ExitReason::Limit((l.into(), m)),
         }
     }
 }
@@ -155,18 +104,6 @@ pub enum ActorError {
     Decode(String),
 }
 
-impl From<SendError> for wit::SendError {
-    fn from(e: SendError) -> Self {
-        match e {
-            SendError::Noproc => wit::SendError::Noproc,
-            SendError::MailboxFull { .. } => wit::SendError::MailboxFull,
-            SendError::Timeout(_) => wit::SendError::Timeout,
-            SendError::Exited(r) => wit::SendError::Exited(r.into()),
-            SendError::TooLarge { size, .. } => wit::SendError::TooLarge(size as u64),
-        }
-    }
-}
-
 /// Why an actor could not be started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -193,19 +130,42 @@ pub enum SpawnError {
     /// The instance could not be created, or the runtime is shutting down.
     #[error("cannot start an actor: {0}")]
     Unavailable(String),
-    /// The init argument did not encode.
+    /// The init argument did not encode, or is larger than the maximum message size.
     #[error("init args: {0}")]
     Codec(String),
+    /// A quota of the starter's sandbox (`max_children`, `max_tasks`) is used up; the
+    /// message names the quota and its value.
+    #[error("quota-exceeded: {0}")]
+    QuotaExceeded(String),
 }
 
-impl From<SpawnError> for wit::SpawnError {
-    fn from(e: SpawnError) -> Self {
-        match e {
-            SpawnError::UnknownComponent { name, .. } => wit::SpawnError::UnknownComponent(name),
-            SpawnError::InitFailed { reason, .. } => wit::SpawnError::InitFailed(reason.into()),
-            other => wit::SpawnError::Unavailable(other.to_string()),
-        }
+/// A place in a manifest file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
     }
+}
+
+/// An invalid manifest: where, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", location.as_ref().map_or_else(|| file.display().to_string(), |l| l.to_string()))]
+pub struct ManifestError {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// Where in it, when the error has a place.
+    pub location: Option<Location>,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// Errors of the runtime as a whole: configuration, manifests, components.
@@ -240,14 +200,6 @@ pub enum Error {
     /// reserve its memory).
     #[error("cannot configure the wasm engine: {0}")]
     Engine(String),
-    /// A build command from the manifest failed.
-    #[error("build of component {name:?} failed: {message}")]
-    Build {
-        /// The component's name.
-        name: String,
-        /// What happened.
-        message: String,
-    },
     /// An actor from the manifest could not be started.
     #[error("actor {actor:?}: {source}")]
     Spawn {
@@ -257,14 +209,4 @@ pub enum Error {
         #[source]
         source: SpawnError,
     },
-}
-
-/// Formats a wasmtime error with its whole chain on one line.
-pub(crate) fn chain(e: &wasmtime::Error) -> String {
-    let mut out = e.to_string();
-    for cause in e.chain().skip(1) {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-    }
-    out
 }

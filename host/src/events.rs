@@ -1,5 +1,5 @@
-//! Timers, process groups and pub/sub (docs/semantics.md: "Timers", "Process
-//! groups", "Pub/sub", "Fan-out").
+//! Process groups and pub/sub subscriptions (docs/semantics.md: "Process groups",
+//! "Pub/sub", "Fan-out"); the node delivers a fan-out, `timers` the timers.
 //!
 //! Groups and subscriptions live in two maps under one mutex each, with the reverse
 //! index (actor → its groups, its patterns) that the exit path uses to remove an actor
@@ -8,13 +8,10 @@
 //! path when that stops being true.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::id::ActorId;
-use crate::runtime::Inner;
+use crate::process::registry::validate_name;
 
 /// How a fan-out went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,8 +96,7 @@ pub(crate) fn validate_subject(s: &str, wildcards: bool) -> Result<(), EventErro
 }
 
 fn validate_group(group: &str) -> Result<(), EventError> {
-    crate::registry::validate_name(group)
-        .map_err(|e| EventError::Invalid(format!("group {group:?}: {e}")))
+    validate_name(group).map_err(|e| EventError::Invalid(format!("group {group:?}: {e}")))
 }
 
 #[derive(Default)]
@@ -262,113 +258,4 @@ fn remove_subscription(s: &mut Subs, actor: u64, pattern: &str) -> bool {
         }
     }
     true
-}
-
-/// Casts `payload` from `from` to each of `to` in turn, with a cast's back-pressure;
-/// counts and logs dead letters. `what` names the group or topic for the log.
-pub(crate) async fn fan_out(
-    rt: &Arc<Inner>,
-    from: u64,
-    to: &[u64],
-    payload: &[u8],
-    what: &str,
-) -> Fanout {
-    let mut result = Fanout::default();
-    for &id in to {
-        let sent = match ActorId::from_raw(id).and_then(|id| rt.registry.get(id)) {
-            Some(cell) => rt.cast(from, &cell, payload.to_vec()).await,
-            None => Err(crate::SendError::Noproc),
-        };
-        match sent {
-            Ok(()) => result.delivered += 1,
-            Err(e) => {
-                result.dead_letters += 1;
-                dead_letter(rt, what, id, &e);
-            }
-        }
-    }
-    result
-}
-
-fn dead_letter(rt: &Inner, what: &str, to: u64, e: &crate::SendError) {
-    rt.events.dead_letters.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(to = %to, "dead letter: {what} to #{to}: {e}");
-}
-
-/// One timer of an actor: pending, fired (one-shot) or cancelled.
-#[derive(Debug)]
-pub(crate) struct Timer {
-    state: Arc<AtomicU8>,
-    task: tokio::task::AbortHandle,
-    interval: bool,
-}
-
-const PENDING: u8 = 0;
-const FIRED: u8 = 1;
-const CANCELLED: u8 = 2;
-
-impl Timer {
-    /// Starts a timer owned by `owner` that casts `payload` to `to` after `delay`,
-    /// then every `period` if given.
-    pub(crate) fn start(
-        rt: &Arc<Inner>,
-        owner: u64,
-        to: u64,
-        delay: Duration,
-        period: Option<Duration>,
-        payload: Vec<u8>,
-        timer: u64,
-    ) -> Timer {
-        let state = Arc::new(AtomicU8::new(PENDING));
-        let flag = state.clone();
-        let inner = rt.clone();
-        let task = rt
-            .handle
-            .spawn(async move {
-                tokio::time::sleep(delay).await;
-                let what = format!("timer {timer} of #{owner}");
-                loop {
-                    if period.is_none()
-                        && flag
-                            .compare_exchange(PENDING, FIRED, Ordering::AcqRel, Ordering::Acquire)
-                            .is_err()
-                    {
-                        return;
-                    }
-                    fan_out(&inner, owner, &[to], &payload, &what).await;
-                    let Some(p) = period else { return };
-                    tokio::time::sleep(p).await;
-                }
-            })
-            .abort_handle();
-        Timer {
-            state,
-            task,
-            interval: period.is_some(),
-        }
-    }
-
-    /// Stops the timer; true if it was still pending. A one-shot timer that has
-    /// fired is left to finish its send (it may be waiting for room), so its message
-    /// is delivered or counted as a dead letter, never dropped in between.
-    pub(crate) fn cancel(self) -> bool {
-        let was_pending = self
-            .state
-            .compare_exchange(PENDING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if was_pending || self.interval {
-            self.task.abort();
-        }
-        was_pending
-    }
-
-    /// Kills the timer with its owner.
-    pub(crate) fn kill(self) {
-        self.task.abort();
-    }
-
-    /// A one-shot timer that has fired (its entry can go).
-    pub(crate) fn is_done(&self) -> bool {
-        !self.interval && self.state.load(Ordering::Acquire) != PENDING
-    }
 }

@@ -4,6 +4,11 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The raw id that stands for Rust code (the embedding program, the host): the
+/// sender of messages sent from Rust, the owner of tables created from Rust. No actor
+/// has it.
+pub(crate) const HOST: u64 = 0;
+
 /// An actor's address within one runtime. Ids increase with start order, which is
 /// what shutdown's reverse order uses.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

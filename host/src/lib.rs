@@ -22,44 +22,58 @@
 //! See `ARCHITECTURE.md` for how the pieces fit and `docs/semantics.md` for the
 //! guarantees (ordering, timeouts, exits).
 
-mod actor;
-mod bindings;
+// The layers, lowest first; a module imports only modules above it in this list
+// (ARCHITECTURE.md, "Layers"). `codec`, `error`, `id`: leaves. `sandbox`: what an
+// actor may reach and use. `process`: mailboxes, cells, the process table. `events`,
+// `tables`: groups and subscriptions, ETS. `node`: the shared core and the one exit
+// path. `timers`, `supervisor`: built on the node. `manifest`: the TOML file. `wasm`:
+// everything that touches wasmtime. The facade (`runtime`, `actor_ref`, `table_ref`,
+// `probe`) is on top; nothing imports it.
 pub mod codec;
-mod engine;
 mod error;
-mod events;
-mod frame;
 mod id;
-mod mailbox;
-pub mod manifest;
-mod probe;
-mod registry;
-mod runtime;
 mod sandbox;
-mod sched;
-mod stdio;
-mod supervisor;
+
+mod process;
+
+mod events;
 mod tables;
 
+mod node;
+
+mod supervisor;
+mod timers;
+
+pub mod manifest;
+
+mod wasm;
+
+mod actor_ref;
+mod probe;
+mod runtime;
+mod table_ref;
+
+pub use actor_ref::{ActorOptions, ActorRef};
 pub use error::{ActorError, Error, ExitReason, Limit, SendError, SpawnError};
 pub use events::{EventError, Fanout, topic_matches};
 pub use id::ActorId;
 pub use manifest::{Manifest, ManifestError};
 pub use probe::{Probe, ProbeError, ProbeReply, Received, SystemMessage};
-pub use registry::Down;
+pub use process::mailbox::Down;
 pub use runtime::{
-    ActorOptions, ActorRef, DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
 };
 pub use sandbox::{
     Capabilities, DEFAULT_MAX_CHILDREN, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES,
     DEFAULT_MAX_TASKS, DirAccess, LimitHits, Limits, Sandbox, SandboxError,
 };
-pub use supervisor::{
-    AutoShutdown, ChildInfo, ChildKind, ChildSpec, ChildWire, NewChild, Restart, Shutdown,
-    Strategy, SupervisorReply, SupervisorRequest, SupervisorSpec, SupervisorWire,
+pub use supervisor::spec::{
+    AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
+    SupervisorSpec,
 };
-pub use tables::{
+pub use table_ref::TableRef;
+pub use tables::table::{
     DEFAULT_MAX_BYTES as DEFAULT_TABLE_MAX_BYTES, DEFAULT_MAX_ENTRIES as DEFAULT_TABLE_MAX_ENTRIES,
-    TableAccess, TableError, TableKind, TableOptions, TableRef,
+    Entry, Page, TableAccess, TableError, TableKind, TableOptions,
 };

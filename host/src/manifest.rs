@@ -72,7 +72,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -83,8 +82,11 @@ use toml::Spanned;
 
 use std::sync::Arc;
 
+pub use crate::error::{Location, ManifestError};
 use crate::sandbox::{Capabilities, DirAccess, Limits, Sandbox};
-use crate::supervisor::{AutoShutdown, Restart, Shutdown, Strategy};
+use crate::supervisor::spec::{
+    AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec,
+};
 
 /// A parsed, validated manifest.
 #[derive(Debug, Clone)]
@@ -175,35 +177,6 @@ pub struct ActorDecl {
     pub sandbox: Arc<Sandbox>,
     /// Where the actor is declared, for errors about it.
     pub location: Location,
-}
-
-/// A place in a manifest file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    /// The manifest file.
-    pub file: PathBuf,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-    }
-}
-
-/// An invalid manifest: where, and what was expected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {message}", location.as_ref().map_or_else(|| file.display().to_string(), |l| l.to_string()))]
-pub struct ManifestError {
-    /// The manifest file.
-    pub file: PathBuf,
-    /// Where in it, when the error has a place.
-    pub location: Option<Location>,
-    /// What is wrong.
-    pub message: String,
 }
 
 #[derive(Deserialize)]
@@ -322,6 +295,49 @@ struct RawActor {
 impl Manifest {
     /// Reads and validates a manifest file. Relative paths in it are resolved against
     /// its directory.
+    /// The supervisor spec of manifest supervisor `name`, with its subtree. The
+    /// manifest was validated: every child exists.
+    pub(crate) fn supervisor_spec(&self, name: &str) -> SupervisorSpec {
+        let decl = self.supervisor(name).expect("validated manifest");
+        let children = decl
+            .children
+            .iter()
+            .map(|child| {
+                if let Some(actor) = self.actor(child) {
+                    let mut spec =
+                        ChildSpec::actor(child, &actor.component, actor.args.clone()).name(child);
+                    if let ChildKind::Actor {
+                        mailbox, sandbox, ..
+                    } = &mut spec.kind
+                    {
+                        *mailbox = actor.mailbox;
+                        *sandbox = Some(actor.sandbox.clone());
+                    }
+                    spec.restart = actor.restart.unwrap_or(spec.restart);
+                    spec.shutdown = actor.shutdown.unwrap_or(spec.shutdown);
+                    spec.significant = actor.significant;
+                    spec
+                } else {
+                    let sub = self.supervisor(child).expect("validated manifest");
+                    let mut spec =
+                        ChildSpec::supervisor(child, self.supervisor_spec(child)).name(child);
+                    spec.restart = sub.restart.unwrap_or(spec.restart);
+                    spec.shutdown = sub.shutdown.unwrap_or(spec.shutdown);
+                    spec
+                }
+            })
+            .collect();
+        SupervisorSpec {
+            strategy: decl.strategy,
+            max_restarts: decl.max_restarts,
+            max_seconds: decl.max_seconds,
+            children,
+            max_children: decl.max_children,
+            auto_shutdown: decl.auto_shutdown,
+            sandbox: None,
+        }
+    }
+
     pub fn from_file(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
@@ -404,7 +420,7 @@ impl Manifest {
             let span = actor.span();
             let actor = actor.get_ref();
             let name = actor.name.get_ref();
-            if let Err(why) = crate::registry::validate_name(name) {
+            if let Err(why) = crate::process::registry::validate_name(name) {
                 return Err(at(actor.name.span(), format!("actor name {name:?}: {why}")));
             }
             if let Some(first) = actors.iter().find(|a| &a.name == name) {
@@ -477,7 +493,7 @@ impl Manifest {
             let span = sup.span();
             let sup = sup.get_ref();
             let name = sup.name.get_ref();
-            if let Err(why) = crate::registry::validate_name(name) {
+            if let Err(why) = crate::process::registry::validate_name(name) {
                 return Err(at(
                     sup.name.span(),
                     format!("supervisor name {name:?}: {why}"),

@@ -9,11 +9,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
-use crate::error::ExitReason;
+use crate::codec;
+use crate::error::{ActorError, ExitReason, SendError, SpawnError};
+use crate::events::EventError;
 use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, Signal, mailbox};
-use crate::registry::{ActorCell, Down};
-use crate::runtime::Inner;
+use crate::node::{Holdings, Node};
+use crate::process::cell::{self, ActorCell};
+use crate::process::mailbox::{Down, Envelope, MailboxRx, ReplyTx, Signal, mailbox};
 
 /// A message that reached a probe.
 #[derive(Debug)]
@@ -28,7 +30,7 @@ pub struct Received<M> {
 
 /// The reply channel of a call that reached a probe.
 #[derive(Debug)]
-pub struct ProbeReply(crate::mailbox::ReplyTx);
+pub struct ProbeReply(ReplyTx);
 
 /// Why a probe's receive failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,8 +76,8 @@ pub enum SystemMessage {
 pub struct Probe {
     cell: Arc<ActorCell>,
     rx: MailboxRx,
-    rt: Arc<Inner>,
-    _exit: watch::Sender<Option<ExitReason>>,
+    node: Arc<Node>,
+    exit_tx: watch::Sender<Option<ExitReason>>,
 }
 
 impl std::fmt::Debug for Probe {
@@ -85,7 +87,7 @@ impl std::fmt::Debug for Probe {
 }
 
 impl Probe {
-    pub(crate) fn new(rt: Arc<Inner>, id: ActorId, capacity: usize) -> Probe {
+    pub(crate) fn new(node: Arc<Node>, id: ActorId, capacity: usize) -> Probe {
         let (tx, rx) = mailbox(capacity);
         let (exit_tx, exit_rx) = watch::channel(None);
         let cell = Arc::new(ActorCell::new(
@@ -95,12 +97,12 @@ impl Probe {
             exit_rx,
             true,
         ));
-        rt.registry.insert(cell.clone());
+        node.registry.insert(cell.clone());
         Probe {
             cell,
             rx,
-            rt,
-            _exit: exit_tx,
+            node,
+            exit_tx,
         }
     }
 
@@ -110,21 +112,21 @@ impl Probe {
     }
 
     /// Registers the probe under `name`, so guests find it with `whereis`.
-    pub fn register(&self, name: &str) -> Result<(), crate::SpawnError> {
-        self.rt
+    pub fn register(&self, name: &str) -> Result<(), SpawnError> {
+        self.node
             .registry
             .register(&self.cell, name)
-            .map_err(|_| crate::SpawnError::NameTaken(name.to_string()))
+            .map_err(|_| SpawnError::NameTaken(name.to_string()))
     }
 
     /// Joins process group `group` (see docs/semantics.md, "Process groups").
-    pub fn join(&self, group: &str) -> Result<(), crate::EventError> {
-        self.rt.events.join(self.cell.id.get(), group)
+    pub fn join(&self, group: &str) -> Result<(), EventError> {
+        self.node.events.join(self.cell.id.get(), group)
     }
 
     /// Subscribes to topics matching `pattern` (see docs/semantics.md, "Pub/sub").
-    pub fn subscribe(&self, pattern: &str) -> Result<(), crate::EventError> {
-        self.rt.events.subscribe(self.cell.id.get(), pattern)
+    pub fn subscribe(&self, pattern: &str) -> Result<(), EventError> {
+        self.node.events.subscribe(self.cell.id.get(), pattern)
     }
 
     /// Waits at most `timeout` for the next message and decodes it as `M`.
@@ -146,7 +148,7 @@ impl Probe {
         };
         Ok(Received {
             from: ActorId::from_raw(from),
-            msg: crate::codec::decode(&payload).map_err(|e| ProbeError::Decode(e.to_string()))?,
+            msg: codec::decode(&payload).map_err(|e| ProbeError::Decode(e.to_string()))?,
             reply,
         })
     }
@@ -156,9 +158,8 @@ impl Probe {
         &self,
         to: ProbeReply,
         reply: &R,
-    ) -> Result<(), crate::ActorError> {
-        let bytes =
-            crate::codec::encode(reply).map_err(|e| crate::ActorError::Encode(e.to_string()))?;
+    ) -> Result<(), ActorError> {
+        let bytes = codec::encode(reply).map_err(|e| ActorError::Encode(e.to_string()))?;
         let _ = to.0.send(Ok(bytes));
         Ok(())
     }
@@ -166,19 +167,15 @@ impl Probe {
     /// Monitors `target`: its DOWN arrives through [`Probe::recv_down`]. A dead
     /// target gives a DOWN with `Noproc` at once.
     pub fn monitor(&self, target: ActorId) -> u64 {
-        self.rt.monitor(&self.cell.mailbox.signals, target.get())
+        self.node.monitor(&self.cell.mailbox.signals, target.get())
     }
 
     /// Links the probe with `target`: when the target stops, the probe receives an
     /// exit signal through [`Probe::recv_signal`] (a probe always traps exits).
     /// Errors: `Noproc` when the target is dead.
-    pub fn link(&self, target: ActorId) -> Result<(), crate::SendError> {
-        let target = self
-            .rt
-            .registry
-            .get(target)
-            .ok_or(crate::SendError::Noproc)?;
-        crate::registry::link(&self.cell, &target).map_err(|_| crate::SendError::Noproc)
+    pub fn link(&self, target: ActorId) -> Result<(), SendError> {
+        let target = self.node.registry.get(target).ok_or(SendError::Noproc)?;
+        cell::link(&self.cell, &target).map_err(|_| SendError::Noproc)
     }
 
     /// Waits at most `timeout` for the next system message: a DOWN of the probe's
@@ -220,14 +217,12 @@ impl Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        let reason = self
-            .cell
-            .begin_exit(&self.rt.registry, Some(ExitReason::Normal));
-        self.rt.events.remove_actor(self.cell.id.get());
-        self.rt
-            .tables
-            .owner_exited(self.cell.id.get(), &self.rt.registry);
-        self.rx.close_and_drain(&reason);
-        self._exit.send_replace(Some(reason));
+        self.node.exit(
+            &self.cell,
+            Some(ExitReason::Normal),
+            &mut Holdings::default(),
+            &mut self.rx,
+            &self.exit_tx,
+        );
     }
 }

@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
-
-use crate::stdio::GuestOutput;
+use crate::error::SpawnError;
 
 /// Default most live children of a lineage (`max_children`; see [`Limits`]).
 pub const DEFAULT_MAX_CHILDREN: usize = 1000;
@@ -52,9 +49,9 @@ pub struct Sandbox {
 /// What an actor may reach outside itself. Nothing by default.
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {
-    dirs: Vec<DirGrant>,
-    env: Vec<(String, String)>,
-    connect: Vec<NetRule>,
+    pub(crate) dirs: Vec<DirGrant>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) connect: Vec<NetRule>,
 }
 
 /// How a granted directory may be used.
@@ -68,22 +65,22 @@ pub enum DirAccess {
 }
 
 #[derive(Debug, Clone)]
-struct DirGrant {
-    host: PathBuf,
-    guest: String,
-    access: DirAccess,
+pub(crate) struct DirGrant {
+    pub(crate) host: PathBuf,
+    pub(crate) guest: String,
+    pub(crate) access: DirAccess,
 }
 
 /// One allowed outbound TCP destination: an address block and a port (or any).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct NetRule {
+pub(crate) struct NetRule {
     net: IpAddr,
     prefix: u8,
     port: Option<u16>,
 }
 
 impl NetRule {
-    fn allows(&self, addr: SocketAddr) -> bool {
+    pub(crate) fn allows(&self, addr: SocketAddr) -> bool {
         if self.port.is_some_and(|p| p != addr.port()) {
             return false;
         }
@@ -153,68 +150,6 @@ impl Capabilities {
     /// Whether any capability is granted.
     pub fn is_empty(&self) -> bool {
         self.dirs.is_empty() && self.env.is_empty() && self.connect.is_empty()
-    }
-
-    /// The WASI context these capabilities give an actor labelled `actor`.
-    pub(crate) fn wasi(
-        &self,
-        actor: &Arc<str>,
-        hits: &Arc<HitCounters>,
-    ) -> Result<WasiCtx, String> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestOutput {
-            actor: actor.clone(),
-            stream: "stdout",
-        })
-        .stderr(GuestOutput {
-            actor: actor.clone(),
-            stream: "stderr",
-        })
-        .allow_udp(false);
-        for dir in &self.dirs {
-            let perms = match dir.access {
-                DirAccess::ReadOnly => FsPerms::ReadOnly,
-                DirAccess::ReadWrite => FsPerms::ReadWrite,
-            };
-            wasi.preopened_dir(&dir.host, &dir.guest, perms)
-                .map_err(|e| {
-                    format!(
-                        "cannot open directory {} (granted as {:?}): {e}",
-                        dir.host.display(),
-                        dir.guest
-                    )
-                })?;
-        }
-        for (key, value) in &self.env {
-            if key.is_empty() || key.contains(['=', '\0']) {
-                return Err(format!("{key:?} is not an environment variable name"));
-            }
-            wasi.env(key, value);
-        }
-        // Without a destination, no TCP at all: not even a socket (it would hold a
-        // host file descriptor). With some, every connect, bind and listen goes
-        // through the check, which logs and counts each refusal. UDP is off.
-        let rules: Arc<[NetRule]> = self.connect.clone().into();
-        let actor = actor.clone();
-        let hits = hits.clone();
-        wasi.allow_tcp(!rules.is_empty())
-            .allow_ip_name_lookup(!rules.is_empty())
-            .socket_addr_check(move |addr, usage| {
-                let allowed = match usage {
-                    // The implicit bind of an outbound connect: the wildcard address,
-                    // any port the system picks. Harmless alone (listening is
-                    // refused); the connect that follows is checked.
-                    SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
-                    SocketAddrUse::TcpConnect => rules.iter().any(|r| r.allows(addr)),
-                    _ => false,
-                };
-                if !allowed {
-                    hits.network.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%actor, capability = "connect", ?usage, %addr, "network access denied");
-                }
-                Box::pin(std::future::ready(allowed))
-            });
-        Ok(wasi.build())
     }
 }
 
@@ -489,4 +424,54 @@ impl PermitSlot {
         let old = std::mem::replace(&mut *self.0.lock().unwrap(), SlotState::Closed);
         drop(old);
     }
+}
+
+impl Lineage {
+    /// A unit of `max_children` for an actor labelled `label` with these quotas, or
+    /// the error that refuses it (logged and counted).
+    pub(crate) fn child_permit(
+        self: &Arc<Self>,
+        hits: &HitCounters,
+        label: &str,
+        quotas: &Effective,
+    ) -> Result<Permit, SpawnError> {
+        self.acquire(Unit::Child, quotas.max_children)
+            .ok_or_else(|| {
+                quota_refused(
+                    &hits.children,
+                    label,
+                    "max_children",
+                    quotas.max_children,
+                    "children",
+                )
+            })
+    }
+
+    /// A unit of `max_tasks`, as [`Lineage::child_permit`].
+    pub(crate) fn task_permit(
+        self: &Arc<Self>,
+        hits: &HitCounters,
+        label: &str,
+        quotas: &Effective,
+    ) -> Result<Permit, SpawnError> {
+        self.acquire(Unit::Task, quotas.max_tasks).ok_or_else(|| {
+            quota_refused(&hits.tasks, label, "max_tasks", quotas.max_tasks, "tasks")
+        })
+    }
+}
+
+/// Logs and counts a refused start; the error names the quota and its value.
+fn quota_refused(
+    counter: &AtomicU64,
+    actor: &str,
+    quota: &str,
+    value: usize,
+    what: &str,
+) -> SpawnError {
+    counter.fetch_add(1, Ordering::Relaxed);
+    let why = format!(
+        "{quota}: the limit of {value} live {what} is reached (counting everything started from the same root actor)"
+    );
+    tracing::warn!(actor, limit = quota, value, "{why}");
+    SpawnError::QuotaExceeded(why)
 }

@@ -1,7 +1,11 @@
-//! Host-owned tables (ETS items E1-E7 of otp-semantics.md): kinds, access, ownership
-//! and inheritance, atomic counters, scans, quotas; from guests and from Rust.
+//! Host-owned tables (the ETS items of docs/semantics.md, "OTP behaviours cited"):
+//! kinds, access, ownership and inheritance, atomic counters, scans, quotas; from
+//! guests and from Rust.
 
-use foundation::{ExitReason, TableAccess, TableError, TableKind, TableOptions};
+use foundation::{
+    ExitReason, Probe, SupervisorSpec, SystemMessage, TableAccess, TableError, TableKind,
+    TableOptions,
+};
 
 use crate::*;
 
@@ -269,6 +273,97 @@ async fn e2_the_heir_receives_the_table_when_its_owner_dies() {
     assert_eq!(lookup(&heir, t, "k").await, text("[43]"));
 }
 
+/// The next two system messages `heir` receives are `table` from `owner`, then the
+/// DOWN of `owner`: the exit path hands tables over before it announces the exit.
+async fn table_then_down(heir: &mut Probe, table: u64, owner: u64) {
+    match heir.recv_signal(LONG).await.unwrap() {
+        SystemMessage::TableTransfer { table: t, from, .. } => {
+            assert_eq!((t, from), (table, owner))
+        }
+        other => panic!("the table must come before the DOWN of its owner: {other:?}"),
+    }
+    match heir.recv_signal(LONG).await.unwrap() {
+        SystemMessage::Down(down) => assert_eq!(down.actor, owner),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// One exit path for every kind of process (docs/semantics.md, "Exits and traps"): an
+/// heir that monitors the owner holds the table before the owner's DOWN arrives,
+/// whether the owner was an actor, a supervisor or a probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_heir_holds_the_table_before_the_down_of_an_actor_a_supervisor_or_a_probe() {
+    let rt = runtime();
+    let mut heir = rt.probe();
+
+    let actor = spawn(&rt).await;
+    let t = created(
+        &actor,
+        NewTable {
+            kind: "set",
+            heir: Some(heir.id().get()),
+            ..NewTable::default()
+        },
+    )
+    .await;
+    heir.monitor(actor.id());
+    let actor_id = actor.id().get();
+    assert_eq!(actor.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
+    table_then_down(&mut heir, t, actor_id).await;
+
+    // A supervisor comes to own a table by a give-away from Rust.
+    let supervisor = rt
+        .start_supervisor(SupervisorSpec::default(), None)
+        .await
+        .unwrap();
+    let table = rt.create_table(TableOptions::default()).unwrap();
+    table.set_heir(Some((heir.id(), b"s".to_vec()))).unwrap();
+    table.give_away(supervisor.id(), Vec::new()).unwrap();
+    heir.monitor(supervisor.id());
+    let supervisor_id = supervisor.id().get();
+    supervisor.stop(ExitReason::Shutdown).await;
+    table_then_down(&mut heir, table.id(), supervisor_id).await;
+
+    let owner = rt.probe();
+    let table = rt.create_table(TableOptions::default()).unwrap();
+    table.set_heir(Some((heir.id(), b"p".to_vec()))).unwrap();
+    table.give_away(owner.id(), Vec::new()).unwrap();
+    heir.monitor(owner.id());
+    let owner_id = owner.id().get();
+    drop(owner);
+    table_then_down(&mut heir, table.id(), owner_id).await;
+}
+
+/// A supervisor is heir to a table of any owner (here a probe), owns it from then
+/// on, and the table dies with the supervisor when it has no heir of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_inherits_a_probes_table_and_it_dies_with_the_supervisor() {
+    let rt = runtime();
+    let supervisor = rt
+        .start_supervisor(SupervisorSpec::default(), None)
+        .await
+        .unwrap();
+    let owner = rt.probe();
+    let table = rt.create_table(TableOptions::default()).unwrap();
+    table.insert(b"k", &7u32).unwrap();
+    table.set_heir(Some((supervisor.id(), Vec::new()))).unwrap();
+    table.give_away(owner.id(), Vec::new()).unwrap();
+    // The probe's exit path runs in its drop: the supervisor owns the table now, and
+    // the host, no longer its owner, may read but not delete it.
+    drop(owner);
+    let inherited = rt.table_by_id(table.id()).unwrap();
+    assert_eq!(inherited.get::<u32>(b"k").unwrap(), Some(7));
+    assert!(matches!(
+        inherited.delete_table(),
+        Err(TableError::AccessDenied(_))
+    ));
+    supervisor.stop(ExitReason::Shutdown).await;
+    assert!(matches!(
+        rt.table_by_id(table.id()),
+        Err(TableError::NoTable)
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e3_give_away_hands_the_table_over_while_the_owner_lives() {
     let rt = runtime();
@@ -437,14 +532,14 @@ async fn ordered_set_range_and_prefix_scans_page_with_a_continuation() {
     .await;
     assert!(is_err(&r, "Unordered"), "{r:?}");
     // From Rust, the same order.
-    let (entries, next) = rt
+    let page = rt
         .table_by_id(t)
         .unwrap()
         .range_raw(None, Some(b"b/2"), 10)
         .unwrap();
-    let keys: Vec<&[u8]> = entries.iter().map(|(k, _)| k.as_slice()).collect();
+    let keys: Vec<&[u8]> = page.entries.iter().map(|e| e.key.as_slice()).collect();
     assert_eq!(keys, [&b"a/1"[..], b"b/1"]);
-    assert_eq!(next, None);
+    assert_eq!(page.next, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! Back-pressure: a sender to a full mailbox waits for room up to a deadline and then
 //! gets `MailboxFull`; `try_send` fails at once. Nothing is dropped silently: a message
 //! that is not accepted is reported to its sender, and a call accepted by an actor
-//! that then dies is answered with `Exited(reason)` (see `actor.rs`, the exit path).
+//! that then dies is answered with `Exited(reason)` (see `node.rs`, the exit path).
 //!
 //! Both queues live under one mutex with the owner's waker. It allocates nothing
 //! until the first message (an idle actor's mailbox is about 200 bytes; two tokio
@@ -23,6 +23,18 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::{Semaphore, TryAcquireError, oneshot};
 
 use crate::error::{ExitReason, SendError};
+
+/// A DOWN: a monitored actor stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Down {
+    /// The monitor that fired.
+    pub monitor: u64,
+    /// The raw id of the actor that stopped, as it was given to `monitor` (a raw id,
+    /// since a guest may monitor any number, even one that was never an actor).
+    pub actor: u64,
+    /// Why it stopped; `Noproc` if it was gone when the monitor was made.
+    pub reason: ExitReason,
+}
 
 /// The reply channel of one call.
 pub(crate) type ReplyTx = oneshot::Sender<Result<Vec<u8>, SendError>>;
@@ -46,7 +58,7 @@ pub(crate) enum Signal {
     /// Run `terminate` with this reason (bounded by the shutdown timeout) and stop.
     Stop(ExitReason),
     /// A monitored actor stopped.
-    Down(crate::registry::Down),
+    Down(Down),
     /// An exit signal, queued because the receiver traps exits.
     Exit {
         from: crate::id::ActorId,

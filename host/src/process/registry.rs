@@ -1,293 +1,13 @@
-//! The process table (live actors by id, in start order) and the name registry.
+//! The process table (live processes by id, in start order) and the name registry.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
-
-use tokio::sync::watch;
-use tokio::task::AbortHandle;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
 
 use crate::error::ExitReason;
 use crate::id::ActorId;
-use crate::mailbox::{MailboxTx, Signal, SignalTx};
-
-/// What the runtime knows of one live actor; shared by its `ActorRef`s.
-#[derive(Debug)]
-pub(crate) struct ActorCell {
-    pub(crate) id: ActorId,
-    /// For logs: the manifest name, or `component#id`.
-    pub(crate) label: Arc<str>,
-    pub(crate) mailbox: MailboxTx,
-    /// `None` while the actor lives; its exit reason afterwards.
-    pub(crate) exit: watch::Receiver<Option<ExitReason>>,
-    pub(crate) abort: OnceLock<AbortHandle>,
-    /// The name this actor holds, if any.
-    pub(crate) name: Mutex<Option<String>>,
-    /// A host-side probe rather than an actor: shutdown and counts skip it.
-    pub(crate) is_probe: bool,
-    /// Who monitors this actor and whom it is linked with; closed when it exits.
-    pub(crate) observers: Mutex<Observers>,
-    /// Whether exit signals reach the actor as messages (OTP's `trap_exit`).
-    pub(crate) trap_exit: AtomicBool,
-    /// The reason to report when the actor's task is killed from outside (a kill, or
-    /// an exit signal that kills it); set before the task is aborted.
-    kill_reason: Mutex<Option<ExitReason>>,
-    /// Started by a supervisor, which stops it: runtime shutdown skips it.
-    pub(crate) supervised: AtomicBool,
-    /// Set when it leaves the process table: from then on sends by id get `noproc`,
-    /// also through a sender's cache of recent targets.
-    pub(crate) gone: AtomicBool,
-    /// The supervisor's stable address for this child, if supervised.
-    slot: Mutex<Weak<Slot>>,
-    /// The largest message it accepts (its `max_message_size`).
-    pub(crate) max_message: std::sync::atomic::AtomicUsize,
-    /// The quota unit its starter spent on it, given back when it exits.
-    pub(crate) permit: crate::sandbox::PermitSlot,
-    /// Its sandbox and lineage (unset for probes).
-    pub(crate) authority: OnceLock<crate::sandbox::Authority>,
-}
-
-/// A stable address: for a supervised child, the supervisor points it at each new
-/// instance, so references taken before a restart reach the new one. For any other
-/// actor it points at that actor for good.
-#[derive(Debug, Default)]
-pub(crate) struct Slot {
-    /// Empty only between a supervisor making the slot and its child's first
-    /// instance being created; nothing can reach the slot before then.
-    current: RwLock<Option<Arc<ActorCell>>>,
-}
-
-impl Slot {
-    pub(crate) fn new(cell: Arc<ActorCell>) -> Arc<Slot> {
-        Arc::new(Slot {
-            current: RwLock::new(Some(cell)),
-        })
-    }
-
-    pub(crate) fn get(&self) -> Arc<ActorCell> {
-        self.current
-            .read()
-            .unwrap()
-            .clone()
-            .expect("a slot is filled before anything can hold it")
-    }
-
-    pub(crate) fn set(&self, cell: Arc<ActorCell>) {
-        *self.current.write().unwrap() = Some(cell);
-    }
-}
-
-/// A DOWN: a monitored actor stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Down {
-    /// The monitor that fired.
-    pub monitor: u64,
-    /// The raw id of the actor that stopped, as it was given to `monitor` (a raw id,
-    /// since a guest may monitor any number, even one that was never an actor).
-    pub actor: u64,
-    /// Why it stopped; `Noproc` if it was gone when the monitor was made.
-    pub reason: ExitReason,
-}
-
-/// The monitors on one actor and its links. `exited` is set under the same lock that
-/// making a monitor or a link takes, so one made concurrently with the exit either is
-/// notified by the exit or sees `exited`: no DOWN or exit signal is lost.
-#[derive(Debug, Default)]
-pub(crate) struct Observers {
-    exited: Option<ExitReason>,
-    monitors: Vec<(u64, SignalTx)>,
-    links: HashSet<ActorId>,
-}
-
-/// Why a link could not be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct NoProc;
-
-impl ActorCell {
-    pub(crate) fn new(
-        id: ActorId,
-        label: Arc<str>,
-        mailbox: MailboxTx,
-        exit: watch::Receiver<Option<ExitReason>>,
-        is_probe: bool,
-    ) -> ActorCell {
-        ActorCell {
-            id,
-            label,
-            mailbox,
-            exit,
-            abort: OnceLock::new(),
-            name: Mutex::new(None),
-            is_probe,
-            observers: Mutex::new(Observers::default()),
-            // Probes always trap exits: they receive exit signals as messages.
-            trap_exit: AtomicBool::new(is_probe),
-            kill_reason: Mutex::new(None),
-            supervised: AtomicBool::new(false),
-            gone: AtomicBool::new(false),
-            slot: Mutex::new(Weak::new()),
-            max_message: std::sync::atomic::AtomicUsize::new(usize::MAX),
-            permit: crate::sandbox::PermitSlot::default(),
-            authority: OnceLock::new(),
-        }
-    }
-
-    /// Ties this instance to a supervisor's slot.
-    pub(crate) fn set_slot(&self, slot: &Arc<Slot>) {
-        *self.slot.lock().unwrap() = Arc::downgrade(slot);
-    }
-
-    /// The stable address of this actor: its supervisor's slot, or a new one.
-    pub(crate) fn slot(self: &Arc<Self>) -> Arc<Slot> {
-        self.slot
-            .lock()
-            .unwrap()
-            .upgrade()
-            .unwrap_or_else(|| Slot::new(self.clone()))
-    }
-
-    /// Kills the actor's task with `reason` (the first reason set wins). A guest busy
-    /// in a handler is stopped at its next epoch tick.
-    pub(crate) fn kill_with(&self, reason: ExitReason) {
-        self.kill_reason.lock().unwrap().get_or_insert(reason);
-        if let Some(abort) = self.abort.get() {
-            abort.abort();
-        }
-    }
-
-    /// Stores the handle that kills the actor's task. A kill that came before the
-    /// handle existed (between joining the table and starting the task) is carried out
-    /// now: `kill_with` sets its reason before looking for the handle, and this looks
-    /// for a reason after setting the handle, so one of the two always sees the other.
-    pub(crate) fn arm_abort(&self, abort: AbortHandle) {
-        let abort = self.abort.get_or_init(|| abort);
-        if self.kill_reason.lock().unwrap().is_some() {
-            abort.abort();
-        }
-    }
-
-    /// The reason set by `kill_with`, if any.
-    pub(crate) fn take_kill_reason(&self) -> Option<ExitReason> {
-        self.kill_reason.lock().unwrap().take()
-    }
-
-    /// Acts on an exit signal from `from` (docs/semantics.md, "Links and exit
-    /// signals"). `untrappable` is OTP's `kill`.
-    pub(crate) fn exit_signal(&self, from: ActorId, reason: ExitReason, untrappable: bool) {
-        if untrappable {
-            self.kill_with(ExitReason::Killed);
-        } else if self.trap_exit.load(Ordering::SeqCst) {
-            let _ = self.mailbox.signals.send(Signal::Exit { from, reason });
-        } else if reason != ExitReason::Normal {
-            self.kill_with(reason);
-        }
-    }
-
-    /// Adds a monitor whose DOWN goes to `watcher`; if this actor has already exited,
-    /// sends the DOWN at once with its exit reason.
-    pub(crate) fn add_monitor(&self, monitor: u64, watcher: &SignalTx) {
-        let mut observers = self.observers.lock().unwrap();
-        match &observers.exited {
-            Some(reason) => {
-                let _ = watcher.send(Signal::Down(Down {
-                    monitor,
-                    actor: self.id.get(),
-                    reason: reason.clone(),
-                }));
-            }
-            None => observers.monitors.push((monitor, watcher.clone())),
-        }
-    }
-
-    pub(crate) fn remove_monitor(&self, monitor: u64) {
-        let mut observers = self.observers.lock().unwrap();
-        observers.monitors.retain(|(m, _)| *m != monitor);
-    }
-
-    /// The common start of every exit path (actor, supervisor, probe): the reason is
-    /// the actor's own, else the one its killer recorded, else `killed`; then it
-    /// leaves the table (new sends get `noproc`, its name is freed) and its monitors
-    /// and links are told.
-    pub(crate) fn begin_exit(&self, registry: &Registry, own: Option<ExitReason>) -> ExitReason {
-        let reason = own
-            .or_else(|| self.take_kill_reason())
-            .unwrap_or(ExitReason::Killed);
-        registry.remove(self.id);
-        self.permit.close();
-        self.notify_exit(registry, &reason);
-        reason
-    }
-
-    /// Marks the actor exited, sends every monitor its DOWN and every linked actor an
-    /// exit signal. Both travel on the receivers' signal queues, which user messages
-    /// cannot fill.
-    pub(crate) fn notify_exit(&self, registry: &Registry, reason: &ExitReason) {
-        let (monitors, links) = {
-            let mut observers = self.observers.lock().unwrap();
-            observers.exited = Some(reason.clone());
-            (
-                std::mem::take(&mut observers.monitors),
-                std::mem::take(&mut observers.links),
-            )
-        };
-        for peer in links {
-            let Some(peer) = registry.get(peer) else {
-                continue;
-            };
-            // A peer that unlinked meanwhile gets nothing.
-            let was_linked = peer.observers.lock().unwrap().links.remove(&self.id);
-            if was_linked {
-                peer.exit_signal(self.id, reason.clone(), false);
-            }
-        }
-        for (monitor, watcher) in monitors {
-            let _ = watcher.send(Signal::Down(Down {
-                monitor,
-                actor: self.id.get(),
-                reason: reason.clone(),
-            }));
-        }
-    }
-}
-
-/// Links `a` and `b` both ways. Locks the two cells in id order, so concurrent links
-/// never deadlock. Fails if `b` has exited.
-pub(crate) fn link(a: &ActorCell, b: &ActorCell) -> Result<(), NoProc> {
-    if a.id == b.id {
-        return Ok(());
-    }
-    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
-    let mut first_obs = first.observers.lock().unwrap();
-    let mut second_obs = second.observers.lock().unwrap();
-    let (a_obs, b_obs) = if a.id < b.id {
-        (&mut *first_obs, &mut *second_obs)
-    } else {
-        (&mut *second_obs, &mut *first_obs)
-    };
-    if b_obs.exited.is_some() {
-        return Err(NoProc);
-    }
-    if a_obs.exited.is_some() {
-        // The caller is on its way out; its exit will not see this link, so do not
-        // make half of one.
-        return Ok(());
-    }
-    a_obs.links.insert(b.id);
-    b_obs.links.insert(a.id);
-    Ok(())
-}
-
-/// Removes the link between `a` and `b`, both ways.
-pub(crate) fn unlink(a: &ActorCell, b: &ActorCell) {
-    if a.id == b.id {
-        return;
-    }
-    let (first, second) = if a.id < b.id { (a, b) } else { (b, a) };
-    let mut first_obs = first.observers.lock().unwrap();
-    let mut second_obs = second.observers.lock().unwrap();
-    first_obs.links.remove(&second.id);
-    second_obs.links.remove(&first.id);
-}
+use crate::process::cell::ActorCell;
+use crate::process::mailbox::{Down, Signal};
 
 /// Why a name operation failed (mirrors the WIT's `name-error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -403,5 +123,27 @@ impl Registry {
     pub(crate) fn whereis(&self, name: &str) -> Option<Arc<ActorCell>> {
         let id = *self.names.read().unwrap().get(name)?;
         self.get(id)
+    }
+    /// Tells `cell`'s monitors and links that it exited: every monitor gets its DOWN,
+    /// every linked process an exit signal. Both travel on the receivers' signal
+    /// queues, which user messages cannot fill.
+    pub(crate) fn notify_exit(&self, cell: &ActorCell, reason: &ExitReason) {
+        let (monitors, links) = cell.close_observers(reason);
+        for peer in links {
+            let Some(peer) = self.get(peer) else {
+                continue;
+            };
+            // A peer that unlinked meanwhile gets nothing.
+            if peer.drop_link(cell.id) {
+                peer.exit_signal(cell.id, reason.clone(), false);
+            }
+        }
+        for (monitor, watcher) in monitors {
+            let _ = watcher.send(Signal::Down(Down {
+                monitor,
+                actor: cell.id.get(),
+                reason: reason.clone(),
+            }));
+        }
     }
 }

@@ -16,368 +16,19 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::codec;
 use crate::error::{ExitReason, SpawnError};
-use crate::id::ActorId;
-use crate::mailbox::{Envelope, MailboxRx, Received, Signal};
-use crate::registry::{self, ActorCell, Slot};
-use crate::runtime::{Inner, SpawnSpec};
+use crate::id::{ActorId, HOST};
+use crate::node::{Holdings, NewCell, Node, SpawnSpec, wait_exit};
+use crate::process::cell::{self, ActorCell, Slot};
+use crate::process::mailbox::{Envelope, MailboxRx, Received, Signal};
+use crate::process::sched;
 use crate::sandbox::{Authority, Lineage, Permit, Sandbox};
-
-/// How a supervisor restarts its children when one exits and must be restarted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Only the exited child restarts (S2).
-    #[default]
-    OneForOne,
-    /// All children stop (newest first) and all start again in order (S3).
-    OneForAll,
-    /// The children after the exited one stop (newest first); it and they start
-    /// again in order; earlier ones are untouched (S4).
-    RestForOne,
-}
-
-/// When a child is restarted (S5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Restart {
-    /// Always.
-    #[default]
-    Permanent,
-    /// Unless it exited `normal` or `shutdown`.
-    Transient,
-    /// Never; it leaves the child list when it exits.
-    Temporary,
-}
-
-/// How a child is stopped (S7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shutdown {
-    /// Killed at once; `terminate` does not run.
-    BrutalKill,
-    /// Asked to stop (its `terminate` runs), killed past the timeout.
-    Timeout(Duration),
-    /// Asked to stop, waited for without limit (the default for supervisors).
-    Infinity,
-}
-
-/// What a child is.
-#[derive(Debug, Clone)]
-pub enum ChildKind {
-    /// An actor from a component.
-    Actor {
-        /// The component's name.
-        component: String,
-        /// The encoded init argument; the same for every restart.
-        args: Vec<u8>,
-        /// Its mailbox capacity.
-        mailbox: Option<usize>,
-        /// Its capabilities and limits (`None`: the supervisor's
-        /// [`SupervisorSpec::sandbox`]).
-        sandbox: Option<Arc<Sandbox>>,
-    },
-    /// A nested supervisor.
-    Supervisor(SupervisorSpec),
-}
-
-/// One child of a supervisor.
-#[derive(Debug, Clone)]
-pub struct ChildSpec {
-    /// Unique among the supervisor's children; names the child in errors and logs.
-    pub id: String,
-    /// What to start.
-    pub kind: ChildKind,
-    /// A name to register each instance under.
-    pub name: Option<String>,
-    /// When to restart it (default `Permanent`).
-    pub restart: Restart,
-    /// How to stop it (default 5 s for actors, `Infinity` for supervisors).
-    pub shutdown: Shutdown,
-    /// Whether its exit can shut its supervisor down (S10, see `AutoShutdown`). Only
-    /// transient and temporary children can be significant.
-    pub significant: bool,
-}
-
-impl ChildSpec {
-    /// A permanent actor child of `component` with `args` (encoded), stopped with a
-    /// 5 s shutdown timeout.
-    pub fn actor(id: &str, component: &str, args: Vec<u8>) -> ChildSpec {
-        ChildSpec {
-            id: id.to_string(),
-            kind: ChildKind::Actor {
-                component: component.to_string(),
-                args,
-                mailbox: None,
-                sandbox: None,
-            },
-            name: None,
-            restart: Restart::Permanent,
-            shutdown: Shutdown::Timeout(Duration::from_secs(5)),
-            significant: false,
-        }
-    }
-
-    /// A nested supervisor child (permanent, shutdown `Infinity`).
-    pub fn supervisor(id: &str, spec: SupervisorSpec) -> ChildSpec {
-        ChildSpec {
-            id: id.to_string(),
-            kind: ChildKind::Supervisor(spec),
-            name: None,
-            restart: Restart::Permanent,
-            shutdown: Shutdown::Infinity,
-            significant: false,
-        }
-    }
-
-    /// Registers each instance of this child under `name`.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Some(name.to_string());
-        self
-    }
-
-    /// Runs each instance of this actor child in `sandbox` (no effect on a
-    /// supervisor child: give its spec a [`SupervisorSpec::sandbox`]).
-    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
-        if let ChildKind::Actor { sandbox: s, .. } = &mut self.kind {
-            *s = Some(Arc::new(sandbox));
-        }
-        self
-    }
-
-    /// Sets the restart type.
-    pub fn restart(mut self, restart: Restart) -> Self {
-        self.restart = restart;
-        self
-    }
-
-    /// Sets how the child is stopped.
-    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
-        self.shutdown = shutdown;
-        self
-    }
-
-    /// Marks the child significant (S10).
-    pub fn significant(mut self, significant: bool) -> Self {
-        self.significant = significant;
-        self
-    }
-}
-
-/// A supervisor: strategy, restart intensity and children in start order.
-#[derive(Debug, Clone)]
-pub struct SupervisorSpec {
-    /// Default `OneForOne`.
-    pub strategy: Strategy,
-    /// More than this many restarts within `max_seconds` makes the supervisor give up
-    /// (S6). OTP's default: 1.
-    pub max_restarts: u32,
-    /// The intensity window. OTP's default: 5 s.
-    pub max_seconds: Duration,
-    /// Children, started in this order and stopped in reverse.
-    pub children: Vec<ChildSpec>,
-    /// The most children at once; `start_child` past it fails with `max_children`
-    /// (S12). Default: no limit.
-    pub max_children: Option<usize>,
-    /// When the exit of significant children shuts the supervisor down (S10).
-    pub auto_shutdown: AutoShutdown,
-    /// The sandbox of its actor children that name none, including children added
-    /// at run time and those of nested supervisors that name none either. `None`:
-    /// the runtime's default (nothing granted). A supervisor started by a guest gets
-    /// the guest's.
-    pub sandbox: Option<Arc<Sandbox>>,
-}
-
-impl Default for SupervisorSpec {
-    fn default() -> Self {
-        SupervisorSpec {
-            strategy: Strategy::OneForOne,
-            max_restarts: 1,
-            max_seconds: Duration::from_secs(5),
-            children: Vec::new(),
-            max_children: None,
-            auto_shutdown: AutoShutdown::Never,
-            sandbox: None,
-        }
-    }
-}
-
-/// When a supervisor shuts itself down because significant children exited (S10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AutoShutdown {
-    /// Never (the default).
-    #[default]
-    Never,
-    /// When any significant child exits and is not restarted.
-    AnySignificant,
-    /// When every significant child has exited and none is restarted.
-    AllSignificant,
-}
-
-/// A request to a supervisor, sent as a call with a MessagePack payload; guests and
-/// JSON tools use the same shape. The reply is a [`SupervisorReply`].
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum SupervisorRequest {
-    /// Adds a child and starts it (OTP's `start_child`). Replies `Started(id)`.
-    StartChild(NewChild),
-    /// Stops a child by its id and removes it (OTP's `terminate_child` followed by
-    /// `delete_child`). Replies `Terminated`.
-    TerminateChild(String),
-    /// Lists the children in start order. Replies `Children`.
-    WhichChildren,
-}
-
-/// A child added at run time.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct NewChild {
-    /// Its id; generated (`child-N`) when absent.
-    pub id: Option<String>,
-    /// The component to run.
-    pub component: String,
-    /// The encoded init argument, kept for restarts.
-    #[serde(with = "serde_bytes")]
-    pub args: Vec<u8>,
-    /// A name to register each instance under.
-    pub name: Option<String>,
-    /// Its restart type (default `permanent`).
-    pub restart: Restart,
-    /// Milliseconds it may take to stop (default 5000); `None` with
-    /// `brutal_kill` set kills it at once.
-    pub shutdown_ms: Option<u64>,
-    /// Kill at once on shutdown, without `terminate`.
-    pub brutal_kill: bool,
-    /// Whether it is significant (S10).
-    pub significant: bool,
-}
-
-/// A supervisor spec as guests send it (`runtime.start-supervisor`), in MessagePack.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct SupervisorWire {
-    /// The name to register the supervisor under.
-    pub name: Option<String>,
-    /// Its strategy (default `one_for_one`).
-    pub strategy: Strategy,
-    /// Default 1.
-    pub max_restarts: Option<u32>,
-    /// Seconds; default 5.
-    pub max_seconds: Option<u64>,
-    /// The most children at once.
-    pub max_children: Option<usize>,
-    /// When significant children shut it down.
-    pub auto_shutdown: AutoShutdown,
-    /// Its children in start order.
-    pub children: Vec<ChildWire>,
-}
-
-/// One child of a [`SupervisorWire`].
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum ChildWire {
-    /// An actor, as in `StartChild`.
-    Actor(NewChild),
-    /// A nested supervisor.
-    Supervisor {
-        /// Its id among its siblings.
-        id: String,
-        /// The name to register it under.
-        #[serde(default)]
-        name: Option<String>,
-        /// Its restart type (default `permanent`).
-        #[serde(default)]
-        restart: Restart,
-        /// Its own spec.
-        spec: SupervisorWire,
-    },
-}
-
-impl SupervisorWire {
-    /// The spec to start, or what is wrong with it.
-    pub(crate) fn into_spec(self) -> Result<SupervisorSpec, String> {
-        let mut next = 0;
-        let children = self
-            .children
-            .into_iter()
-            .map(|child| match child {
-                ChildWire::Actor(new) => {
-                    next += 1;
-                    Ok(new.into_child_spec(|| format!("child-{next}")))
-                }
-                ChildWire::Supervisor {
-                    id,
-                    name,
-                    restart,
-                    spec,
-                } => Ok(ChildSpec {
-                    id,
-                    kind: ChildKind::Supervisor(spec.into_spec()?),
-                    name,
-                    restart,
-                    shutdown: Shutdown::Infinity,
-                    significant: false,
-                }),
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(SupervisorSpec {
-            strategy: self.strategy,
-            max_restarts: self.max_restarts.unwrap_or(1),
-            max_seconds: Duration::from_secs(self.max_seconds.unwrap_or(5)),
-            children,
-            max_children: self.max_children,
-            auto_shutdown: self.auto_shutdown,
-            sandbox: None,
-        })
-    }
-}
-
-impl NewChild {
-    /// The child spec this describes; `fallback_id` names it when it has no id.
-    fn into_child_spec(self, fallback_id: impl FnOnce() -> String) -> ChildSpec {
-        let shutdown = match (self.brutal_kill, self.shutdown_ms) {
-            (true, _) => Shutdown::BrutalKill,
-            (false, Some(ms)) => Shutdown::Timeout(Duration::from_millis(ms)),
-            (false, None) => Shutdown::Timeout(Duration::from_secs(5)),
-        };
-        ChildSpec {
-            id: self.id.unwrap_or_else(fallback_id),
-            kind: ChildKind::Actor {
-                component: self.component,
-                args: self.args,
-                mailbox: None,
-                sandbox: None,
-            },
-            name: self.name,
-            restart: self.restart,
-            shutdown,
-            significant: self.significant,
-        }
-    }
-}
-
-/// A supervisor's answer to a [`SupervisorRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SupervisorReply {
-    /// The child started; its actor id.
-    Started(u64),
-    /// The child was stopped and removed.
-    Terminated,
-    /// The children in start order.
-    Children(Vec<ChildInfo>),
-    /// The request failed: `max_children`, `already_present`, `not_found`, a start
-    /// failure with its reason, or a request that does not decode.
-    Error(String),
-}
-
-/// One child, as `WhichChildren` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ChildInfo {
-    /// Its id.
-    pub id: String,
-    /// Its current instance's id; `None` while it is not running.
-    pub actor: Option<u64>,
-    /// Whether it is a supervisor.
-    pub supervisor: bool,
-}
+use crate::supervisor::spec::{
+    AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
+    SupervisorSpec,
+};
+use crate::supervisor::wire::{SupervisorReply, SupervisorRequest};
 
 /// A child as the supervisor tracks it.
 struct Child {
@@ -414,7 +65,7 @@ impl Child {
 /// once all have started. If a child fails to start, the ones started are stopped in
 /// reverse order and the error names the child.
 pub(crate) async fn start(
-    rt: &Arc<Inner>,
+    node: &Arc<Node>,
     spec: SupervisorSpec,
     name: Option<String>,
     parent: Option<Arc<ActorCell>>,
@@ -436,16 +87,16 @@ pub(crate) async fn start(
             c.id
         )));
     }
-    let id = rt.ids.next();
+    let id = node.ids.next();
     let label: Arc<str> = name
         .clone()
         .unwrap_or_else(|| format!("supervisor{id}"))
         .into();
     // A supervisor traps exits from the start: a child's exit must never kill it.
-    let crate::runtime::NewCell { cell, rx, exit_tx } = rt.new_cell(
+    let NewCell { cell, rx, exit_tx } = node.new_cell(
         id,
         label,
-        rt.settings.mailbox_capacity,
+        node.settings.mailbox_capacity,
         usize::MAX,
         name.as_deref(),
         parent.as_ref(),
@@ -456,7 +107,7 @@ pub(crate) async fn start(
         sandbox: spec
             .sandbox
             .clone()
-            .unwrap_or_else(|| rt.default_sandbox.clone()),
+            .unwrap_or_else(|| node.default_sandbox.clone()),
         lineage: lineage.clone().unwrap_or_default(),
     });
     if let Some(slot) = &slot {
@@ -465,7 +116,7 @@ pub(crate) async fn start(
     }
     let (ready_tx, ready_rx) = oneshot::channel();
     let sup = Supervisor {
-        rt: rt.clone(),
+        node: node.clone(),
         cell: cell.clone(),
         rx,
         exit_tx,
@@ -486,16 +137,16 @@ pub(crate) async fn start(
         restarts: VecDeque::new(),
         exit: None,
     };
-    cell.arm_abort(crate::sched::spawn_actor(&rt.handle, sup.run(ready_tx)));
+    cell.arm_abort(sched::spawn_actor(&node.handle, sup.run(ready_tx)));
     match ready_rx.await {
         Ok(Ok(())) => Ok(cell),
         Ok(Err(e)) => {
-            crate::runtime::wait_exit(&cell).await;
+            wait_exit(&cell).await;
             Err(e)
         }
         Err(_) => Err(SpawnError::InitFailed {
             actor: cell.label.to_string(),
-            reason: crate::runtime::wait_exit(&cell).await,
+            reason: wait_exit(&cell).await,
         }),
     }
 }
@@ -503,7 +154,7 @@ pub(crate) async fn start(
 /// `start` for a nested supervisor, boxed: a supervisor's task starts its child
 /// supervisors, so the future is recursive and must name its own `Send` type.
 fn start_nested(
-    rt: Arc<Inner>,
+    node: Arc<Node>,
     spec: SupervisorSpec,
     name: Option<String>,
     parent: Arc<ActorCell>,
@@ -511,7 +162,7 @@ fn start_nested(
     lineage: Option<Arc<Lineage>>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<ActorCell>, SpawnError>> + Send>>
 {
-    Box::pin(async move { start(&rt, spec, name, Some(parent), Some(slot), lineage).await })
+    Box::pin(async move { start(&node, spec, name, Some(parent), Some(slot), lineage).await })
 }
 
 fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
@@ -523,7 +174,7 @@ fn duplicate_id(children: &[ChildSpec]) -> Option<&str> {
 }
 
 struct Supervisor {
-    rt: Arc<Inner>,
+    node: Arc<Node>,
     cell: Arc<ActorCell>,
     rx: MailboxRx,
     exit_tx: watch::Sender<Option<ExitReason>>,
@@ -577,13 +228,17 @@ impl Supervisor {
                 ChildKind::Actor {
                     sandbox: Some(s), ..
                 } => s,
-                _ => self.sandbox.as_ref().unwrap_or(&self.rt.default_sandbox),
+                _ => self.sandbox.as_ref().unwrap_or(&self.node.default_sandbox),
             };
-            let quotas = self.rt.effective(sandbox);
-            let permit = crate::actor::child_permit(&self.rt, &self.cell.label, lineage, &quotas)
+            let quotas = self.node.effective(sandbox);
+            let permit = lineage
+                .child_permit(&self.node.hits, &self.cell.label, &quotas)
                 .map_err(|e| {
-                SpawnError::Unavailable(format!("child {:?} failed to start: {e:?}", child.spec.id))
-            })?;
+                    SpawnError::Unavailable(format!(
+                        "child {:?} failed to start: {e:?}",
+                        child.spec.id
+                    ))
+                })?;
             self.children[i].permit = Some(permit);
         }
         let child = &self.children[i];
@@ -604,7 +259,7 @@ impl Supervisor {
                     lineage: Some(child.lineage.clone()),
                     ..SpawnSpec::new(component.clone(), args.clone())
                 };
-                self.rt.spawn(spec).await
+                self.node.spawn(spec).await
             }
             ChildKind::Supervisor(spec) => {
                 let mut spec = spec.clone();
@@ -612,7 +267,7 @@ impl Supervisor {
                     spec.sandbox = self.sandbox.clone();
                 }
                 start_nested(
-                    self.rt.clone(),
+                    self.node.clone(),
                     spec,
                     child.spec.name.clone(),
                     self.cell.clone(),
@@ -709,7 +364,7 @@ impl Supervisor {
                 return;
             }
         };
-        let answer = match crate::codec::decode::<SupervisorRequest>(&payload) {
+        let answer = match codec::decode::<SupervisorRequest>(&payload) {
             Err(e) => SupervisorReply::Error(format!("not a supervisor request: {e}")),
             Ok(SupervisorRequest::StartChild(new)) => self.add_child(new, from).await,
             Ok(SupervisorRequest::TerminateChild(id)) => {
@@ -733,7 +388,7 @@ impl Supervisor {
                     .collect(),
             ),
         };
-        let bytes = crate::codec::encode(&answer).expect("supervisor replies encode");
+        let bytes = codec::encode(&answer).expect("supervisor replies encode");
         let _ = reply.send(Ok(bytes));
     }
 
@@ -759,8 +414,8 @@ impl Supervisor {
         if self.children.iter().any(|c| c.spec.id == spec.id) {
             return SupervisorReply::Error("already_present".into());
         }
-        let caller = crate::id::ActorId::from_raw(from).and_then(|id| self.rt.registry.get(id));
-        if from != 0 && caller.is_none() {
+        let caller = ActorId::from_raw(from).and_then(|id| self.node.registry.get(id));
+        if from != HOST && caller.is_none() {
             return SupervisorReply::Error("noproc: the caller is gone".into());
         }
         let mut spec = spec;
@@ -768,17 +423,16 @@ impl Supervisor {
             // The host or a probe: the supervisor's own sandbox and lineage.
             None => Child::new(spec, self.lineage.as_ref()),
             Some(authority) => {
-                let quotas = self.rt.effective(&authority.sandbox);
+                let quotas = self.node.effective(&authority.sandbox);
                 let asker_label = format!("#{from}");
-                let permit = match crate::actor::child_permit(
-                    &self.rt,
-                    &asker_label,
-                    &authority.lineage,
-                    &quotas,
-                ) {
-                    Ok(p) => p,
-                    Err(e) => return SupervisorReply::Error(format!("{e:?}")),
-                };
+                let permit =
+                    match authority
+                        .lineage
+                        .child_permit(&self.node.hits, &asker_label, &quotas)
+                    {
+                        Ok(p) => p,
+                        Err(e) => return SupervisorReply::Error(format!("{e:?}")),
+                    };
                 if let ChildKind::Actor { sandbox, .. } = &mut spec.kind {
                     *sandbox = Some(authority.sandbox.clone());
                 }
@@ -864,7 +518,7 @@ impl Supervisor {
             }
             match result {
                 Ok(()) => return None,
-                Err(SpawnError::Unavailable(why)) if self.rt.is_shutting_down() => {
+                Err(SpawnError::Unavailable(why)) if self.node.is_shutting_down() => {
                     // No restart can succeed any more: stop like a supervisor that
                     // gave up, instead of retrying until the intensity runs out.
                     tracing::debug!(supervisor = %self.cell.label, "no restart during shutdown: {why}");
@@ -901,7 +555,7 @@ impl Supervisor {
 /// Stops one child by its shutdown spec. The supervisor unlinks first, so the exit
 /// it causes is not mistaken for a crash.
 async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Shutdown) {
-    registry::unlink(supervisor, child);
+    cell::unlink(supervisor, child);
     match shutdown {
         Shutdown::BrutalKill => child.kill_with(ExitReason::Killed),
         Shutdown::Timeout(t) => {
@@ -909,10 +563,7 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
                 .mailbox
                 .signals
                 .send(Signal::Stop(ExitReason::Shutdown));
-            if tokio::time::timeout(t, crate::runtime::wait_exit(child))
-                .await
-                .is_ok()
-            {
+            if tokio::time::timeout(t, wait_exit(child)).await.is_ok() {
                 return;
             }
             child.kill_with(ExitReason::Killed);
@@ -924,7 +575,7 @@ async fn stop_child(supervisor: &ActorCell, child: &Arc<ActorCell>, shutdown: Sh
                 .send(Signal::Stop(ExitReason::Shutdown));
         }
     }
-    crate::runtime::wait_exit(child).await;
+    wait_exit(child).await;
 }
 
 impl Drop for Supervisor {
@@ -936,12 +587,13 @@ impl Drop for Supervisor {
                 cell.permit.hold(permit);
             }
         }
-        let reason = self.cell.begin_exit(&self.rt.registry, self.exit.take());
-        self.rt
-            .tables
-            .owner_exited(self.cell.id.get(), &self.rt.registry);
-        self.rx.close_and_drain(&reason);
+        let reason = self.node.exit(
+            &self.cell,
+            self.exit.take(),
+            &mut Holdings::default(),
+            &mut self.rx,
+            &self.exit_tx,
+        );
         tracing::info!(supervisor = %self.cell.label, "exited: {reason}");
-        self.exit_tx.send_replace(Some(reason));
     }
 }

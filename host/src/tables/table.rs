@@ -8,7 +8,6 @@
 //! of it. Writes to one table are serialised by a mutex, which also makes
 //! `insert-new`, `update-counter` and quota checks atomic.
 
-use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,11 +16,6 @@ use arc_swap::ArcSwap;
 use crossbeam_skiplist::SkipMap;
 
 use crate::id::ActorId;
-use crate::mailbox::Signal;
-use crate::registry::Registry;
-
-/// The owner id of tables created from Rust (the host, as the frames' sender 0).
-pub(crate) const HOST: u64 = 0;
 
 /// Default quotas of a table.
 pub const DEFAULT_MAX_ENTRIES: u64 = 1 << 20;
@@ -101,7 +95,7 @@ pub enum TableError {
 /// or counters, sits in the map entry itself like a short key: writing it allocates
 /// nothing but the entry, and reading it chases no pointer.
 #[derive(Clone)]
-enum Values {
+pub(crate) enum Values {
     One { len: u8, bytes: [u8; INLINE] },
     Shared(Arc<[Vec<u8>]>),
 }
@@ -138,7 +132,7 @@ impl Values {
         }
     }
 
-    fn first(&self) -> &[u8] {
+    pub(crate) fn first(&self) -> &[u8] {
         self.iter().next().expect("stored values are never empty")
     }
 
@@ -342,11 +336,87 @@ impl std::fmt::Debug for Table {
     }
 }
 
-/// One page of a scan: entries in key order and where the next page starts.
-pub type Page = (Vec<(Vec<u8>, Vec<u8>)>, Option<Vec<u8>>);
+/// One page of a scan (`range`, `prefix`): entries in key order and where the next
+/// page starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Page {
+    /// The entries, in key order (a bag's values of one key in insertion order).
+    pub entries: Vec<Entry>,
+    /// The key the next page starts at; `None` when the scan is complete.
+    pub next: Option<Vec<u8>>,
+}
+
+/// One key and one of its values, encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The key's bytes.
+    pub key: Vec<u8>,
+    /// The value's bytes (MessagePack, as written).
+    pub value: Vec<u8>,
+}
 
 impl Table {
-    fn label(&self) -> String {
+    /// A new, empty table with these options, owned by `owner`; `max_item` bounds a
+    /// key or a value in bytes.
+    pub(crate) fn new(id: u64, options: &TableOptions, owner: u64, max_item: usize) -> Table {
+        Table {
+            id,
+            name: options.name.clone(),
+            kind: options.kind,
+            access: options.access,
+            owner: AtomicU64::new(owner),
+            heir: Mutex::new(options.heir.clone().map(|(id, data)| (id.get(), data))),
+            deleted: AtomicBool::new(false),
+            store: match options.kind {
+                TableKind::OrderedSet => Store::Ordered(Box::new(SkipMap::new())),
+                // Blocking resizes: a read-mostly table should not make every
+                // reader also consult the old array of an unfinished resize.
+                _ => Store::Hash(
+                    papaya::HashMap::builder()
+                        .hasher(Hasher::default())
+                        .resize_mode(papaya::ResizeMode::Blocking)
+                        .build(),
+                ),
+            },
+            write: Mutex::new(()),
+            entries: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            max_entries: options.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
+            max_bytes: options.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
+            max_item,
+        }
+    }
+
+    /// Its name, if it has one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Marks it deleted (under the writer lock, so no write is half done): every
+    /// handle answers `no-table` from now on.
+    pub(crate) fn mark_deleted(&self) {
+        let _w = self.write.lock().unwrap();
+        self.deleted.store(true, Ordering::Release);
+    }
+
+    /// Makes `to` its owner.
+    pub(crate) fn set_owner(&self, to: u64) {
+        self.owner.store(to, Ordering::Release);
+    }
+
+    /// Sets or clears its heir (an actor's raw id and the data it gets).
+    pub(crate) fn set_heir(&self, heir: Option<(u64, Vec<u8>)>) {
+        *self.heir.lock().unwrap() = heir;
+    }
+
+    /// Takes its heir, which inherits it once.
+    pub(crate) fn take_heir(&self) -> Option<(u64, Vec<u8>)> {
+        self.heir.lock().unwrap().take()
+    }
+
+    pub(crate) fn label(&self) -> String {
         match &self.name {
             Some(n) => format!("table {n:?} (#{})", self.id),
             None => format!("table #{}", self.id),
@@ -388,7 +458,7 @@ impl Table {
         Ok(())
     }
 
-    fn check_owner(&self, caller: u64, what: &str) -> Result<(), TableError> {
+    pub(crate) fn check_owner(&self, caller: u64, what: &str) -> Result<(), TableError> {
         self.alive()?;
         if caller != self.owner() {
             return Err(TableError::AccessDenied(format!(
@@ -521,7 +591,7 @@ impl Table {
         max: usize,
     ) -> Result<Vec<u8>, TableError> {
         self.check_read(caller)?;
-        let keys = frames::split(frame, 1).collect::<Result<Vec<_>, _>>()?;
+        let keys = crate::tables::frames::split(frame, 1).collect::<Result<Vec<_>, _>>()?;
         let mut out = Vec::with_capacity(keys.len() * 4);
         // Lengths travel as u32 words.
         let max = (max as u64).min(u64::from(u32::MAX));
@@ -549,7 +619,7 @@ impl Table {
     /// malformed frame); a quota error stops at the entry that would pass it, with the
     /// entries before it written. Readers may see the first entries before the last.
     pub(crate) fn insert_many(&self, caller: u64, frame: &[u8]) -> Result<u64, TableError> {
-        let entries = frames::split(frame, 2).collect::<Result<Vec<_>, _>>()?;
+        let entries = crate::tables::frames::split(frame, 2).collect::<Result<Vec<_>, _>>()?;
         // The writer lock is held for the whole batch: bound it, so a bulk write
         // never holds other writers (and their threads) for long.
         if entries.len() > MAX_BULK_INSERT {
@@ -576,7 +646,11 @@ impl Table {
     }
 
     /// The values of `key` without copying them.
-    fn lookup_shared(&self, caller: u64, key: &[u8]) -> Result<Option<Values>, TableError> {
+    pub(crate) fn lookup_shared(
+        &self,
+        caller: u64,
+        key: &[u8],
+    ) -> Result<Option<Values>, TableError> {
         self.check_read(caller)?;
         Ok(self.store.get(key))
     }
@@ -700,250 +774,28 @@ impl Table {
         for e in map.range::<[u8], _>((lower, Bound::Unbounded)) {
             let key: &[u8] = e.key();
             if !within(key) {
-                return Ok((entries, None));
+                return Ok(Page {
+                    entries,
+                    next: None,
+                });
             }
             if entries.len() == limit as usize {
-                return Ok((entries, Some(key.to_vec())));
+                return Ok(Page {
+                    entries,
+                    next: Some(key.to_vec()),
+                });
             }
             for v in e.value().load().iter() {
-                entries.push((key.to_vec(), v.to_vec()));
+                entries.push(Entry {
+                    key: key.to_vec(),
+                    value: v.to_vec(),
+                });
             }
         }
-        Ok((entries, None))
-    }
-}
-
-/// Every live table, by id and by name, and which actor owns which.
-pub(crate) struct Tables {
-    by_id: papaya::HashMap<u64, Arc<Table>>,
-    meta: Mutex<Meta>,
-    next_id: AtomicU64,
-}
-
-#[derive(Default)]
-struct Meta {
-    names: HashMap<String, u64>,
-    owned: HashMap<u64, Vec<u64>>,
-}
-
-impl Default for Tables {
-    fn default() -> Self {
-        Tables {
-            by_id: papaya::HashMap::new(),
-            meta: Mutex::new(Meta::default()),
-            next_id: AtomicU64::new(1),
-        }
-    }
-}
-
-impl std::fmt::Debug for Tables {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tables({} live)", self.by_id.len())
-    }
-}
-
-impl Tables {
-    /// Creates a table owned by `owner` (an actor id, or [`HOST`]).
-    pub(crate) fn create(
-        &self,
-        owner: u64,
-        options: TableOptions,
-        max_item: usize,
-        registry: &Registry,
-    ) -> Result<Arc<Table>, TableError> {
-        if let Some(name) = &options.name {
-            crate::registry::validate_name(name)
-                .map_err(|e| TableError::Invalid(format!("table name {name:?}: {e}")))?;
-        }
-        if let Some((heir, _)) = &options.heir
-            && registry.get(*heir).is_none()
-        {
-            return Err(TableError::Noproc);
-        }
-        let table = Arc::new(Table {
-            id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            name: options.name.clone(),
-            kind: options.kind,
-            access: options.access,
-            owner: AtomicU64::new(owner),
-            heir: Mutex::new(options.heir.map(|(id, data)| (id.get(), data))),
-            deleted: AtomicBool::new(false),
-            store: match options.kind {
-                TableKind::OrderedSet => Store::Ordered(Box::new(SkipMap::new())),
-                // Blocking resizes: a read-mostly table should not make every
-                // reader also consult the old array of an unfinished resize.
-                _ => Store::Hash(
-                    papaya::HashMap::builder()
-                        .hasher(Hasher::default())
-                        .resize_mode(papaya::ResizeMode::Blocking)
-                        .build(),
-                ),
-            },
-            write: Mutex::new(()),
-            entries: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            max_entries: options.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
-            max_bytes: options.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
-            max_item,
-        });
-        let mut meta = self.meta.lock().unwrap();
-        if let Some(name) = &options.name {
-            if meta.names.contains_key(name) {
-                return Err(TableError::NameTaken(name.clone()));
-            }
-            meta.names.insert(name.clone(), table.id);
-        }
-        meta.owned.entry(owner).or_default().push(table.id);
-        self.by_id.pin().insert(table.id, table.clone());
-        Ok(table)
-    }
-
-    /// How many tables `owner` owns.
-    pub(crate) fn owned_count(&self, owner: u64) -> usize {
-        self.meta
-            .lock()
-            .unwrap()
-            .owned
-            .get(&owner)
-            .map_or(0, Vec::len)
-    }
-
-    pub(crate) fn by_id(&self, id: u64) -> Result<Arc<Table>, TableError> {
-        self.by_id
-            .pin()
-            .get(&id)
-            .cloned()
-            .ok_or(TableError::NoTable)
-    }
-
-    pub(crate) fn by_name(&self, name: &str) -> Result<Arc<Table>, TableError> {
-        let id = self
-            .meta
-            .lock()
-            .unwrap()
-            .names
-            .get(name)
-            .copied()
-            .ok_or_else(|| TableError::UnknownName(name.to_string()))?;
-        self.by_id(id)
-            .map_err(|_| TableError::UnknownName(name.to_string()))
-    }
-
-    /// Deletes `table`: every handle answers `no-table` from now on.
-    fn remove(&self, meta: &mut Meta, table: &Table) {
-        {
-            let _w = table.write.lock().unwrap();
-            table.deleted.store(true, Ordering::Release);
-        }
-        self.by_id.pin().remove(&table.id);
-        if let Some(name) = &table.name {
-            meta.names.remove(name);
-        }
-        let owner = table.owner();
-        if let Some(ids) = meta.owned.get_mut(&owner) {
-            ids.retain(|i| *i != table.id);
-            if ids.is_empty() {
-                meta.owned.remove(&owner);
-            }
-        }
-    }
-
-    pub(crate) fn delete_table(&self, caller: u64, table: &Table) -> Result<(), TableError> {
-        table.check_owner(caller, "delete")?;
-        let mut meta = self.meta.lock().unwrap();
-        self.remove(&mut meta, table);
-        Ok(())
-    }
-
-    pub(crate) fn set_heir(
-        &self,
-        caller: u64,
-        table: &Table,
-        heir: Option<(u64, Vec<u8>)>,
-        registry: &Registry,
-    ) -> Result<(), TableError> {
-        table.check_owner(caller, "set the heir of")?;
-        if let Some((h, _)) = &heir
-            && ActorId::from_raw(*h)
-                .and_then(|id| registry.get(id))
-                .is_none()
-        {
-            return Err(TableError::Noproc);
-        }
-        *table.heir.lock().unwrap() = heir;
-        Ok(())
-    }
-
-    /// Makes `to` the owner of `table` and tells it.
-    pub(crate) fn give_away(
-        &self,
-        caller: u64,
-        table: &Table,
-        to: u64,
-        data: Vec<u8>,
-        registry: &Registry,
-    ) -> Result<(), TableError> {
-        table.check_owner(caller, "give away")?;
-        let target = ActorId::from_raw(to)
-            .and_then(|id| registry.get(id))
-            .ok_or(TableError::Noproc)?;
-        let mut meta = self.meta.lock().unwrap();
-        self.transfer(&mut meta, table, caller, to, data, &target.mailbox.signals);
-        Ok(())
-    }
-
-    fn transfer(
-        &self,
-        meta: &mut Meta,
-        table: &Table,
-        from: u64,
-        to: u64,
-        data: Vec<u8>,
-        signals: &crate::mailbox::SignalTx,
-    ) {
-        table.owner.store(to, Ordering::Release);
-        if let Some(ids) = meta.owned.get_mut(&from) {
-            ids.retain(|i| *i != table.id);
-            if ids.is_empty() {
-                meta.owned.remove(&from);
-            }
-        }
-        meta.owned.entry(to).or_default().push(table.id);
-        let _ = signals.send(Signal::TableTransfer {
-            table: table.id,
-            from,
-            data,
-        });
-    }
-
-    /// The owner stopped: each of its tables goes to its living heir, or is deleted.
-    pub(crate) fn owner_exited(&self, owner: u64, registry: &Registry) {
-        let mut meta = self.meta.lock().unwrap();
-        let Some(ids) = meta.owned.remove(&owner) else {
-            return;
-        };
-        for id in ids {
-            let Ok(table) = self.by_id(id) else { continue };
-            let heir = table.heir.lock().unwrap().take();
-            let heir_cell = heir.as_ref().and_then(|(h, _)| {
-                ActorId::from_raw(*h)
-                    .filter(|_| *h != owner)
-                    .and_then(|id| registry.get(id))
-            });
-            match (heir, heir_cell) {
-                (Some((h, data)), Some(cell)) => {
-                    // `owned` no longer lists the old owner; re-add it so that
-                    // `transfer` moves the entry.
-                    meta.owned.entry(owner).or_default().push(id);
-                    self.transfer(&mut meta, &table, owner, h, data, &cell.mailbox.signals);
-                }
-                _ => {
-                    meta.owned.entry(owner).or_default().push(id);
-                    self.remove(&mut meta, &table);
-                }
-            }
-        }
-        meta.owned.remove(&owner);
+        Ok(Page {
+            entries,
+            next: None,
+        })
     }
 }
 
@@ -951,203 +803,13 @@ impl Tables {
 #[derive(Debug)]
 pub struct TableHandle(pub(crate) Arc<Table>);
 
-/// A table, from Rust: the embedding application acts as the actor with id 0 (the
-/// host). Values are any serde type, encoded as MessagePack like messages; keys are
-/// bytes (see the SDK's `Key` for encodings that keep natural order).
-///
-/// ```
-/// # #[tokio::main] async fn main() -> anyhow::Result<()> {
-/// use foundation::{TableKind, TableOptions};
-/// let runtime = foundation::Runtime::builder().build()?;
-/// let prices = runtime.create_table(TableOptions {
-///     name: Some("prices".into()),
-///     kind: TableKind::OrderedSet,
-///     ..TableOptions::default()
-/// })?;
-/// prices.insert(b"EURUSD", &1.09f64)?;
-/// assert_eq!(prices.get::<f64>(b"EURUSD")?, Some(1.09));
-/// assert_eq!(prices.update_counter(b"ticks", 1, Some(0))?, 1);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct TableRef {
-    pub(crate) table: Arc<Table>,
-    pub(crate) rt: Arc<crate::runtime::Inner>,
-}
-
-impl std::fmt::Debug for TableRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TableRef({})", self.table.label())
-    }
-}
-
-fn encode<V: serde::Serialize + ?Sized>(v: &V) -> Result<Vec<u8>, TableError> {
-    crate::codec::encode(v)
-        .map_err(|e| TableError::Invalid(format!("the value does not encode: {e}")))
-}
-
-fn decode<V: serde::de::DeserializeOwned>(b: &[u8]) -> Result<V, TableError> {
-    crate::codec::decode(b)
-        .map_err(|e| TableError::Invalid(format!("the value does not decode: {e}")))
-}
-
-impl TableRef {
-    /// The table's id.
-    pub fn id(&self) -> u64 {
-        self.table.id
-    }
-    /// Writes `value` under `key`.
-    pub fn insert<V: serde::Serialize + ?Sized>(
-        &self,
-        key: &[u8],
-        value: &V,
-    ) -> Result<(), TableError> {
-        self.table.insert(HOST, key, &encode(value)?)
-    }
-    /// Writes encoded bytes under `key`.
-    pub fn insert_raw(&self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
-        self.table.insert(HOST, key, value)
-    }
-    /// Writes only if `key` has no value; returns whether it wrote.
-    pub fn insert_new<V: serde::Serialize + ?Sized>(
-        &self,
-        key: &[u8],
-        value: &V,
-    ) -> Result<bool, TableError> {
-        self.table.insert_new(HOST, key, &encode(value)?)
-    }
-    /// The value under `key` of a set (the first one of a bag).
-    pub fn get<V: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<V>, TableError> {
-        match self.table.lookup_shared(HOST, key)? {
-            Some(vs) => Ok(Some(decode(vs.first())?)),
-            None => Ok(None),
-        }
-    }
-    /// Every value under `key`, decoded.
-    pub fn lookup<V: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Vec<V>, TableError> {
-        self.table
-            .lookup(HOST, key)?
-            .iter()
-            .map(|b| decode(b))
-            .collect()
-    }
-    /// Every value under `key`, encoded.
-    pub fn lookup_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
-        self.table.lookup(HOST, key)
-    }
-    /// Whether `key` has a value.
-    pub fn member(&self, key: &[u8]) -> Result<bool, TableError> {
-        self.table.member(HOST, key)
-    }
-    /// Removes `key`; returns whether it had a value.
-    pub fn delete(&self, key: &[u8]) -> Result<bool, TableError> {
-        self.table.delete(HOST, key)
-    }
-    /// Removes and returns the encoded values under `key`.
-    pub fn take_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
-        self.table.take(HOST, key)
-    }
-    /// Adds `incr` to the integer under `key` atomically; returns the new value.
-    pub fn update_counter(
-        &self,
-        key: &[u8],
-        incr: i64,
-        default: Option<i64>,
-    ) -> Result<i64, TableError> {
-        self.table.update_counter(HOST, key, incr, default)
-    }
-    /// The number of entries.
-    pub fn size(&self) -> Result<u64, TableError> {
-        self.table.size(HOST)
-    }
-    /// `from <= key < to`, at most `limit` entries (encoded) and the next page's start.
-    pub fn range_raw(
-        &self,
-        from: Option<&[u8]>,
-        to: Option<&[u8]>,
-        limit: u32,
-    ) -> Result<Page, TableError> {
-        self.table.range(HOST, from, to, limit)
-    }
-    /// Keys starting with `prefix`, from `from` on, at most `limit` entries.
-    pub fn prefix_raw(
-        &self,
-        prefix: &[u8],
-        from: Option<&[u8]>,
-        limit: u32,
-    ) -> Result<Page, TableError> {
-        self.table.prefix(HOST, prefix, from, limit)
-    }
-    /// Makes `to` the owner; it receives a table transfer with `data`.
-    pub fn give_away(&self, to: ActorId, data: Vec<u8>) -> Result<(), TableError> {
-        self.rt
-            .tables
-            .give_away(HOST, &self.table, to.get(), data, &self.rt.registry)
-    }
-    /// Sets or clears the heir.
-    pub fn set_heir(&self, heir: Option<(ActorId, Vec<u8>)>) -> Result<(), TableError> {
-        self.rt.tables.set_heir(
-            HOST,
-            &self.table,
-            heir.map(|(a, d)| (a.get(), d)),
-            &self.rt.registry,
-        )
-    }
-    /// Deletes the table.
-    pub fn delete_table(&self) -> Result<(), TableError> {
-        self.rt.tables.delete_table(HOST, &self.table)
-    }
-}
-
 /// The most entries one `insert-many` writes (under one writer lock).
 pub(crate) const MAX_BULK_INSERT: usize = 4096;
 
-/// The frames of the bulk operations (`get-many`, `insert-many` in the WIT): fields
-/// back to back, each a u32 little-endian length and that many bytes; an entry is
-/// `arity` fields.
-pub(crate) mod frames {
-    use super::TableError;
-
-    /// Splits `frame` into entries of `arity` fields; a malformed frame is an
-    /// `invalid` error saying where.
-    pub(crate) fn split(
-        mut frame: &[u8],
-        arity: usize,
-    ) -> impl Iterator<Item = Result<[&[u8]; 2], TableError>> {
-        let mut entry = 0usize;
-        std::iter::from_fn(move || {
-            if frame.is_empty() {
-                return None;
-            }
-            let mut fields: [&[u8]; 2] = [&[], &[]];
-            for field in fields.iter_mut().take(arity) {
-                let Some((len, rest)) = frame.split_first_chunk::<4>() else {
-                    frame = &[];
-                    return Some(Err(TableError::Invalid(format!(
-                        "entry {entry} of the frame is truncated (a length needs 4 bytes)"
-                    ))));
-                };
-                let len = u32::from_le_bytes(*len) as usize;
-                if rest.len() < len {
-                    frame = &[];
-                    return Some(Err(TableError::Invalid(format!(
-                        "entry {entry} of the frame claims {len} bytes past its end"
-                    ))));
-                }
-                let (bytes, rest) = rest.split_at(len);
-                *field = bytes;
-                frame = rest;
-            }
-            entry += 1;
-            Some(Ok(fields))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::frames::split;
     use super::{INLINE, KeyBytes, TableError};
+    use crate::tables::frames::split;
 
     #[test]
     fn keys_hash_compare_and_order_as_their_bytes() {
@@ -1232,7 +894,9 @@ mod tests {
     /// replace each other alike, whichever way a key moves between them.
     #[test]
     fn inline_and_shared_values_count_and_read_alike() {
-        use super::{HOST, TableKind, TableOptions, Tables, Values};
+        use super::{TableKind, TableOptions, Values};
+        use crate::id::HOST;
+        use crate::tables::owners::Tables;
         let short = vec![1u8; INLINE];
         let long = vec![2u8; INLINE + 1];
         for v in [&short, &long] {
@@ -1249,7 +913,7 @@ mod tests {
         assert_eq!(two.to_vec(), vec![short.clone(), long.clone()]);
         assert_eq!(two.counted(1), (2, 2 + (2 * INLINE + 1) as u64));
 
-        let registry = crate::registry::Registry::default();
+        let registry = crate::process::registry::Registry::default();
         let tables = Tables::default();
         let bytes = |t: &super::Table| t.bytes.load(std::sync::atomic::Ordering::Relaxed);
         // Both kinds of set, through the one-probe path (room to spare) and through
@@ -1288,8 +952,9 @@ mod tests {
                 assert_eq!(set.update_counter(HOST, b"n", 1, None).unwrap(), 7);
             }
             if kind == TableKind::OrderedSet {
-                let (page, _) = set.range(HOST, None, None, 10).unwrap();
-                assert_eq!(page[0], (b"k".to_vec(), short.clone()));
+                let page = set.range(HOST, None, None, 10).unwrap();
+                assert_eq!(page.entries[0].key, b"k");
+                assert_eq!(page.entries[0].value, short);
             }
         }
 
@@ -1343,10 +1008,12 @@ mod tests {
     /// has a value is never found absent, however a read and a write interleave.
     #[test]
     fn overwrites_never_hide_a_key_from_readers() {
-        use super::{HOST, TableKind, TableOptions, Tables};
+        use super::{TableKind, TableOptions};
+        use crate::id::HOST;
+        use crate::tables::owners::Tables;
         use std::sync::atomic::{AtomicBool, Ordering};
         for kind in [TableKind::Set, TableKind::OrderedSet] {
-            let registry = crate::registry::Registry::default();
+            let registry = crate::process::registry::Registry::default();
             let tables = Tables::default();
             let options = TableOptions {
                 kind,

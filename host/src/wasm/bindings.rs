@@ -10,7 +10,7 @@ wasmtime::component::bindgen!({
         default: async,
     },
     exports: { default: async },
-    with: { "foundation:actor/tables.table": crate::tables::TableHandle },
+    with: { "foundation:actor/tables.table": crate::tables::table::TableHandle },
 });
 
 pub(crate) use self::exports::foundation::actor::actor::BatchResult;

@@ -1,0 +1,204 @@
+//! `ActorRef` (a handle to an actor for Rust code: typed calls and casts, stop, kill,
+//! its exit) and `ActorOptions` (how to start one).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec;
+use crate::error::{ActorError, ExitReason, SendError};
+use crate::id::{ActorId, HOST};
+use crate::node::{Node, kill, stop, wait_exit};
+use crate::process::cell::{ActorCell, Slot};
+use crate::sandbox::Sandbox;
+
+/// How to start an actor from Rust: the component, and optionally a name to register
+/// and a mailbox capacity.
+#[derive(Debug, Clone)]
+pub struct ActorOptions {
+    pub(crate) component: String,
+    pub(crate) name: Option<String>,
+    pub(crate) mailbox: Option<usize>,
+    pub(crate) sandbox: Sandbox,
+}
+
+impl ActorOptions {
+    /// Options for an actor of `component`.
+    pub fn new(component: &str) -> Self {
+        ActorOptions {
+            component: component.to_string(),
+            name: None,
+            mailbox: None,
+            sandbox: Sandbox::default(),
+        }
+    }
+
+    /// Registers the actor under `name` before its `init` runs.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Its mailbox capacity (at least 1).
+    pub fn mailbox(mut self, capacity: usize) -> Self {
+        self.mailbox = Some(capacity);
+        self
+    }
+
+    /// Its linear-memory limit in bytes (capped by the runtime's
+    /// [`RuntimeBuilder::max_memory_bytes`]). Growing past it fails inside the guest,
+    /// which usually traps; the exit reason then names the limit.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.sandbox.limits.max_memory = Some(bytes);
+        self
+    }
+
+    /// Its handler deadline (see [`RuntimeBuilder::handler_deadline`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.sandbox.limits.deadline = Some(deadline);
+        self
+    }
+
+    /// Its capabilities and limits (replacing what [`ActorOptions::max_memory`] and
+    /// [`ActorOptions::deadline`] set). Actors it starts run in the same sandbox.
+    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+        self.sandbox = sandbox;
+        self
+    }
+}
+
+/// A handle to an actor, for calls and casts from Rust. Cheap to clone.
+///
+/// Messages are any serde type, encoded as MessagePack (the guest SDK's format).
+///
+/// A reference to a supervised child follows it across restarts: after a restart it
+/// reaches the new instance (its [`ActorRef::id`] changes).
+#[derive(Clone)]
+pub struct ActorRef {
+    slot: Arc<Slot>,
+    node: Arc<Node>,
+}
+
+impl std::fmt::Debug for ActorRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cell = self.slot.get();
+        write!(f, "ActorRef({} {})", cell.label, cell.id)
+    }
+}
+
+impl ActorRef {
+    pub(crate) fn new(slot: Arc<Slot>, node: Arc<Node>) -> ActorRef {
+        ActorRef { slot, node }
+    }
+
+    /// The current instance.
+    pub(crate) fn cell(&self) -> Arc<ActorCell> {
+        self.slot.get()
+    }
+
+    /// The id of the actor's current instance.
+    pub fn id(&self) -> ActorId {
+        self.cell().id
+    }
+
+    /// Its manifest name or registered name at start, else `component#id`; for logs.
+    pub fn label(&self) -> String {
+        self.cell().label.to_string()
+    }
+
+    /// Calls the actor and waits at most `timeout` for the reply.
+    ///
+    /// Fails at once with `Noproc` if the actor is dead, and with `Exited(reason)` if
+    /// it stops before replying; with `Timeout` after `timeout`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use std::time::Duration;
+    /// use foundation::{ActorError, ExitReason, SendError};
+    /// let counter = runtime.spawn("counter", &serde_json::json!({ "start": 5 })).await?;
+    /// let n: i64 = counter.call(&"Get", Duration::from_secs(5)).await?;
+    /// assert_eq!(n, 5);
+    /// assert_eq!(counter.stop(ExitReason::Shutdown).await, ExitReason::Shutdown);
+    /// let dead = counter.call::<_, i64>(&"Get", Duration::from_secs(5)).await;
+    /// assert_eq!(dead, Err(ActorError::Send(SendError::Noproc)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        msg: &M,
+        timeout: Duration,
+    ) -> Result<R, ActorError> {
+        let bytes = codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
+        let reply = self.call_raw(bytes, timeout).await?;
+        codec::decode(&reply).map_err(|e| ActorError::Decode(e.to_string()))
+    }
+
+    /// [`ActorRef::call`] with encoded bytes.
+    pub async fn call_raw(&self, msg: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, SendError> {
+        self.node.call(HOST, &self.cell(), msg, timeout).await
+    }
+
+    /// Casts to the actor, waiting for room in its mailbox up to the runtime's send
+    /// timeout, then failing with `MailboxFull`.
+    pub async fn cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
+        let bytes = codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
+        Ok(self.cast_raw(bytes).await?)
+    }
+
+    /// [`ActorRef::cast`] with encoded bytes.
+    pub async fn cast_raw(&self, msg: Vec<u8>) -> Result<(), SendError> {
+        self.node.cast(HOST, &self.cell(), msg).await
+    }
+
+    /// Casts only if the mailbox has room now; `MailboxFull` otherwise.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::{ActorOptions, ActorError, SendError};
+    /// use serde_json::json;
+    /// let counter = runtime
+    ///     .spawn_with(ActorOptions::new("counter").name("c").mailbox(1), &json!({}))
+    ///     .await?;
+    /// match counter.try_cast(&json!({ "Add": 1 })) {
+    ///     Ok(()) => {}
+    ///     // Back-pressure: shed load or retry later, but nothing was queued.
+    ///     Err(ActorError::Send(SendError::MailboxFull { capacity })) => {
+    ///         eprintln!("counter busy ({capacity} queued)")
+    ///     }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn try_cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
+        let bytes = codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
+        Ok(self.node.try_cast(HOST, &self.cell(), bytes)?)
+    }
+
+    /// The exit reason, once the actor has stopped.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cell().exit.borrow().clone()
+    }
+
+    /// Waits until the actor stops and returns why.
+    pub async fn wait_exit(&self) -> ExitReason {
+        wait_exit(&self.cell()).await
+    }
+
+    /// Asks the actor to stop with `reason` (its `terminate` runs, within the shutdown
+    /// timeout; past it the actor is killed) and returns its final exit reason.
+    pub async fn stop(&self, reason: ExitReason) -> ExitReason {
+        stop(&self.cell(), reason, self.node.settings.shutdown_timeout).await
+    }
+
+    /// Kills the actor: no `terminate`; watchers see `killed`. A guest busy in a
+    /// handler is stopped at its next epoch tick.
+    pub fn kill(&self) {
+        kill(&self.cell())
+    }
+}

@@ -1,0 +1,28 @@
+//! The host side of each WIT interface a guest imports, one file per interface, each
+//! implementing the generated `Host` trait on the store state (`ActorData`), and the
+//! one place that adds them all to the linker. `convert` holds every conversion
+//! between the host's Rust types and WIT types.
+
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::error::Error;
+use crate::wasm::bindings::ActorWorld;
+use crate::wasm::engine::chain;
+use crate::wasm::store::ActorData;
+
+pub(crate) mod convert;
+mod events;
+mod runtime;
+mod tables;
+
+/// The linker every actor is instantiated with: WASI 0.2 (what a `wasm32-wasip2`
+/// component imports even when it does no I/O; the sandbox decides what it reaches)
+/// and foundation's interfaces.
+pub(crate) fn linker(engine: &Engine) -> Result<Linker<ActorData>, Error> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| Error::Engine(chain(&e)))?;
+    ActorWorld::add_to_linker::<ActorData, HasSelf<ActorData>>(&mut linker, |d| d)
+        .map_err(|e| Error::Engine(chain(&e)))?;
+    Ok(linker)
+}
