@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use crate::bindings::exports::foundation::actor::actor::BatchResult;
-use crate::bindings::foundation::actor::runtime as rt;
+use crate::bindings::foundation::actor::logging;
 use crate::bindings::foundation::actor::types as wit;
 use crate::frame::{self, Envelope};
 use crate::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, codec};
@@ -89,7 +89,7 @@ thread_local! {
 /// The host logs a trap with the recorded message and the wasm backtrace, and makes
 /// the message the exit reason.
 fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| rt::record_panic(&info.to_string())));
+    std::panic::set_hook(Box::new(|info| logging::record_panic(&info.to_string())));
 }
 
 pub fn init<A: Actor>(args: Vec<u8>) -> Result<(), String> {
@@ -132,13 +132,6 @@ pub fn terminate(reason: wit::ExitReason) {
             actor.terminate(reason.into());
         }
     });
-}
-
-/// The task export of a component that declared no task functions.
-pub fn no_tasks(function: &str, _input: &[u8]) -> Result<Vec<u8>, String> {
-    Err(format!(
-        "this component has no task functions (asked for {function:?})"
-    ))
 }
 
 /// Runs a task function in a task's fresh instance (no `init` ran there).

@@ -61,6 +61,19 @@ pub mod bindings {
     });
 }
 
+/// The optional `task-runner` export, generated apart so that only components that
+/// name task functions in [`export_actor!`] export it.
+#[doc(hidden)]
+pub mod task_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "task-runner-world",
+        pub_export_macro: true,
+        export_macro_name: "__export_task_runner",
+        default_bindings_module: "foundation_sdk::task_bindings",
+    });
+}
+
 pub mod codec;
 pub mod events;
 mod frame;
@@ -70,7 +83,10 @@ pub mod tables;
 #[doc(hidden)]
 pub mod __private;
 
-use bindings::foundation::actor::runtime as rt;
+use bindings::foundation::actor::logging;
+use bindings::foundation::actor::messaging;
+use bindings::foundation::actor::processes;
+use bindings::foundation::actor::tasks;
 use bindings::foundation::actor::types as wit;
 
 /// An actor's address: stable for the life of that actor, never reused.
@@ -323,7 +339,7 @@ pub fn start_task<I: Serialize + ?Sized>(
     let bytes = codec::encode(input).map_err(|e| {
         SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding the input: {e}")))
     })?;
-    let task = rt::start_task(component, function, &bytes)?;
+    let task = tasks::start_task(component, function, &bytes)?;
     Ok(Task {
         id: ActorId(task.id),
         monitor: MonitorRef(task.monitor),
@@ -333,7 +349,7 @@ pub fn start_task<I: Serialize + ?Sized>(
 /// Kills a task this actor started; neither its result nor its `Down` arrives
 /// afterwards. Returns whether it was still running.
 pub fn shutdown_task(task: Task) -> bool {
-    rt::shutdown_task(wit::Task {
+    tasks::shutdown_task(wit::Task {
         id: task.id.0,
         monitor: task.monitor.0,
     })
@@ -417,7 +433,7 @@ impl ReplyHandle {
     /// Sends the reply. A caller that has already given up is not an error.
     pub fn reply<R: Serialize>(self, reply: &R) -> Result<(), ReplyError> {
         let bytes = codec::encode(reply).map_err(|_| ReplyError::TooLarge)?;
-        rt::reply(self.0, &bytes)
+        messaging::reply(self.0, &bytes)
     }
 }
 
@@ -464,6 +480,8 @@ pub trait Actor: Sized + 'static {
 /// optionally the component's task functions: a function
 /// `fn(function: &str, input: &[u8]) -> Result<Vec<u8>, String>` that other actors
 /// run with [`start_task`] (decode the input and encode the result with [`codec`]).
+/// Only a component given task functions exports `task-runner`; `start_task` on
+/// one without fails with `unavailable`.
 ///
 /// ```text
 /// foundation_sdk::export_actor!(Counter);
@@ -472,9 +490,6 @@ pub trait Actor: Sized + 'static {
 #[macro_export]
 macro_rules! export_actor {
     ($ty:ty) => {
-        $crate::export_actor!($ty, tasks = $crate::__private::no_tasks);
-    };
-    ($ty:ty, tasks = $tasks:path) => {
         #[doc(hidden)]
         struct __FoundationActorExport;
 
@@ -497,7 +512,14 @@ macro_rules! export_actor {
             }
         }
 
-        impl $crate::bindings::exports::foundation::actor::tasks::Guest for __FoundationActorExport {
+        $crate::bindings::__export_actor_world!(__FoundationActorExport with_types_in $crate::bindings);
+    };
+    ($ty:ty, tasks = $tasks:path) => {
+        $crate::export_actor!($ty);
+
+        impl $crate::task_bindings::exports::foundation::actor::task_runner::Guest
+            for __FoundationActorExport
+        {
             fn run(
                 function: ::std::string::String,
                 input: ::std::vec::Vec<u8>,
@@ -506,25 +528,25 @@ macro_rules! export_actor {
             }
         }
 
-        $crate::bindings::__export_actor_world!(__FoundationActorExport with_types_in $crate::bindings);
+        $crate::task_bindings::__export_task_runner!(__FoundationActorExport with_types_in $crate::task_bindings);
     };
 }
 
 /// This actor's own address.
 pub fn self_id() -> ActorId {
-    ActorId(rt::self_id())
+    ActorId(processes::self_id())
 }
 
 /// The actor that started this one linked: its supervisor, or the actor that called
 /// [`spawn_link`]. `None` for actors started from Rust, at a manifest's top level,
 /// or with [`spawn`]. A child names its supervisor as a table's heir with it.
 pub fn parent() -> Option<ActorId> {
-    rt::parent().map(ActorId)
+    processes::parent().map(ActorId)
 }
 
 /// Sends `msg` to `to` without waiting for an answer (see `cast` in the WIT).
 pub fn cast<M: Serialize + ?Sized>(to: ActorId, msg: &M) -> Result<(), SendError> {
-    codec::with_encoded(msg, |bytes| rt::cast(to.0, bytes))
+    codec::with_encoded(msg, |bytes| messaging::cast(to.0, bytes))
         .map_err(SendError::Codec)?
         .map_err(SendError::from)
 }
@@ -537,7 +559,7 @@ pub fn call<M: Serialize + ?Sized, R: DeserializeOwned>(
     timeout: Duration,
 ) -> Result<R, SendError> {
     let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-    let reply = codec::with_encoded(msg, |bytes| rt::call(to.0, bytes, ms))
+    let reply = codec::with_encoded(msg, |bytes| messaging::call(to.0, bytes, ms))
         .map_err(SendError::Codec)?
         .map_err(SendError::from)?;
     codec::decode(&reply).map_err(|e| SendError::Codec(e.to_string()))
@@ -549,32 +571,32 @@ pub fn spawn<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId
     let bytes = codec::encode(args).map_err(|e| {
         SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}")))
     })?;
-    rt::spawn(component, &bytes).map(ActorId)
+    processes::spawn(component, &bytes).map(ActorId)
 }
 
 /// Monitors `target`: when it stops, this actor's [`Actor::handle_info`] receives
 /// [`Info::Down`] with the reason, once. A dead or unknown target gives a `Down` with
 /// [`ExitReason::Noproc`] at once.
 pub fn monitor(target: ActorId) -> MonitorRef {
-    MonitorRef(rt::monitor(target.0))
+    MonitorRef(processes::monitor(target.0))
 }
 
 /// Removes a monitor; no `Down` for it arrives afterwards, even one already queued.
 /// Returns whether it was active.
 pub fn demonitor(monitor: MonitorRef) -> bool {
-    rt::demonitor(monitor.0)
+    processes::demonitor(monitor.0)
 }
 
 /// Links this actor with `target` both ways: when either stops, the other gets an
 /// exit signal (it dies with the same reason unless the reason is `Normal` or it
 /// traps exits). Errors: `Noproc` when `target` is dead.
 pub fn link(target: ActorId) -> Result<(), SendError> {
-    rt::link(target.0).map_err(SendError::from)
+    processes::link(target.0).map_err(SendError::from)
 }
 
 /// Removes the link with `target`, both ways.
 pub fn unlink(target: ActorId) {
-    rt::unlink(target.0)
+    processes::unlink(target.0)
 }
 
 /// Like [`spawn`], linked to this actor before its `init` runs. A failed `init`
@@ -583,60 +605,60 @@ pub fn spawn_link<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<Ac
     let bytes = codec::encode(args).map_err(|e| {
         SpawnError::InitFailed(wit::ExitReason::Custom(format!("encoding args: {e}")))
     })?;
-    rt::spawn_link(component, &bytes).map(ActorId)
+    processes::spawn_link(component, &bytes).map(ActorId)
 }
 
 /// Sends `target` an exit signal (OTP's `exit/2`). [`ExitReason::Killed`] cannot be
 /// trapped; [`ExitReason::Normal`] is ignored by a target that does not trap exits.
 pub fn exit(target: ActorId, reason: ExitReason) {
-    rt::exit(target.0, &reason.into())
+    processes::exit(target.0, &reason.into())
 }
 
 /// Sets whether exit signals arrive as [`Info::Exit`] (true) or act on this actor
 /// (false, the default); returns the previous setting.
 pub fn trap_exits(enabled: bool) -> bool {
-    rt::trap_exits(enabled)
+    processes::trap_exits(enabled)
 }
 
 /// Gives this actor a unique name, freed when it stops.
 pub fn register(name: &str) -> Result<(), NameError> {
-    rt::register(name)
+    processes::register(name)
 }
 
 /// Frees this actor's name.
 pub fn unregister(name: &str) -> Result<(), NameError> {
-    rt::unregister(name)
+    processes::unregister(name)
 }
 
 /// The live actor registered as `name`.
 pub fn whereis(name: &str) -> Option<ActorId> {
-    rt::whereis(name).map(ActorId)
+    processes::whereis(name).map(ActorId)
 }
 
 /// Logging into the host's `tracing` output, tagged with this actor's name.
 pub mod log {
-    use super::rt;
+    use super::logging;
     use super::wit::Level;
 
     /// Logs at error level.
     pub fn error(msg: &str) {
-        rt::log(Level::Error, msg)
+        logging::log(Level::Error, msg)
     }
     /// Logs at warn level.
     pub fn warn(msg: &str) {
-        rt::log(Level::Warn, msg)
+        logging::log(Level::Warn, msg)
     }
     /// Logs at info level.
     pub fn info(msg: &str) {
-        rt::log(Level::Info, msg)
+        logging::log(Level::Info, msg)
     }
     /// Logs at debug level.
     pub fn debug(msg: &str) {
-        rt::log(Level::Debug, msg)
+        logging::log(Level::Debug, msg)
     }
     /// Logs at trace level.
     pub fn trace(msg: &str) {
-        rt::log(Level::Trace, msg)
+        logging::log(Level::Trace, msg)
     }
 }
 

@@ -105,7 +105,7 @@ pub enum ActorError {
 }
 
 /// Why an actor could not be started.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum SpawnError {
     /// No component is known by that name.

@@ -552,7 +552,7 @@ impl Runtime {
                 .ok_or_else(|| {
                     SpawnError::Unavailable("the child stopped right after starting".into())
                 }),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),
@@ -569,7 +569,7 @@ impl Runtime {
         .await?
         {
             SupervisorReply::Terminated => Ok(()),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),
@@ -583,7 +583,7 @@ impl Runtime {
     ) -> Result<Vec<ChildInfo>, SpawnError> {
         match supervisor_request(supervisor, &SupervisorRequest::WhichChildren).await? {
             SupervisorReply::Children(children) => Ok(children),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e)),
+            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),

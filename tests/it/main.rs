@@ -88,6 +88,11 @@ pub enum Call {
         function: String,
         input: u64,
     },
+    StartTaskOf {
+        component: String,
+        function: String,
+        input: u64,
+    },
     ShutdownTask,
     StartSupervisor {
         notify: u64,

@@ -136,7 +136,7 @@ async fn a_component_that_is_not_an_actor() {
     );
     assert!(err.starts_with(&expected_start), "{err}");
     assert!(
-        err.contains("foundation:actor/actor@0.1.0"),
+        err.contains("foundation:actor/actor@0.2.0"),
         "names the missing export: {err}"
     );
 }

@@ -178,3 +178,37 @@ async fn a_task_is_not_held_to_its_owner_s_handler_deadline() {
         "{done:?}"
     );
 }
+
+/// The `task-runner` export is optional: a component without task functions (the
+/// counter) loads and runs as an actor, and a task asked of it fails at once with an
+/// error naming the missing export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_without_task_functions_is_an_actor_and_refuses_tasks() {
+    let rt = runtime();
+    rt.add_component("counter", foundation_fixtures::COUNTER)
+        .unwrap();
+    let probe = rt.probe();
+    let a = owner(&rt, &probe).await;
+    let r = call(
+        &a,
+        Call::StartTaskOf {
+            component: "counter".into(),
+            function: "double".into(),
+            input: 1,
+        },
+    )
+    .await;
+    assert_eq!(
+        r,
+        Reply::Err(
+            "Unavailable(cannot start an actor: component \"counter\" runs no tasks: it does not export foundation:actor/task-runner@0.2.0)"
+                .into()
+        )
+    );
+    let counter = rt
+        .spawn("counter", &serde_json::json!({ "start": 1 }))
+        .await
+        .unwrap();
+    let n: i64 = counter.call(&"Get", PROMPTLY).await.unwrap();
+    assert_eq!(n, 1);
+}

@@ -28,7 +28,7 @@ use crate::supervisor::spec::{
     AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
     SupervisorSpec,
 };
-use crate::supervisor::wire::{SupervisorReply, SupervisorRequest};
+use crate::supervisor::wire::{ChildError, SupervisorReply, SupervisorRequest};
 
 /// A child as the supervisor tracks it.
 struct Child {
@@ -365,11 +365,13 @@ impl Supervisor {
             }
         };
         let answer = match codec::decode::<SupervisorRequest>(&payload) {
-            Err(e) => SupervisorReply::Error(format!("not a supervisor request: {e}")),
+            Err(e) => SupervisorReply::Error(ChildError::Invalid(format!(
+                "not a supervisor request: {e}"
+            ))),
             Ok(SupervisorRequest::StartChild(new)) => self.add_child(new, from).await,
             Ok(SupervisorRequest::TerminateChild(id)) => {
                 match self.children.iter().position(|c| c.spec.id == id) {
-                    None => SupervisorReply::Error("not_found".into()),
+                    None => SupervisorReply::Error(ChildError::NotFound),
                     Some(i) => {
                         self.stop_children(i, i + 1).await;
                         self.children.remove(i);
@@ -398,12 +400,12 @@ impl Supervisor {
     async fn add_child(&mut self, new: NewChild, from: u64) -> SupervisorReply {
         let running = self.children.iter().filter(|c| c.cell.is_some()).count();
         if self.max_children.is_some_and(|max| running >= max) {
-            return SupervisorReply::Error("max_children".into());
+            return SupervisorReply::Error(ChildError::MaxChildren);
         }
         if new.significant && new.restart == Restart::Permanent {
-            return SupervisorReply::Error(
+            return SupervisorReply::Error(ChildError::Invalid(
                 "a significant child must be transient or temporary".into(),
-            );
+            ));
         }
         let next = &mut self.next_child;
         let spec = new.into_child_spec(|| {
@@ -412,11 +414,11 @@ impl Supervisor {
             id
         });
         if self.children.iter().any(|c| c.spec.id == spec.id) {
-            return SupervisorReply::Error("already_present".into());
+            return SupervisorReply::Error(ChildError::AlreadyPresent);
         }
         let caller = ActorId::from_raw(from).and_then(|id| self.node.registry.get(id));
         if from != HOST && caller.is_none() {
-            return SupervisorReply::Error("noproc: the caller is gone".into());
+            return SupervisorReply::Error(ChildError::CallerGone);
         }
         let mut spec = spec;
         let child = match caller.and_then(|c| c.authority.get().cloned()) {
@@ -431,7 +433,7 @@ impl Supervisor {
                         .child_permit(&self.node.hits, &asker_label, &quotas)
                     {
                         Ok(p) => p,
-                        Err(e) => return SupervisorReply::Error(format!("{e:?}")),
+                        Err(e) => return SupervisorReply::Error(ChildError::StartFailed(e)),
                     };
                 if let ChildKind::Actor { sandbox, .. } = &mut spec.kind {
                     *sandbox = Some(authority.sandbox.clone());
@@ -454,7 +456,7 @@ impl Supervisor {
             ),
             Err(e) => {
                 self.children.remove(i);
-                SupervisorReply::Error(e.to_string())
+                SupervisorReply::Error(ChildError::StartFailed(e))
             }
         }
     }

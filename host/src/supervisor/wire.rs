@@ -1,13 +1,10 @@
-//! The supervisor protocol as it travels today: MessagePack structs that a guest sends
-//! with `runtime.start-supervisor` and as calls to a supervisor. The SDK writes the same
-//! shapes; both sides must agree field by field.
+//! The requests a supervisor answers and its replies. They travel as calls to the
+//! supervisor's mailbox, in MessagePack, between host code only: a guest reaches a
+//! supervisor through the typed `supervision` interface of the WIT, whose host side
+//! sends these.
 
-use std::time::Duration;
-
-use crate::supervisor::spec::{
-    AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,
-    SupervisorSpec,
-};
+use crate::error::SpawnError;
+use crate::supervisor::spec::{ChildInfo, NewChild};
 
 /// A request to a supervisor, sent as a call with a MessagePack payload; guests and
 /// JSON tools use the same shape. The reply is a [`SupervisorReply`].
@@ -21,85 +18,6 @@ pub enum SupervisorRequest {
     /// Lists the children in start order. Replies `Children`.
     WhichChildren,
 }
-/// A supervisor spec as guests send it (`runtime.start-supervisor`), in MessagePack.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct SupervisorWire {
-    /// The name to register the supervisor under.
-    pub name: Option<String>,
-    /// Its strategy (default `one_for_one`).
-    pub strategy: Strategy,
-    /// Default 1.
-    pub max_restarts: Option<u32>,
-    /// Seconds; default 5.
-    pub max_seconds: Option<u64>,
-    /// The most children at once.
-    pub max_children: Option<usize>,
-    /// When significant children shut it down.
-    pub auto_shutdown: AutoShutdown,
-    /// Its children in start order.
-    pub children: Vec<ChildWire>,
-}
-
-/// One child of a [`SupervisorWire`].
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum ChildWire {
-    /// An actor, as in `StartChild`.
-    Actor(NewChild),
-    /// A nested supervisor.
-    Supervisor {
-        /// Its id among its siblings.
-        id: String,
-        /// The name to register it under.
-        #[serde(default)]
-        name: Option<String>,
-        /// Its restart type (default `permanent`).
-        #[serde(default)]
-        restart: Restart,
-        /// Its own spec.
-        spec: SupervisorWire,
-    },
-}
-
-impl SupervisorWire {
-    /// The spec to start, or what is wrong with it.
-    pub(crate) fn into_spec(self) -> Result<SupervisorSpec, String> {
-        let mut next = 0;
-        let children = self
-            .children
-            .into_iter()
-            .map(|child| match child {
-                ChildWire::Actor(new) => {
-                    next += 1;
-                    Ok(new.into_child_spec(|| format!("child-{next}")))
-                }
-                ChildWire::Supervisor {
-                    id,
-                    name,
-                    restart,
-                    spec,
-                } => Ok(ChildSpec {
-                    id,
-                    kind: ChildKind::Supervisor(spec.into_spec()?),
-                    name,
-                    restart,
-                    shutdown: Shutdown::Infinity,
-                    significant: false,
-                }),
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(SupervisorSpec {
-            strategy: self.strategy,
-            max_restarts: self.max_restarts.unwrap_or(1),
-            max_seconds: Duration::from_secs(self.max_seconds.unwrap_or(5)),
-            children,
-            max_children: self.max_children,
-            auto_shutdown: self.auto_shutdown,
-            sandbox: None,
-        })
-    }
-}
-
 /// A supervisor's answer to a [`SupervisorRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SupervisorReply {
@@ -109,7 +27,29 @@ pub enum SupervisorReply {
     Terminated,
     /// The children in start order.
     Children(Vec<ChildInfo>),
-    /// The request failed: `max_children`, `already_present`, `not_found`, a start
-    /// failure with its reason, or a request that does not decode.
-    Error(String),
+    /// The request failed.
+    Error(ChildError),
+}
+
+/// Why a supervisor refused a request. The texts of the first three are OTP's atoms.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub(crate) enum ChildError {
+    /// The supervisor is at its `max_children`.
+    #[error("max_children")]
+    MaxChildren,
+    /// A child with that id exists already.
+    #[error("already_present")]
+    AlreadyPresent,
+    /// No child has that id.
+    #[error("not_found")]
+    NotFound,
+    /// The request or the child spec is invalid; the text says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The actor that asked stopped before its child could be charged to it.
+    #[error("noproc: the caller is gone")]
+    CallerGone,
+    /// The child did not start, or the asker is at its `max_children` quota.
+    #[error("{0}")]
+    StartFailed(SpawnError),
 }

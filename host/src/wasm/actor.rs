@@ -132,16 +132,34 @@ impl ActorTask {
             Ok(store) => self.store.insert(store),
             Err(e) => return ExitReason::Custom(e),
         };
-        let instance = match Box::pin(self.component.pre.instantiate_async(&mut *store)).await {
+        // Checked when the task was started.
+        let Some(run) = self.component.task_run else {
+            return ExitReason::Custom("the component exports no task-runner".into());
+        };
+        let instance = match Box::pin(
+            self.component
+                .pre
+                .instance_pre()
+                .instantiate_async(&mut *store),
+        )
+        .await
+        {
             Ok(i) => i,
             Err(e) => return ExitReason::Custom(format!("cannot instantiate: {}", chain(&e))),
         };
-        match instance
-            .foundation_actor_tasks()
-            .call_run(&mut *store, function, input)
-            .await
+        let run = match instance
+            .get_typed_func::<(&str, &[u8]), (Result<Vec<u8>, String>,)>(&mut *store, run)
         {
-            Ok(result) => {
+            Ok(f) => f,
+            Err(e) => {
+                return ExitReason::Custom(format!(
+                    "its task-runner export is not `run: func(function: string, input: list<u8>) -> result<list<u8>, string>`: {}",
+                    chain(&e)
+                ));
+            }
+        };
+        match run.call_async(&mut *store, (function, input)).await {
+            Ok((result,)) => {
                 // A result is a message to the starter: the same size limit holds.
                 let max = self.node.settings.max_message_size;
                 let result = match result {

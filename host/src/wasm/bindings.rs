@@ -1,13 +1,29 @@
 //! Host bindings for the actor world, generated from `wit/world.wit`.
+//!
+//! Imports are synchronous host functions unless they wait: an async host function
+//! costs a blocking context on every call (about a quarter more per import in a
+//! measurement here), so only those that wait for another actor, the mailbox or a
+//! start are async.
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "actor-world",
     imports: {
+        // Waits for mailbox room (and, for a call, the reply).
+        "foundation:actor/messaging.cast": async,
+        "foundation:actor/messaging.call": async,
+        // Wait for the new actor's `init`.
+        "foundation:actor/processes.spawn": async,
+        "foundation:actor/processes.spawn-link": async,
+        // Wait for a supervisor: its children's starts, its answer.
+        "foundation:actor/supervision": async,
+        // Wait for room in each recipient's mailbox.
+        "foundation:actor/events.dispatch": async,
+        "foundation:actor/events.publish": async,
+        "foundation:actor/events.broadcast-from": async,
         // A panic ends the instance in the host function that records it: a host
         // error unwinds the guest without the signal an `unreachable` trap costs.
-        "foundation:actor/runtime.record-panic": async | trappable,
-        default: async,
+        "foundation:actor/logging.record-panic": trappable,
     },
     exports: { default: async },
     with: { "foundation:actor/tables.table": crate::tables::table::TableHandle },

@@ -25,6 +25,9 @@ use crate::wasm::host;
 use crate::wasm::store::{ActorData, LoadedComponent};
 use crate::wasm::ticker::EpochTicker;
 
+/// The optional export with a component's task functions.
+const TASK_RUNNER: &str = "foundation:actor/task-runner@0.2.0";
+
 /// Everything Wasm of one runtime.
 pub(crate) struct Wasm {
     engine: Engine,
@@ -82,11 +85,15 @@ impl Wasm {
                 chain(&e)
             ))
         })?;
+        let task_run = component
+            .get_export_index(None, TASK_RUNNER)
+            .and_then(|runner| component.get_export_index(Some(&runner), "run"));
         self.components.write().unwrap().insert(
             name.to_string(),
             Arc::new(LoadedComponent {
                 name: name.to_string(),
                 pre,
+                task_run,
             }),
         );
         Ok(())
@@ -224,6 +231,12 @@ impl Spawner for Wasm {
         // The input is a message to the task: the sandbox's size limit holds.
         node.check_start_size(input.len(), limits.max_message_size)?;
         let component = self.component(&component)?;
+        if component.task_run.is_none() {
+            return Err(SpawnError::Unavailable(format!(
+                "component {:?} runs no tasks: it does not export {TASK_RUNNER}",
+                component.name
+            )));
+        }
         let id = node.ids.next();
         let label: Arc<str> = format!("{}.{function}{id}", component.name).into();
         let NewCell { cell, rx, exit_tx } = node.new_cell(id, label, 1, usize::MAX, None, None)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ComponentExportIndex, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -26,6 +26,8 @@ use crate::wasm::wasi::wasi_ctx;
 pub(crate) struct LoadedComponent {
     pub(crate) name: String,
     pub(crate) pre: ActorWorldPre<ActorData>,
+    /// Its `task-runner.run` export, if it has one (the export is optional).
+    pub(crate) task_run: Option<ComponentExportIndex>,
 }
 
 /// The state of one actor's `Store`.

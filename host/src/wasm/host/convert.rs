@@ -8,6 +8,10 @@ use crate::tables::table::{Page, TableError};
 use crate::wasm::bindings::foundation::actor::events as we;
 use crate::wasm::bindings::foundation::actor::tables as wt;
 use crate::wasm::bindings::wit;
+use crate::wasm::store::ActorData;
+
+// The `types` interface has no functions; its (empty) host trait is implemented here.
+impl wit::Host for ActorData {}
 
 impl From<wit::Limit> for Limit {
     fn from(l: wit::Limit) -> Self {

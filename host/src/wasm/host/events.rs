@@ -45,16 +45,11 @@ impl ActorData {
 }
 
 impl we::Host for ActorData {
-    async fn send_after(
-        &mut self,
-        to: u64,
-        delay_ms: u32,
-        msg: Vec<u8>,
-    ) -> Result<u64, we::EventError> {
+    fn send_after(&mut self, to: u64, delay_ms: u32, msg: Vec<u8>) -> Result<u64, we::EventError> {
         self.start_timer(to, Duration::from_millis(delay_ms.into()), None, msg)
     }
 
-    async fn send_interval(
+    fn send_interval(
         &mut self,
         to: u64,
         period_ms: u32,
@@ -69,19 +64,19 @@ impl we::Host for ActorData {
         self.start_timer(to, period, Some(period), msg)
     }
 
-    async fn cancel_timer(&mut self, timer: u64) -> bool {
+    fn cancel_timer(&mut self, timer: u64) -> bool {
         self.timers.remove(&timer).is_some_and(Timer::cancel)
     }
 
-    async fn join(&mut self, group: String) -> Result<(), we::EventError> {
+    fn join(&mut self, group: String) -> Result<(), we::EventError> {
         Ok(self.node.events.join(self.me(), &group)?)
     }
 
-    async fn leave(&mut self, group: String) -> Result<bool, we::EventError> {
+    fn leave(&mut self, group: String) -> Result<bool, we::EventError> {
         Ok(self.node.events.leave(self.me(), &group)?)
     }
 
-    async fn members(&mut self, group: String) -> Result<Vec<u64>, we::EventError> {
+    fn members(&mut self, group: String) -> Result<Vec<u64>, we::EventError> {
         Ok(self.node.events.members(&group)?)
     }
 
@@ -97,11 +92,11 @@ impl we::Host for ActorData {
             .await)
     }
 
-    async fn subscribe(&mut self, pattern: String) -> Result<(), we::EventError> {
+    fn subscribe(&mut self, pattern: String) -> Result<(), we::EventError> {
         Ok(self.node.events.subscribe(self.me(), &pattern)?)
     }
 
-    async fn unsubscribe(&mut self, pattern: String) -> Result<bool, we::EventError> {
+    fn unsubscribe(&mut self, pattern: String) -> Result<bool, we::EventError> {
         Ok(self.node.events.unsubscribe(self.me(), &pattern)?)
     }
 

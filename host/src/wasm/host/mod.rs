@@ -13,8 +13,12 @@ use crate::wasm::store::ActorData;
 
 pub(crate) mod convert;
 mod events;
-mod runtime;
+mod logging;
+mod messaging;
+mod processes;
+mod supervision;
 mod tables;
+mod tasks;
 
 /// The linker every actor is instantiated with: WASI 0.2 (what a `wasm32-wasip2`
 /// component imports even when it does no I/O; the sandbox decides what it reaches)

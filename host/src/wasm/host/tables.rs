@@ -30,7 +30,7 @@ impl ActorData {
 impl wt::Host for ActorData {}
 
 impl wt::HostTable for ActorData {
-    async fn create(
+    fn create(
         &mut self,
         options: wt::TableOptions,
     ) -> Result<Resource<TableHandle>, wt::TableError> {
@@ -72,21 +72,21 @@ impl wt::HostTable for ActorData {
         self.open(table)
     }
 
-    async fn open(&mut self, name: String) -> Result<Resource<TableHandle>, wt::TableError> {
+    fn open(&mut self, name: String) -> Result<Resource<TableHandle>, wt::TableError> {
         let table = self.node.tables.by_name(&name)?;
         ActorData::open(self, table)
     }
 
-    async fn open_id(&mut self, id: u64) -> Result<Resource<TableHandle>, wt::TableError> {
+    fn open_id(&mut self, id: u64) -> Result<Resource<TableHandle>, wt::TableError> {
         let table = self.node.tables.by_id(id)?;
         ActorData::open(self, table)
     }
 
-    async fn id(&mut self, table: Resource<TableHandle>) -> u64 {
+    fn id(&mut self, table: Resource<TableHandle>) -> u64 {
         self.handle(&table).map_or(0, |t| t.id)
     }
 
-    async fn insert(
+    fn insert(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -95,7 +95,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.insert(self.me(), &key, &value)?)
     }
 
-    async fn insert_new(
+    fn insert_new(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -104,7 +104,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.insert_new(self.me(), &key, &value)?)
     }
 
-    async fn lookup(
+    fn lookup(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -112,7 +112,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.lookup(self.me(), &key)?)
     }
 
-    async fn get_many(
+    fn get_many(
         &mut self,
         table: Resource<TableHandle>,
         keys: Vec<u8>,
@@ -121,7 +121,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.get_many(self.me(), &keys, max)?)
     }
 
-    async fn insert_many(
+    fn insert_many(
         &mut self,
         table: Resource<TableHandle>,
         entries: Vec<u8>,
@@ -129,7 +129,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.insert_many(self.me(), &entries)?)
     }
 
-    async fn lookup_many(
+    fn lookup_many(
         &mut self,
         table: Resource<TableHandle>,
         keys: Vec<Vec<u8>>,
@@ -141,7 +141,7 @@ impl wt::HostTable for ActorData {
             .collect()
     }
 
-    async fn get(
+    fn get(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -149,7 +149,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.get(self.me(), &key)?)
     }
 
-    async fn member(
+    fn member(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -157,7 +157,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.member(self.me(), &key)?)
     }
 
-    async fn delete(
+    fn delete(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -165,7 +165,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.delete(self.me(), &key)?)
     }
 
-    async fn delete_object(
+    fn delete_object(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -176,7 +176,7 @@ impl wt::HostTable for ActorData {
             .delete_object(self.me(), &key, &value)?)
     }
 
-    async fn take(
+    fn take(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -184,7 +184,7 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.take(self.me(), &key)?)
     }
 
-    async fn update_counter(
+    fn update_counter(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
@@ -196,11 +196,11 @@ impl wt::HostTable for ActorData {
             .update_counter(self.me(), &key, incr, default)?)
     }
 
-    async fn size(&mut self, table: Resource<TableHandle>) -> Result<u64, wt::TableError> {
+    fn size(&mut self, table: Resource<TableHandle>) -> Result<u64, wt::TableError> {
         Ok(self.handle(&table)?.size(self.me())?)
     }
 
-    async fn range(
+    fn range(
         &mut self,
         table: Resource<TableHandle>,
         from: Option<Vec<u8>>,
@@ -216,7 +216,7 @@ impl wt::HostTable for ActorData {
         )?))
     }
 
-    async fn prefix(
+    fn prefix(
         &mut self,
         table: Resource<TableHandle>,
         prefix: Vec<u8>,
@@ -232,7 +232,7 @@ impl wt::HostTable for ActorData {
         )?))
     }
 
-    async fn set_heir(
+    fn set_heir(
         &mut self,
         table: Resource<TableHandle>,
         heir: Option<(u64, Vec<u8>)>,
@@ -244,7 +244,7 @@ impl wt::HostTable for ActorData {
             .set_heir(self.me(), &t, heir, &self.node.registry)?)
     }
 
-    async fn give_away(
+    fn give_away(
         &mut self,
         table: Resource<TableHandle>,
         to: u64,
@@ -257,12 +257,12 @@ impl wt::HostTable for ActorData {
             .give_away(self.me(), &t, to, data, &self.node.registry)?)
     }
 
-    async fn delete_table(&mut self, table: Resource<TableHandle>) -> Result<(), wt::TableError> {
+    fn delete_table(&mut self, table: Resource<TableHandle>) -> Result<(), wt::TableError> {
         let t = self.handle(&table)?;
         Ok(self.node.tables.delete_table(self.me(), &t)?)
     }
 
-    async fn drop(&mut self, table: Resource<TableHandle>) -> wasmtime::Result<()> {
+    fn drop(&mut self, table: Resource<TableHandle>) -> wasmtime::Result<()> {
         self.table.delete(table)?;
         Ok(())
     }

@@ -115,6 +115,12 @@ pub enum Call {
         function: String,
         input: u64,
     },
+    /// Starts task `function` of another component with `input`, as `StartTask`.
+    StartTaskOf {
+        component: String,
+        function: String,
+        input: u64,
+    },
     /// Shuts the last started task down; replies whether it was running.
     ShutdownTask,
     /// Starts a supervisor (linked to this actor) with one testactor child that
@@ -340,6 +346,22 @@ fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply
     }
 }
 
+impl TestActor {
+    /// Starts task `function` of `component`; keeps it for `ShutdownTask`.
+    fn start_task(&mut self, component: &str, function: &str, input: u64) -> Reply {
+        match foundation_sdk::start_task(component, function, &input) {
+            Ok(task) => {
+                self.tasks.push(task);
+                Reply::Task {
+                    id: task.id.get(),
+                    monitor: task.monitor.get(),
+                }
+            }
+            Err(e) => Reply::Err(spawn_error(e)),
+        }
+    }
+}
+
 impl Actor for TestActor {
     type Args = Args;
     type Call = Call;
@@ -494,7 +516,7 @@ impl Actor for TestActor {
                 let mut child = NewChild::new("testactor", &args).expect("encodes");
                 child.name = Some(tag);
                 let spec = SupervisorSpec {
-                    max_restarts: Some(5),
+                    max_restarts: 5,
                     children: vec![Child::Actor(child)],
                     ..SupervisorSpec::default()
                 };
@@ -515,18 +537,12 @@ impl Actor for TestActor {
                     Err(e) => Reply::Err(format!("{e:?}")),
                 }
             }
-            Call::StartTask { function, input } => {
-                match foundation_sdk::start_task("testactor", &function, &input) {
-                    Ok(task) => {
-                        self.tasks.push(task);
-                        Reply::Task {
-                            id: task.id.get(),
-                            monitor: task.monitor.get(),
-                        }
-                    }
-                    Err(e) => Reply::Err(spawn_error(e)),
-                }
-            }
+            Call::StartTask { function, input } => self.start_task("testactor", &function, input),
+            Call::StartTaskOf {
+                component,
+                function,
+                input,
+            } => self.start_task(&component, &function, input),
             Call::ShutdownTask => match self.tasks.pop() {
                 Some(task) => Reply::Bool(foundation_sdk::shutdown_task(task)),
                 None => Reply::Err("no task".into()),

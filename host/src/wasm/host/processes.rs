@@ -1,0 +1,107 @@
+//! The host side of the `processes` interface: identity, spawning, names, monitors,
+//! links and exit signals.
+
+use std::sync::atomic::Ordering;
+
+use crate::error::ExitReason;
+use crate::id::ActorId;
+use crate::node::SpawnSpec;
+use crate::process::cell;
+use crate::wasm::bindings::foundation::actor::processes as wp;
+use crate::wasm::bindings::wit;
+use crate::wasm::host::convert::name_error;
+use crate::wasm::store::ActorData;
+
+impl wp::Host for ActorData {
+    fn self_id(&mut self) -> u64 {
+        self.cell.id.get()
+    }
+
+    fn parent(&mut self) -> Option<u64> {
+        self.parent
+    }
+
+    async fn spawn(&mut self, component: String, args: Vec<u8>) -> Result<u64, wit::SpawnError> {
+        let spec = self.child_spec(component, args)?;
+        match self.node.spawn(spec).await {
+            Ok(cell) => Ok(cell.id.get()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn spawn_link(
+        &mut self,
+        component: String,
+        args: Vec<u8>,
+    ) -> Result<u64, wit::SpawnError> {
+        let spec = SpawnSpec {
+            link: Some(self.cell.clone()),
+            ..self.child_spec(component, args)?
+        };
+        match self.node.spawn(spec).await {
+            Ok(cell) => Ok(cell.id.get()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn register(&mut self, name: String) -> Result<(), wit::NameError> {
+        self.node
+            .registry
+            .register(&self.cell, &name)
+            .map_err(name_error)
+    }
+
+    fn unregister(&mut self, name: String) -> Result<(), wit::NameError> {
+        self.node
+            .registry
+            .unregister(&self.cell, &name)
+            .map_err(name_error)
+    }
+
+    fn whereis(&mut self, name: String) -> Option<u64> {
+        self.node.registry.whereis(&name).map(|c| c.id.get())
+    }
+
+    fn monitor(&mut self, target: u64) -> u64 {
+        let monitor = self.node.monitor(&self.cell.mailbox.signals, target);
+        self.holdings.monitors.insert(monitor, target);
+        monitor
+    }
+
+    fn demonitor(&mut self, monitor: u64) -> bool {
+        match self.holdings.monitors.remove(&monitor) {
+            Some(target) => {
+                if let Some(target) = ActorId::from_raw(target) {
+                    self.node.demonitor(target, monitor);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn link(&mut self, target: u64) -> Result<(), wit::SendError> {
+        let target = ActorId::from_raw(target)
+            .and_then(|id| self.node.registry.get(id))
+            .ok_or(wit::SendError::Noproc)?;
+        cell::link(&self.cell, &target).map_err(|_| wit::SendError::Noproc)
+    }
+
+    fn unlink(&mut self, target: u64) {
+        if let Some(target) = ActorId::from_raw(target).and_then(|id| self.node.registry.get(id)) {
+            cell::unlink(&self.cell, &target);
+        }
+    }
+
+    fn exit(&mut self, target: u64, reason: wit::ExitReason) {
+        let reason = ExitReason::from(reason);
+        if let Some(target) = ActorId::from_raw(target).and_then(|id| self.node.registry.get(id)) {
+            let untrappable = reason == ExitReason::Killed;
+            target.exit_signal(self.cell.id, reason, untrappable);
+        }
+    }
+
+    fn trap_exits(&mut self, enabled: bool) -> bool {
+        self.cell.trap_exit.swap(enabled, Ordering::SeqCst)
+    }
+}
