@@ -3,10 +3,12 @@
 
 use std::cell::RefCell;
 
+use foundation_wire::batch::{self, Envelope};
+use foundation_wire::reply;
+
 use crate::bindings::exports::foundation::actor::actor::BatchResult;
 use crate::bindings::foundation::actor::logging;
 use crate::bindings::foundation::actor::types as wit;
-use crate::frame::{self, Envelope};
 use crate::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, codec};
 
 trait Dispatch {
@@ -19,7 +21,9 @@ struct Running<A>(A);
 
 impl<A: Actor> Dispatch for Running<A> {
     fn handle(&mut self, batch: &[u8], replies: &mut Vec<u8>) -> Option<ExitReason> {
-        for envelope in frame::Reader::new(batch) {
+        for envelope in batch::read(batch) {
+            // The host writes the batch: a malformed one is a host bug.
+            let envelope = envelope.unwrap_or_else(|e| panic!("foundation: {e}"));
             match envelope {
                 Envelope::Cast { from, payload } => {
                     let msg: A::Cast = codec::decode(payload).unwrap_or_else(|e| {
@@ -78,8 +82,23 @@ fn sender(from: u64) -> String {
     ActorId::from_raw(from).map_or_else(|| "the host".to_string(), |id| id.to_string())
 }
 
+/// Room for a first reply or two, so a batch's replies do not grow their buffer 8,
+/// 16, 32, 64 bytes.
+const FIRST_REPLIES: usize = 128;
+
+/// Appends the reply to `handle`, encoding `r` in place (no buffer of its own).
 fn push_reply<R: serde::Serialize>(replies: &mut Vec<u8>, handle: u64, r: &R) {
-    frame::push_reply(replies, handle, r).unwrap_or_else(|e| panic!("reply does not encode: {e}"))
+    if replies.capacity() == 0 {
+        replies.reserve(FIRST_REPLIES);
+    }
+    let start = reply::begin_reply(replies, handle);
+    if let Err(e) = codec::encode_into(replies, r) {
+        reply::abandon_reply(replies, start);
+        panic!("reply does not encode: {e}");
+    }
+    if let Err(e) = reply::finish_reply(replies, start) {
+        panic!("reply does not fit a frame: {e}");
+    }
 }
 
 thread_local! {

@@ -76,7 +76,6 @@ pub mod task_bindings {
 
 pub mod codec;
 pub mod events;
-mod frame;
 pub mod supervisor;
 pub mod tables;
 

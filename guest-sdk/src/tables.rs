@@ -18,6 +18,7 @@
 //! natural order (what an `ordered-set` iterates by). Values are MessagePack, like
 //! messages.
 
+use foundation_wire::bulk;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -136,8 +137,7 @@ impl KeyFrame {
     }
     /// Adds a key.
     pub fn push(&mut self, key: &[u8]) {
-        self.0.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        self.0.extend_from_slice(key);
+        bulk::push_key(&mut self.0, key);
     }
     /// Removes every key, keeping the allocation.
     pub fn clear(&mut self) {
@@ -152,11 +152,7 @@ pub struct EntryFrame(Vec<u8>);
 impl EntryFrame {
     /// Adds an encoded entry.
     pub fn push(&mut self, key: &[u8], value: &[u8]) {
-        for field in [key, value] {
-            self.0
-                .extend_from_slice(&(field.len() as u32).to_le_bytes());
-            self.0.extend_from_slice(field);
-        }
+        bulk::push_entry(&mut self.0, key, value);
     }
     /// Removes every entry, keeping the allocation.
     pub fn clear(&mut self) {
@@ -171,19 +167,8 @@ pub struct Values(Vec<u8>);
 impl Values {
     /// Each key's value (`None`: no value), in the order of the keys.
     pub fn iter(&self) -> impl Iterator<Item = Option<&[u8]>> {
-        let mut buf = self.0.as_slice();
-        std::iter::from_fn(move || {
-            let (word, rest) = buf.split_first_chunk::<4>()?;
-            let n = u32::from_le_bytes(*word) as usize;
-            if n == 0 {
-                buf = rest;
-                return Some(None);
-            }
-            // The host writes the frame; a short one is a host bug.
-            let (value, rest) = rest.split_at(n - 1);
-            buf = rest;
-            Some(Some(value))
-        })
+        // The host writes the answer: a malformed one is a host bug.
+        bulk::values(&self.0).map(|v| v.unwrap_or_else(|e| panic!("foundation: {e}")))
     }
 }
 

@@ -6,8 +6,9 @@
 use crate::error::SpawnError;
 use crate::supervisor::spec::{ChildInfo, NewChild};
 
-/// A request to a supervisor, sent as a call with a MessagePack payload; guests and
-/// JSON tools use the same shape. The reply is a [`SupervisorReply`].
+/// A request to a supervisor, sent as a call with a MessagePack payload by the host
+/// side of the `supervision` interface and by `Runtime`. The reply is a
+/// [`SupervisorReply`].
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SupervisorRequest {
     /// Adds a child and starts it (OTP's `start_child`). Replies `Started(id)`.

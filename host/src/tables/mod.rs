@@ -2,6 +2,5 @@
 //! `owners` which tables exist and who owns them (heirs, `give_away`), `frames` the
 //! byte frames of the bulk operations.
 
-pub(crate) mod frames;
 pub(crate) mod owners;
 pub(crate) mod table;

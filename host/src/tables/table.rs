@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use crossbeam_skiplist::SkipMap;
+use foundation_wire::bulk;
 
 use crate::id::ActorId;
 
@@ -581,9 +582,8 @@ impl Table {
         Ok(self.store.get(key).map(|vs| vs.first().to_vec()))
     }
 
-    /// `get` for every key of a `frame` (see [`frames`]), answered as one frame: per
-    /// key a u32 LE word, 0 for no value, else the value's length plus one, then the
-    /// value. The answer is at most `max` bytes.
+    /// `get` for every key of a key frame, answered as one frame (both laid out by
+    /// [`foundation_wire::bulk`]). The answer is at most `max` bytes.
     pub(crate) fn get_many(
         &self,
         caller: u64,
@@ -591,24 +591,22 @@ impl Table {
         max: usize,
     ) -> Result<Vec<u8>, TableError> {
         self.check_read(caller)?;
-        let keys = crate::tables::frames::split(frame, 1)
+        let keys = bulk::split::<1>(frame)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(TableError::Invalid)?;
-        let mut out = Vec::with_capacity(keys.len() * 4);
+            .map_err(|e| TableError::Invalid(e.to_string()))?;
+        let mut out = Vec::with_capacity(keys.len() * bulk::LEN);
         // Lengths travel as u32 words.
         let max = (max as u64).min(u64::from(u32::MAX));
         // The answer's size so far, counted whole even once past `max`.
         let mut size = 0u64;
         self.store.get_each(keys.iter().map(|k| k[0]), |vs| {
             let value = vs.map(Values::first);
-            size += 4 + value.map_or(0, |v| v.len() as u64);
+            size += bulk::value_len(value) as u64;
             if size > max {
                 return;
             }
-            // Fits in a u32: the answer so far does (checked just above).
-            let word = value.map_or(0, |v| v.len() as u32 + 1);
-            out.extend_from_slice(&word.to_le_bytes());
-            out.extend_from_slice(value.unwrap_or_default());
+            // Fits the frame's u32 words: the answer so far does (checked just above).
+            bulk::push_value(&mut out, value);
         });
         if size > max {
             return Err(TableError::TooLarge(size));
@@ -616,14 +614,14 @@ impl Table {
         Ok(out)
     }
 
-    /// `insert` of every (key, value) of a `frame` (see [`frames`]) under one writer
+    /// `insert` of every (key, value) of an entry frame ([`foundation_wire::bulk`]) under one writer
     /// lock. All or nothing for errors found before writing (sizes, access, a
     /// malformed frame); a quota error stops at the entry that would pass it, with the
     /// entries before it written. Readers may see the first entries before the last.
     pub(crate) fn insert_many(&self, caller: u64, frame: &[u8]) -> Result<u64, TableError> {
-        let entries = crate::tables::frames::split(frame, 2)
+        let entries = bulk::split::<2>(frame)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(TableError::Invalid)?;
+            .map_err(|e| TableError::Invalid(e.to_string()))?;
         // The writer lock is held for the whole batch: bound it, so a bulk write
         // never holds other writers (and their threads) for long.
         if entries.len() > MAX_BULK_INSERT {
@@ -813,7 +811,6 @@ pub(crate) const MAX_BULK_INSERT: usize = 4096;
 #[cfg(test)]
 mod tests {
     use super::{INLINE, KeyBytes};
-    use crate::tables::frames::split;
 
     #[test]
     fn keys_hash_compare_and_order_as_their_bytes() {
@@ -847,47 +844,6 @@ mod tests {
         for k in &keys {
             assert_eq!(map.pin().get(k.as_slice()), Some(&k.len()));
         }
-    }
-
-    fn frame(fields: &[&[u8]]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for f in fields {
-            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            out.extend_from_slice(f);
-        }
-        out
-    }
-
-    #[test]
-    fn frames_split_into_entries_and_malformed_ones_say_where() {
-        let keys = frame(&[b"a", b"", b"ccc"]);
-        let got: Vec<_> = split(&keys, 1).map(|e| e.unwrap()[0]).collect();
-        assert_eq!(got, [&b"a"[..], b"", b"ccc"]);
-        let entries = frame(&[b"k1", b"v1", b"k2", b"v2"]);
-        let got: Vec<_> = split(&entries, 2).map(|e| e.unwrap()).collect();
-        assert_eq!(got, [[&b"k1"[..], b"v1"], [b"k2", b"v2"]]);
-        assert_eq!(split(&[], 1).count(), 0);
-
-        let mut short = frame(&[b"a"]);
-        short.extend_from_slice(&[9, 0]);
-        let errs: Vec<_> = split(&short, 1).collect();
-        assert_eq!(
-            errs[1],
-            Err("entry 1 of the frame is truncated (a length needs 4 bytes)".to_string())
-        );
-        let mut long = frame(&[b"a"]);
-        long.extend_from_slice(&100u32.to_le_bytes());
-        long.extend_from_slice(b"xy");
-        assert_eq!(
-            split(&long, 1).nth(1).unwrap(),
-            Err("entry 1 of the frame claims 100 bytes past its end".to_string())
-        );
-        // A key without its value.
-        let odd = frame(&[b"k1", b"v1", b"k2"]);
-        assert!(matches!(
-            split(&odd, 2).nth(1).unwrap(),
-            Err(m) if m.starts_with("entry 1")
-        ));
     }
 
     /// Values held in the entry and values held behind a pointer read, count and

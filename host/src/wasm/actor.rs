@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use foundation_wire as wire;
 use tokio::sync::{oneshot, watch};
 use wasmtime::Store;
 
@@ -17,7 +18,6 @@ use crate::process::mailbox::{Envelope, MailboxRx, Received, Signal, SignalTx};
 use crate::sandbox::{Authority, Effective};
 use crate::wasm::bindings::{ActorWorld, BatchResult, wit};
 use crate::wasm::engine::chain;
-use crate::wasm::frame;
 use crate::wasm::store::{ActorData, LoadedComponent, entering, new_store};
 use crate::wasm::ticker::EpochTicker;
 
@@ -267,7 +267,7 @@ impl ActorTask {
                     for envelope in envelopes.drain(..) {
                         match envelope {
                             Envelope::Cast { from, payload } => {
-                                frame::push_cast(&mut batch, from, &payload)
+                                wire::batch::push_cast(&mut batch, from, &payload)
                             }
                             Envelope::Call {
                                 from,
@@ -275,7 +275,7 @@ impl ActorTask {
                                 reply,
                             } => {
                                 let handle = data.add_pending(reply);
-                                frame::push_call(&mut batch, from, handle, &payload);
+                                wire::batch::push_call(&mut batch, from, handle, &payload);
                             }
                         }
                     }
@@ -354,8 +354,8 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
 }
 
 fn deliver_replies(data: &mut ActorData, result: &BatchResult) -> Result<(), ExitReason> {
-    for reply in frame::replies(&result.replies) {
-        let (handle, payload) =
+    for reply in wire::reply::read(&result.replies) {
+        let wire::reply::Reply { handle, payload } =
             reply.map_err(|e| ExitReason::Trap(format!("malformed batch result: {e}")))?;
         match data.answer(handle, payload) {
             Ok(()) => {}

@@ -7,7 +7,6 @@
 pub(crate) mod actor;
 pub(crate) mod bindings;
 pub(crate) mod engine;
-pub(crate) mod frame;
 pub(crate) mod host;
 pub(crate) mod spawn;
 pub(crate) mod stdio;
