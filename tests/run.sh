@@ -13,3 +13,5 @@ cargo test
 # The embedding example, on the counter guest that the test build made.
 cargo run -p embed-example -- target/guests/wasm32-wasip2/release/counter_guest.wasm
 cargo clippy --workspace --all-targets -- -D warnings
+# The API docs: every intra-doc link resolves, no broken markup.
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps -p foundation-host -p foundation-sdk -p foundation-wire

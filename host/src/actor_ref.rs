@@ -26,6 +26,15 @@ pub struct ActorOptions {
 
 impl ActorOptions {
     /// Options for an actor of `component`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn_with(foundation::ActorOptions::new("counter"), &serde_json::json!({})).await?;
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn new(component: &str) -> Self {
         ActorOptions {
             component: component.to_string(),
@@ -36,26 +45,66 @@ impl ActorOptions {
     }
 
     /// Registers the actor under `name` before its `init` runs.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let options = foundation::ActorOptions::new("counter").name("counter");
+    /// let c = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// assert_eq!(c.label(), "counter");
+    /// # Ok(()) }
+    /// ```
     pub fn name(mut self, name: &str) -> Self {
         self.name = Some(name.to_string());
         self
     }
 
     /// Its mailbox capacity (at least 1).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let options = foundation::ActorOptions::new("counter").mailbox(8);
+    /// let c = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn mailbox(mut self, capacity: usize) -> Self {
         self.mailbox = Some(capacity);
         self
     }
 
     /// Its linear-memory limit in bytes (capped by the runtime's
-    /// [`RuntimeBuilder::max_memory_bytes`]). Growing past it fails inside the guest,
+    /// [`RuntimeBuilder::max_memory_bytes`](crate::RuntimeBuilder::max_memory_bytes)). Growing past it fails inside the guest,
     /// which usually traps; the exit reason then names the limit.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let options = foundation::ActorOptions::new("counter").max_memory(32 << 20);
+    /// let c = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.sandbox.limits.max_memory = Some(bytes);
         self
     }
 
-    /// Its handler deadline (see [`RuntimeBuilder::handler_deadline`]).
+    /// Its handler deadline (see [`RuntimeBuilder::handler_deadline`](crate::RuntimeBuilder::handler_deadline)).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let options = foundation::ActorOptions::new("counter").deadline(std::time::Duration::from_millis(500));
+    /// let c = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.sandbox.limits.deadline = Some(deadline);
         self
@@ -63,6 +112,18 @@ impl ActorOptions {
 
     /// Its capabilities and limits (replacing what [`ActorOptions::max_memory`] and
     /// [`ActorOptions::deadline`] set). Actors it starts run in the same sandbox.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let mut sandbox = foundation::Sandbox::default();
+    /// sandbox.limits.max_memory = Some(32 << 20);
+    /// let options = foundation::ActorOptions::new("counter").sandbox(sandbox);
+    /// let c = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
         self.sandbox = sandbox;
         self
@@ -99,11 +160,30 @@ impl ActorRef {
     }
 
     /// The id of the actor's current instance.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let a = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let b = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// assert_ne!(a.id(), b.id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> ActorId {
         self.cell().id
     }
 
     /// Its manifest name or registered name at start, else `component#id`; for logs.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// assert_eq!(c.label(), format!("counter{}", c.id())); // `ActorId` displays as `#N`
+    /// # Ok(()) }
+    /// ```
     pub fn label(&self) -> String {
         self.cell().label.to_string()
     }
@@ -138,18 +218,51 @@ impl ActorRef {
     }
 
     /// [`ActorRef::call`] with encoded bytes.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({ "start": 3 })).await?;
+    /// let request = foundation::codec::encode(&"Get")?;
+    /// let reply = c.call_raw(request, std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(foundation::codec::decode::<i64>(&reply)?, 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn call_raw(&self, msg: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, SendError> {
         self.node.call(HOST, &self.cell(), msg, timeout).await
     }
 
     /// Casts to the actor, waiting for room in its mailbox up to the runtime's send
     /// timeout, then failing with `MailboxFull`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use serde_json::json;
+    /// let c = runtime.spawn("counter", &json!({})).await?;
+    /// c.cast(&json!({ "Add": 2 })).await?;
+    /// // Casts from one sender arrive in order, before this later call.
+    /// assert_eq!(c.call::<_, i64>(&"Get", std::time::Duration::from_secs(5)).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn cast<M: Serialize + ?Sized>(&self, msg: &M) -> Result<(), ActorError> {
         let bytes = codec::encode(msg).map_err(|e| ActorError::Encode(e.to_string()))?;
         Ok(self.cast_raw(bytes).await?)
     }
 
     /// [`ActorRef::cast`] with encoded bytes.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// c.cast_raw(foundation::codec::encode(&"Reset")?).await?;
+    /// assert_eq!(c.call::<_, i64>(&"Get", std::time::Duration::from_secs(5)).await?, 0);
+    /// # Ok(()) }
+    /// ```
     pub async fn cast_raw(&self, msg: Vec<u8>) -> Result<(), SendError> {
         self.node.cast(HOST, &self.cell(), msg).await
     }
@@ -181,23 +294,66 @@ impl ActorRef {
     }
 
     /// The exit reason, once the actor has stopped.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// assert_eq!(c.exit_reason(), None);
+    /// c.stop(foundation::ExitReason::Normal).await;
+    /// assert_eq!(c.exit_reason(), Some(foundation::ExitReason::Normal));
+    /// # Ok(()) }
+    /// ```
     pub fn exit_reason(&self) -> Option<ExitReason> {
         self.cell().exit.borrow().clone()
     }
 
     /// Waits until the actor stops and returns why.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let watcher = tokio::spawn({ let c = c.clone(); async move { c.wait_exit().await } });
+    /// c.kill();
+    /// assert_eq!(watcher.await?, foundation::ExitReason::Killed);
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_exit(&self) -> ExitReason {
         wait_exit(&self.cell()).await
     }
 
     /// Asks the actor to stop with `reason` (its `terminate` runs, within the shutdown
     /// timeout; past it the actor is killed) and returns its final exit reason.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::ExitReason;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let reason = ExitReason::Custom("maintenance".into());
+    /// assert_eq!(c.stop(reason.clone()).await, reason);
+    /// # Ok(()) }
+    /// ```
     pub async fn stop(&self, reason: ExitReason) -> ExitReason {
         stop(&self.cell(), reason, self.node.settings.shutdown_timeout).await
     }
 
     /// Kills the actor: no `terminate`; watchers see `killed`. A guest busy in a
     /// handler is stopped at its next epoch tick.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// c.kill();
+    /// assert_eq!(c.wait_exit().await, foundation::ExitReason::Killed);
+    /// # Ok(()) }
+    /// ```
     pub fn kill(&self) {
         kill(&self.cell())
     }

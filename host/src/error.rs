@@ -6,6 +6,7 @@ use std::time::Duration;
 
 /// Why an actor stopped. Mirrors `exit-reason` in the WIT.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum ExitReason {
     /// It stopped by its own choice, without error.
     Normal,
@@ -28,6 +29,7 @@ pub enum ExitReason {
 /// A sandbox limit that can stop an instance (see `docs/semantics.md`, "Limits
 /// and quotas").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum Limit {
     /// Linear memory would have grown past `max_memory`.
     Memory,
@@ -141,6 +143,7 @@ pub enum SpawnError {
 
 /// A place in a manifest file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Location {
     /// The manifest file.
     pub file: PathBuf,
@@ -159,6 +162,7 @@ impl std::fmt::Display for Location {
 /// An invalid manifest: where, and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", location.as_ref().map_or_else(|| file.display().to_string(), |l| l.to_string()))]
+#[non_exhaustive]
 pub struct ManifestError {
     /// The manifest file.
     pub file: PathBuf,

@@ -25,6 +25,7 @@ pub struct Fanout {
 
 /// Why a timer, group or pub/sub operation was refused; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EventError {
     #[error("invalid: {0}")]
     Invalid(String),

@@ -44,7 +44,7 @@ mod node;
 mod supervisor;
 mod timers;
 
-pub mod manifest;
+mod manifest;
 
 mod wasm;
 
@@ -54,10 +54,12 @@ mod runtime;
 mod table_ref;
 
 pub use actor_ref::{ActorOptions, ActorRef};
-pub use error::{ActorError, Error, ExitReason, Limit, SendError, SpawnError};
+pub use error::{
+    ActorError, Error, ExitReason, Limit, Location, ManifestError, SendError, SpawnError,
+};
 pub use events::{EventError, Fanout, topic_matches};
 pub use id::ActorId;
-pub use manifest::{Manifest, ManifestError};
+pub use manifest::{BuildCommand, Manifest};
 pub use probe::{Probe, ProbeError, ProbeReply, Received, SystemMessage};
 pub use process::mailbox::Down;
 pub use runtime::{

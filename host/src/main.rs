@@ -107,26 +107,26 @@ async fn wait_for_stop_signal() -> Result<()> {
 }
 
 async fn build_components(manifest: &Manifest) -> Result<()> {
-    for c in &manifest.components {
-        let Some(cmd) = &c.build else { continue };
-        tracing::info!(component = %c.name, "building: {cmd}");
+    for c in manifest.build_commands() {
+        let cmd = c.command;
+        tracing::info!(component = %c.component, "building: {cmd}");
         let status = tokio::process::Command::new("sh")
             .arg("-c")
             .arg(cmd)
-            .current_dir(&c.workdir)
+            .current_dir(c.workdir)
             .status()
             .await
             .with_context(|| {
                 format!(
                     "component {:?}: cannot run its build command `{cmd}`",
-                    c.name
+                    c.component
                 )
             })?;
         if !status.success() {
             bail!(
                 "{}: component {:?}: build command `{cmd}` failed ({status})",
                 c.location,
-                c.name
+                c.component
             );
         }
     }
@@ -141,8 +141,8 @@ fn check(path: &Path) -> Result<()> {
     println!(
         "ok: {}: {} component(s), {} actor(s)",
         path.display(),
-        manifest.components.len(),
-        manifest.actors.len()
+        manifest.component_names().len(),
+        manifest.actor_names().len()
     );
     Ok(())
 }

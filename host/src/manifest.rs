@@ -82,7 +82,7 @@ use toml::Spanned;
 
 use std::sync::Arc;
 
-pub use crate::error::{Location, ManifestError};
+use crate::error::{Location, ManifestError};
 use crate::sandbox::{Capabilities, DirAccess, Limits, Sandbox};
 use crate::supervisor::spec::{
     AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec,
@@ -91,92 +91,92 @@ use crate::supervisor::spec::{
 /// A parsed, validated manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    /// The file it was read from ("<memory>" when parsed from a string).
-    pub file: PathBuf,
+    /// The file it was read from: the `file` given to `parse`.
+    pub(crate) file: PathBuf,
     /// Components, in name order.
-    pub components: Vec<ComponentDecl>,
+    pub(crate) components: Vec<ComponentDecl>,
     /// Actors, in file order.
-    pub actors: Vec<ActorDecl>,
+    pub(crate) actors: Vec<ActorDecl>,
     /// Supervisors, in file order.
-    pub supervisors: Vec<SupervisorDecl>,
+    pub(crate) supervisors: Vec<SupervisorDecl>,
     /// The names of the top-level actors and supervisors (those no supervisor
     /// lists), in the order they start.
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// `[runtime]`: how to size the runtime.
-    pub runtime: RuntimeDecl,
+    pub(crate) runtime: RuntimeDecl,
     /// `[limits]`: the defaults of this manifest's actors (already applied to each
     /// actor's sandbox).
-    pub limits: Limits,
+    pub(crate) limits: Limits,
 }
 
 /// The `[runtime]` section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuntimeDecl {
+pub(crate) struct RuntimeDecl {
     /// The instance pool's size: the most live actors and tasks at once.
-    pub max_instances: Option<u32>,
+    pub(crate) max_instances: Option<u32>,
 }
 
 /// A supervisor declared in `[[supervisors]]`.
 #[derive(Debug, Clone)]
-pub struct SupervisorDecl {
+pub(crate) struct SupervisorDecl {
     /// Its unique name; it is registered under it.
-    pub name: String,
+    pub(crate) name: String,
     /// Its restart strategy.
-    pub strategy: Strategy,
+    pub(crate) strategy: Strategy,
     /// Restart intensity: at most this many restarts...
-    pub max_restarts: u32,
+    pub(crate) max_restarts: u32,
     /// ...within this window.
-    pub max_seconds: Duration,
+    pub(crate) max_seconds: Duration,
     /// Its children's names, in start order.
-    pub children: Vec<String>,
+    pub(crate) children: Vec<String>,
     /// Its restart type, when it is itself supervised.
-    pub restart: Option<Restart>,
+    pub(crate) restart: Option<Restart>,
     /// How its supervisor stops it, when it is itself supervised.
-    pub shutdown: Option<Shutdown>,
+    pub(crate) shutdown: Option<Shutdown>,
     /// The most children at once (for children added at run time).
-    pub max_children: Option<usize>,
+    pub(crate) max_children: Option<usize>,
     /// When significant children shut it down.
-    pub auto_shutdown: AutoShutdown,
+    pub(crate) auto_shutdown: AutoShutdown,
     /// Where it is declared.
-    pub location: Location,
+    pub(crate) location: Location,
 }
 
 /// A component declared in `[components.NAME]`.
 #[derive(Debug, Clone)]
-pub struct ComponentDecl {
+pub(crate) struct ComponentDecl {
     /// Its name, which actors refer to.
-    pub name: String,
+    pub(crate) name: String,
     /// The `.wasm` file, resolved against the manifest's directory.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// A shell command that builds it (`foundation run --build`).
-    pub build: Option<String>,
+    pub(crate) build: Option<String>,
     /// The directory the build command runs in (the manifest's by default).
-    pub workdir: PathBuf,
+    pub(crate) workdir: PathBuf,
     /// Where `path` is written in the manifest, for errors about the file.
-    pub location: Location,
+    pub(crate) location: Location,
 }
 
 /// An actor declared in `[[actors]]`.
 #[derive(Debug, Clone)]
-pub struct ActorDecl {
+pub(crate) struct ActorDecl {
     /// Its unique name; the actor is registered under it.
-    pub name: String,
+    pub(crate) name: String,
     /// The component it runs.
-    pub component: String,
+    pub(crate) component: String,
     /// Its init argument, encoded as MessagePack.
-    pub args: Vec<u8>,
+    pub(crate) args: Vec<u8>,
     /// Its mailbox capacity, when it overrides the runtime's default.
-    pub mailbox: Option<usize>,
+    pub(crate) mailbox: Option<usize>,
     /// Its restart type, when supervised.
-    pub restart: Option<Restart>,
+    pub(crate) restart: Option<Restart>,
     /// How its supervisor stops it, when supervised.
-    pub shutdown: Option<Shutdown>,
+    pub(crate) shutdown: Option<Shutdown>,
     /// Whether its exit can shut its supervisor down (`auto_shutdown`).
-    pub significant: bool,
+    pub(crate) significant: bool,
     /// Its capabilities, and its limits with the manifest's defaults applied.
-    pub sandbox: Arc<Sandbox>,
+    pub(crate) sandbox: Arc<Sandbox>,
     /// Where the actor is declared, for errors about it.
-    pub location: Location,
+    pub(crate) location: Location,
 }
 
 #[derive(Deserialize)]
@@ -630,19 +630,68 @@ impl Manifest {
     }
 
     /// The actor declared as `name`.
-    pub fn actor(&self, name: &str) -> Option<&ActorDecl> {
+    pub(crate) fn actor(&self, name: &str) -> Option<&ActorDecl> {
         self.actors.iter().find(|a| a.name == name)
     }
 
     /// The supervisor declared as `name`.
-    pub fn supervisor(&self, name: &str) -> Option<&SupervisorDecl> {
+    pub(crate) fn supervisor(&self, name: &str) -> Option<&SupervisorDecl> {
         self.supervisors.iter().find(|s| s.name == name)
     }
 
-    /// The declaration of component `name`.
-    pub fn component(&self, name: &str) -> Option<&ComponentDecl> {
-        self.components.iter().find(|c| c.name == name)
+    /// The file it was read from (the `file` given to [`Manifest::parse`]).
+    pub fn file(&self) -> &Path {
+        &self.file
     }
+
+    /// The names of its components, in name order.
+    pub fn component_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.components.iter().map(|c| c.name.as_str())
+    }
+
+    /// The names of its actors, in file order.
+    pub fn actor_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.actors.iter().map(|a| a.name.as_str())
+    }
+
+    /// The names of its supervisors, in file order.
+    pub fn supervisor_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.supervisors.iter().map(|s| s.name.as_str())
+    }
+
+    /// The top-level actors and supervisors (those no supervisor lists), in the
+    /// order [`Runtime::start`](crate::Runtime::start) starts them.
+    pub fn roots(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.roots.iter().map(String::as_str)
+    }
+
+    /// The build commands of the components that declare one (`build = "..."`), in
+    /// component name order, for a tool to run before loading them
+    /// (`foundation run --build` does).
+    pub fn build_commands(&self) -> impl Iterator<Item = BuildCommand<'_>> {
+        self.components.iter().filter_map(|c| {
+            Some(BuildCommand {
+                component: &c.name,
+                command: c.build.as_deref()?,
+                workdir: &c.workdir,
+                location: &c.location,
+            })
+        })
+    }
+}
+
+/// A component's build command, from its `build` key.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct BuildCommand<'a> {
+    /// The component it builds.
+    pub component: &'a str,
+    /// A shell command (run with `sh -c`).
+    pub command: &'a str,
+    /// The directory it runs in: the component's `workdir`, else the manifest's.
+    pub workdir: &'a Path,
+    /// Where the component is declared, for errors about its build.
+    pub location: &'a Location,
 }
 
 fn shutdown(
@@ -811,5 +860,138 @@ fn locate(text: &str, file: &Path, offset: usize) -> Location {
         file: file.to_path_buf(),
         line,
         column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// What a parsed manifest holds; what a broken one says is tested in the
+/// integration tests (`tests/it/manifest.rs`), through the public API.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMPONENT: &str = "[components.counter]\npath = \"counter.wasm\"\n";
+    const TREE_BASE: &str = "[components.counter]\npath = \"counter.wasm\"\n\n[[actors]]\nname = \"a\"\ncomponent = \"counter\"\n";
+
+    #[test]
+    fn a_valid_manifest_parses_with_resolved_paths_and_encoded_args() {
+        let text = format!(
+            "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbox = 8\nargs = {{ start = 10 }}\n"
+        );
+        let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/apps/demo")).unwrap();
+        assert_eq!(m.components[0].path, Path::new("/apps/demo/counter.wasm"));
+        assert_eq!(m.actors[0].mailbox, Some(8));
+        assert_eq!(m.actors[0].location.line, 4);
+        #[derive(serde::Deserialize, PartialEq, Debug)]
+        struct Args {
+            start: i64,
+        }
+        assert_eq!(
+            crate::codec::decode::<Args>(&m.actors[0].args).unwrap(),
+            Args { start: 10 }
+        );
+    }
+
+    #[test]
+    fn a_supervision_tree_parses_with_roots_in_file_order() {
+        let text = format!(
+            "{TREE_BASE}\n[[supervisors]]\nname = \"root\"\nstrategy = \"rest_for_one\"\nchildren = [\"inner\"]\n\n\
+             [[supervisors]]\nname = \"inner\"\nchildren = [\"b\"]\nshutdown = \"infinity\"\n\n\
+             [[actors]]\nname = \"b\"\ncomponent = \"counter\"\nrestart = \"transient\"\nshutdown = \"brutal_kill\"\n"
+        );
+        let m = Manifest::parse(&text, Path::new("app.toml"), Path::new(".")).unwrap();
+        assert_eq!(m.roots, ["a", "root"]);
+        let root = m.supervisor("root").unwrap();
+        assert_eq!(root.strategy, Strategy::RestForOne);
+        assert_eq!((root.max_restarts, root.max_seconds.as_secs()), (1, 5));
+        assert_eq!(
+            m.supervisor("inner").unwrap().shutdown,
+            Some(Shutdown::Infinity)
+        );
+        let b = m.actor("b").unwrap();
+        assert_eq!(
+            (b.restart, b.shutdown),
+            (Some(Restart::Transient), Some(Shutdown::BrutalKill))
+        );
+    }
+
+    #[test]
+    fn limits_merge_manifest_defaults_under_each_actor_s_own() {
+        let text = format!(
+            "{COMPONENT}
+    [runtime]
+    max_instances = 5000
+
+    [limits]
+    max_memory = \"64 MiB\"
+    deadline = \"2s\"
+    max_children = 10
+
+    [[actors]]
+    name = \"a\"
+    component = \"counter\"
+    limits = {{ max_memory = 1048576, max_tables = 3, max_message_size = \"1 KiB\" }}
+
+    [[actors]]
+    name = \"b\"
+    component = \"counter\"
+    limits = {{ deadline = 250, max_tasks = 2, max_table_elements = 500 }}
+    "
+        );
+        let m = Manifest::parse(&text, Path::new("app.toml"), Path::new("/apps/demo")).unwrap();
+        assert_eq!(m.runtime.max_instances, Some(5000));
+        let a = &m.actors[0].sandbox.limits;
+        assert_eq!(a.max_memory, Some(1 << 20));
+        assert_eq!(a.deadline, Some(Duration::from_secs(2)));
+        assert_eq!(a.max_children, Some(10));
+        assert_eq!(a.max_tables, Some(3));
+        assert_eq!(a.max_message_size, Some(1024));
+        assert_eq!(a.max_tasks, None, "unset: the runtime's default");
+        let b = &m.actors[1].sandbox.limits;
+        assert_eq!(b.max_memory, Some(64 << 20));
+        assert_eq!(b.deadline, Some(Duration::from_millis(250)));
+        assert_eq!(b.max_tasks, Some(2));
+        assert_eq!(b.max_table_elements, Some(500));
+        assert!(m.actors[0].sandbox.capabilities.is_empty());
+    }
+
+    #[test]
+    fn granted_capabilities_reach_the_actor_s_sandbox() {
+        let dir = std::env::temp_dir();
+        let text = format!(
+            "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n\n[actors.capabilities]\n\
+             dirs = [{{ host = \".\", guest = \"/tmp\", access = \"read-only\" }}]\nenv = {{ A = \"1\" }}\nconnect = [\"127.0.0.1:4222\"]\n"
+        );
+        let m = Manifest::parse(&text, Path::new("app.toml"), &dir).unwrap();
+        assert!(!m.actors[0].sandbox.capabilities.is_empty());
+        let plain = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n");
+        let m = Manifest::parse(&plain, Path::new("app.toml"), &dir).unwrap();
+        assert!(m.actors[0].sandbox.capabilities.is_empty());
+    }
+
+    #[test]
+    fn the_public_view_lists_names_roots_and_build_commands() {
+        let text = "[components.counter]\npath = \"counter.wasm\"\nbuild = \"make counter\"\n\n\
+             [components.plain]\npath = \"plain.wasm\"\n\n\
+             [[actors]]\nname = \"a\"\ncomponent = \"counter\"\n\n\
+             [[supervisors]]\nname = \"root\"\nchildren = [\"b\"]\n\n\
+             [[actors]]\nname = \"b\"\ncomponent = \"plain\"\n";
+        let m = Manifest::parse(text, Path::new("app.toml"), Path::new("/apps/demo")).unwrap();
+        assert_eq!(m.file(), Path::new("app.toml"));
+        assert_eq!(
+            m.component_names().collect::<Vec<_>>(),
+            ["counter", "plain"]
+        );
+        assert_eq!(m.actor_names().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(m.supervisor_names().collect::<Vec<_>>(), ["root"]);
+        assert_eq!(m.roots().collect::<Vec<_>>(), ["a", "root"]);
+        let builds: Vec<_> = m.build_commands().collect();
+        assert_eq!(builds.len(), 1, "only the component that declares one");
+        let b = builds[0];
+        assert_eq!((b.component, b.command), ("counter", "make counter"));
+        assert_eq!(b.workdir, Path::new("/apps/demo"));
+        assert_eq!(
+            (b.location.line, b.location.file.as_path()),
+            (2, Path::new("app.toml"))
+        );
     }
 }

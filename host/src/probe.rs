@@ -49,6 +49,7 @@ pub enum ProbeError {
 
 /// A system message that reached a probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SystemMessage {
     /// A monitored actor stopped.
     Down(Down),
@@ -107,11 +108,30 @@ impl Probe {
     }
 
     /// The probe's address.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let a = runtime.probe();
+    /// let b = runtime.probe();
+    /// assert_ne!(a.id(), b.id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> ActorId {
         self.cell.id
     }
 
     /// Registers the probe under `name`, so guests find it with `whereis`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.register("observer")?;
+    /// // Taken while the probe lives.
+    /// assert!(runtime.probe().register("observer").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn register(&self, name: &str) -> Result<(), SpawnError> {
         self.node
             .registry
@@ -120,16 +140,49 @@ impl Probe {
     }
 
     /// Joins process group `group` (see docs/semantics.md, "Process groups").
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.join("audit")?;
+    /// runtime.dispatch("audit", &"entry").await?;
+    /// assert_eq!(probe.recv::<String>(std::time::Duration::from_secs(5)).await?.msg, "entry");
+    /// # Ok(()) }
+    /// ```
     pub fn join(&self, group: &str) -> Result<(), EventError> {
         self.node.events.join(self.cell.id.get(), group)
     }
 
     /// Subscribes to topics matching `pattern` (see docs/semantics.md, "Pub/sub").
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.subscribe("orders.*")?;
+    /// runtime.publish("orders.new", &42).await?;
+    /// runtime.publish("invoices.new", &43).await?;
+    /// assert_eq!(probe.recv::<i32>(std::time::Duration::from_secs(5)).await?.msg, 42);
+    /// probe.refute_receive(std::time::Duration::from_millis(20)).await;
+    /// # Ok(()) }
+    /// ```
     pub fn subscribe(&self, pattern: &str) -> Result<(), EventError> {
         self.node.events.subscribe(self.cell.id.get(), pattern)
     }
 
     /// Waits at most `timeout` for the next message and decodes it as `M`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// use std::time::Duration;
+    /// use foundation::ProbeError;
+    /// let timeout = Duration::from_millis(10);
+    /// assert_eq!(probe.recv::<i32>(timeout).await.unwrap_err(), ProbeError::Timeout(timeout));
+    /// # Ok(()) }
+    /// ```
     pub async fn recv<M: DeserializeOwned>(
         &mut self,
         timeout: Duration,
@@ -154,6 +207,24 @@ impl Probe {
     }
 
     /// Answers a call received by this probe.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// # runtime.add_component("testactor", foundation_fixtures::TESTACTOR)?;
+    /// # let guest = runtime.spawn("testactor", &serde_json::json!({})).await?;
+    /// use std::time::Duration;
+    /// use serde_json::{Value, json};
+    /// // A guest calls the probe with `{"Echo": "hi"}` and waits for the answer.
+    /// # let request = json!({ "CallEcho": { "to": probe.id().get(), "text": "hi", "timeout_ms": 5000 } });
+    /// # let pending = tokio::spawn(async move { guest.call::<_, Value>(&request, Duration::from_secs(5)).await });
+    /// let call = probe.recv::<Value>(Duration::from_secs(5)).await?;
+    /// assert_eq!(call.msg, json!({ "Echo": "hi" }));
+    /// probe.reply(call.reply.expect("a call, not a cast"), &json!({ "Text": "hello" }))?;
+    /// # assert_eq!(pending.await??, json!({ "Text": "Text(\"hello\")" }));
+    /// # Ok(()) }
+    /// ```
     pub fn reply<R: Serialize + ?Sized>(
         &self,
         to: ProbeReply,
@@ -166,6 +237,19 @@ impl Probe {
 
     /// Monitors `target`: its DOWN arrives through [`Probe::recv_down`]. A dead
     /// target gives a DOWN with `Noproc` at once.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let monitor = probe.monitor(c.id());
+    /// c.kill();
+    /// let down = probe.recv_down(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!((down.monitor, down.reason), (monitor, foundation::ExitReason::Killed));
+    /// # Ok(()) }
+    /// ```
     pub fn monitor(&self, target: ActorId) -> u64 {
         self.node.monitor(&self.cell.mailbox.signals, target.get())
     }
@@ -173,6 +257,22 @@ impl Probe {
     /// Links the probe with `target`: when the target stops, the probe receives an
     /// exit signal through [`Probe::recv_signal`] (a probe always traps exits).
     /// Errors: `Noproc` when the target is dead.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// probe.link(c.id())?;
+    /// c.stop(foundation::ExitReason::Custom("bye".into())).await;
+    /// let signal = probe.recv_signal(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(
+    ///     signal,
+    ///     foundation::SystemMessage::Exit { from: c.id(), reason: foundation::ExitReason::Custom("bye".into()) }
+    /// );
+    /// # Ok(()) }
+    /// ```
     pub fn link(&self, target: ActorId) -> Result<(), SendError> {
         let target = self.node.registry.get(target).ok_or(SendError::Noproc)?;
         cell::link(&self.cell, &target).map_err(|_| SendError::Noproc)
@@ -180,6 +280,15 @@ impl Probe {
 
     /// Waits at most `timeout` for the next system message: a DOWN of the probe's
     /// monitors, or an exit signal from a linked actor.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// use std::time::Duration;
+    /// assert!(probe.recv_signal(Duration::from_millis(10)).await.is_err(), "nothing yet");
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_signal(&mut self, timeout: Duration) -> Result<SystemMessage, ProbeError> {
         loop {
             let signal = tokio::time::timeout(timeout, self.rx.recv_signal())
@@ -200,6 +309,20 @@ impl Probe {
     }
 
     /// Waits at most `timeout` for the next DOWN; any other system message is an error.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// let other = runtime.probe();
+    /// let id = other.id();
+    /// drop(other);
+    /// // Monitoring the dead gives a DOWN with `noproc` at once.
+    /// probe.monitor(id);
+    /// let down = probe.recv_down(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(down.reason, foundation::ExitReason::Noproc);
+    /// # Ok(()) }
+    /// ```
     pub async fn recv_down(&mut self, timeout: Duration) -> Result<Down, ProbeError> {
         match self.recv_signal(timeout).await? {
             SystemMessage::Down(down) => Ok(down),
@@ -208,6 +331,14 @@ impl Probe {
     }
 
     /// Asserts that nothing arrives within `timeout`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.refute_receive(std::time::Duration::from_millis(10)).await;
+    /// # Ok(()) }
+    /// ```
     pub async fn refute_receive(&mut self, timeout: Duration) {
         if let Ok(Some(envelope)) = tokio::time::timeout(timeout, self.rx.recv_user()).await {
             panic!("expected no message within {timeout:?}, got {envelope:?}");

@@ -8,17 +8,17 @@ use serde::Serialize;
 
 use crate::actor_ref::{ActorOptions, ActorRef};
 use crate::codec;
-use crate::error::{Error, ExitReason, SpawnError};
+use crate::error::{Error, ExitReason, ManifestError, SpawnError};
 use crate::events::{EventError, Fanout};
 use crate::id::{ActorId, HOST};
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::Manifest;
 use crate::node::{Node, Settings, SpawnSpec, kill, stop};
 use crate::probe::Probe;
 use crate::process::cell::ActorCell;
 use crate::sandbox::{LimitHits, Limits};
 use crate::supervisor::server as supervisor;
 use crate::supervisor::spec::{ChildInfo, NewChild, SupervisorSpec};
-use crate::supervisor::wire::{SupervisorReply, SupervisorRequest};
+use crate::supervisor::wire::{ChildError, SupervisorReply, SupervisorRequest};
 use crate::table_ref::TableRef;
 use crate::tables::table::{TableError, TableOptions};
 use crate::wasm::engine::{EngineSettings, default_cache_dir};
@@ -80,6 +80,16 @@ impl Default for RuntimeBuilder {
 
 impl RuntimeBuilder {
     /// Mailbox capacity for actors that do not set their own (default 1024).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// let runtime = foundation::Runtime::builder().mailbox_capacity(64).build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// // Actors that set no capacity of their own queue at most 64 messages.
+    /// let counter = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// counter.try_cast(&serde_json::json!({ "Add": 1 }))?;
+    /// # Ok(()) }
+    /// ```
     pub fn mailbox_capacity(&mut self, capacity: usize) -> &mut Self {
         self.settings.mailbox_capacity = capacity.max(1);
         self
@@ -87,12 +97,33 @@ impl RuntimeBuilder {
 
     /// How long a sender waits for room in a full mailbox before `MailboxFull`
     /// (default 5 s).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::time::Duration;
+    /// // A cast to a full mailbox fails with `MailboxFull` after 100 ms.
+    /// let runtime = foundation::Runtime::builder().send_timeout(Duration::from_millis(100)).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn send_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.settings.send_timeout = timeout;
         self
     }
 
     /// How long an actor's `terminate` may run when it is stopped (default 5 s).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::time::Duration;
+    /// let runtime = foundation::Runtime::builder().shutdown_timeout(Duration::from_secs(1)).build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let counter = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// // `terminate` gets at most a second; then the actor is killed.
+    /// runtime.shutdown().await;
+    /// assert_eq!(counter.exit_reason(), Some(foundation::ExitReason::Shutdown));
+    /// # Ok(()) }
+    /// ```
     pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.settings.shutdown_timeout = timeout;
         self
@@ -100,6 +131,20 @@ impl RuntimeBuilder {
 
     /// The largest message, reply or init argument in bytes (default 8 MiB). Larger
     /// ones are refused at the sender with `TooLarge`, never truncated.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// let runtime = foundation::Runtime::builder().max_message_size(64).build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let counter = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let big = vec![0u8; 100];
+    /// let err = counter.cast(&big).await.unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     foundation::ActorError::Send(foundation::SendError::TooLarge { max: 64, .. })
+    /// ));
+    /// # Ok(()) }
+    /// ```
     pub fn max_message_size(&mut self, bytes: usize) -> &mut Self {
         self.settings.max_message_size = bytes;
         self
@@ -107,6 +152,14 @@ impl RuntimeBuilder {
 
     /// Where compiled components are cached; `None` compiles every time. Default:
     /// `$FOUNDATION_CACHE_DIR`, `$XDG_CACHE_HOME/foundation` or `~/.cache/foundation`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// // Compile every component on load, with no cache on disk.
+    /// let runtime = foundation::Runtime::builder().cache_dir(None).build()?;
+    /// runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// # Ok(()) }
+    /// ```
     pub fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
         self.cache_dir = dir;
         self
@@ -116,6 +169,17 @@ impl RuntimeBuilder {
     /// may run before the actor is stopped with a `deadline-exceeded` trap (default:
     /// none). Running time, checked at epoch ticks: a wait in a host call counts as at
     /// most one time slice; see `docs/semantics.md`, "Handler deadline".
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::time::Duration;
+    /// // No single handler of any actor may run longer than 2 s.
+    /// let runtime = foundation::Runtime::builder()
+    ///     .handler_deadline(Some(Duration::from_secs(2)))
+    ///     .build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn handler_deadline(&mut self, deadline: Option<Duration>) -> &mut Self {
         self.settings.limits.deadline = deadline;
         self
@@ -125,6 +189,19 @@ impl RuntimeBuilder {
     /// entry or [`ActorOptions::sandbox`]) override them field by field. Replaces
     /// what [`RuntimeBuilder::handler_deadline`] set. See `docs/semantics.md`,
     /// "Limits and quotas", for the built-in defaults.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::time::Duration;
+    /// let limits = foundation::Limits {
+    ///     max_memory: Some(16 << 20),
+    ///     deadline: Some(Duration::from_secs(1)),
+    ///     ..foundation::Limits::default()
+    /// };
+    /// let runtime = foundation::Runtime::builder().default_limits(limits).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn default_limits(&mut self, limits: Limits) -> &mut Self {
         self.settings.limits = limits;
         self
@@ -135,6 +212,15 @@ impl RuntimeBuilder {
     /// and every 10 ms (or this interval, if longer) otherwise; see
     /// `docs/semantics.md`, "Busy guests and fairness". At least 100 µs: a shorter
     /// slice would keep the ticker thread spinning while a guest is busy.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::time::Duration;
+    /// // Busy guests yield their thread every 5 ms instead of every millisecond.
+    /// let runtime = foundation::Runtime::builder().epoch_interval(Duration::from_millis(5)).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn epoch_interval(&mut self, interval: Duration) -> &mut Self {
         self.epoch_interval = interval.max(MIN_EPOCH_INTERVAL);
         self
@@ -142,18 +228,43 @@ impl RuntimeBuilder {
 
     /// Whether instances come from wasmtime's pooling allocator (default: yes, with
     /// copy-on-write memory images).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// // Allocate each instance on demand (slower to start, no reservation up front).
+    /// let runtime = foundation::Runtime::builder().pooling(false).build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let counter = runtime.spawn("counter", &serde_json::json!({ "start": 2 })).await?;
+    /// assert_eq!(counter.call::<_, i64>(&"Get", std::time::Duration::from_secs(5)).await?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn pooling(&mut self, enabled: bool) -> &mut Self {
         self.engine.pooling = enabled;
         self
     }
 
     /// The most live actors at once with the pooling allocator (default 1000).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// // Room for 100 live actors and tasks; the 101st spawn is refused.
+    /// let runtime = foundation::Runtime::builder().max_instances(100).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn max_instances(&mut self, n: u32) -> &mut Self {
         self.engine.max_instances = n;
         self
     }
 
     /// The largest linear memory of one actor, in bytes (default 256 MiB).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// let runtime = foundation::Runtime::builder().max_memory_bytes(64 << 20).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn max_memory_bytes(&mut self, bytes: usize) -> &mut Self {
         self.engine.max_memory_bytes = bytes;
         self
@@ -161,6 +272,19 @@ impl RuntimeBuilder {
 
     /// Applies a manifest's `[runtime]` section (the pool's size) and makes its
     /// `[limits]` the default of every actor (its declared actors have them already).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// use std::path::Path;
+    /// let manifest = foundation::Manifest::parse(
+    ///     "[runtime]\nmax_instances = 50\n[limits]\nmax_memory = \"32 MiB\"\n",
+    ///     Path::new("app.toml"),
+    ///     Path::new("."),
+    /// )?;
+    /// let runtime = foundation::Runtime::builder().manifest(&manifest).build()?;
+    /// # drop(runtime);
+    /// # Ok(()) }
+    /// ```
     pub fn manifest(&mut self, manifest: &Manifest) -> &mut Self {
         if let Some(n) = manifest.runtime.max_instances {
             self.max_instances(n);
@@ -172,6 +296,12 @@ impl RuntimeBuilder {
 
     /// Builds the runtime. Must be called within a tokio runtime, whose handle the
     /// actors then run on.
+    ///
+    /// ```
+    /// // Outside a tokio runtime there is nothing to run actors on.
+    /// let err = foundation::Runtime::builder().build().unwrap_err();
+    /// assert!(err.to_string().contains("within a tokio runtime"));
+    /// ```
     pub fn build(&self) -> Result<Runtime, Error> {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Engine("Runtime::build must be called within a tokio runtime".into())
@@ -200,6 +330,16 @@ async fn supervisor_request(
         .map_err(|e| SpawnError::Unavailable(format!("supervisor {}: {e}", supervisor.label())))
 }
 
+/// A supervisor's refusal as the caller sees it: the child's own start error as it
+/// was, the supervisor's reasons (`max_children`, `already_present`, `not_found`, an
+/// invalid spec) as `Unavailable` with OTP's words.
+fn refusal(e: ChildError) -> SpawnError {
+    match e {
+        ChildError::StartFailed(e) => e,
+        other => SpawnError::Unavailable(other.to_string()),
+    }
+}
+
 /// The foundation runtime: components, actors, and the engine they run on.
 ///
 /// Dropping it kills every actor still running; call [`Runtime::shutdown`] first for
@@ -220,6 +360,13 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// A builder with the default settings.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// let runtime = foundation::Runtime::builder().build()?;
+    /// assert_eq!(runtime.actor_count(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder::default()
     }
@@ -248,6 +395,16 @@ impl Runtime {
     }
 
     /// Like [`Runtime::add_component`], from the component's bytes.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let bytes = std::fs::read(foundation_fixtures::COUNTER)?;
+    /// runtime.add_component_bytes("counter", &bytes)?;
+    /// let counter = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// # drop(counter);
+    /// # Ok(()) }
+    /// ```
     pub fn add_component_bytes(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
         self.add(name, bytes, "bytes")
     }
@@ -258,6 +415,18 @@ impl Runtime {
 
     /// Loads every component of a manifest. Errors name the manifest line of the
     /// component's `path`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// use std::path::Path;
+    /// let text = "[components.counter]\npath = \"no-such.wasm\"\n";
+    /// let manifest = foundation::Manifest::parse(text, Path::new("app.toml"), Path::new("/apps"))?;
+    /// // The error names the manifest line that declares the file.
+    /// let err = runtime.load_components(&manifest).unwrap_err().to_string();
+    /// assert!(err.starts_with("app.toml:2:8: "), "{err}");
+    /// # Ok(()) }
+    /// ```
     pub fn load_components(&self, manifest: &Manifest) -> Result<(), Error> {
         for decl in &manifest.components {
             self.add_component(&decl.name, &decl.path)
@@ -346,6 +515,22 @@ impl Runtime {
     }
 
     /// Like [`Runtime::spawn`], with a name and a mailbox capacity.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::ActorOptions;
+    /// let options = ActorOptions::new("counter").name("hits").mailbox(16);
+    /// let hits = runtime.spawn_with(options, &serde_json::json!({})).await?;
+    /// assert_eq!(runtime.whereis("hits").map(|a| a.id()), Some(hits.id()));
+    /// // A name is held by one live actor at a time.
+    /// let again = runtime
+    ///     .spawn_with(ActorOptions::new("counter").name("hits"), &serde_json::json!({}))
+    ///     .await;
+    /// assert!(matches!(again, Err(foundation::SpawnError::NameTaken(_))));
+    /// # Ok(()) }
+    /// ```
     pub async fn spawn_with<A: Serialize + ?Sized>(
         &self,
         options: ActorOptions,
@@ -405,6 +590,17 @@ impl Runtime {
     }
 
     /// The live actor registered as `name` (probes are not actors: `None` for them).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use foundation::ActorOptions;
+    /// assert!(runtime.whereis("c").is_none());
+    /// let c = runtime.spawn_with(ActorOptions::new("counter").name("c"), &serde_json::json!({})).await?;
+    /// assert_eq!(runtime.whereis("c").unwrap().id(), c.id());
+    /// # Ok(()) }
+    /// ```
     pub fn whereis(&self, name: &str) -> Option<ActorRef> {
         self.node
             .registry
@@ -414,6 +610,19 @@ impl Runtime {
     }
 
     /// The live actor with this id (probes are not actors: `None` for them).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// let same = runtime.actor(c.id()).expect("alive");
+    /// assert_eq!(same.label(), c.label());
+    /// c.kill();
+    /// c.wait_exit().await;
+    /// assert!(runtime.actor(c.id()).is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn actor(&self, id: ActorId) -> Option<ActorRef> {
         self.node
             .registry
@@ -444,6 +653,18 @@ impl Runtime {
 
     /// Casts `msg` to every subscriber whose pattern matches `topic` (from the host,
     /// sender 0). See docs/semantics.md, "Pub/sub" and "Fan-out".
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.subscribe("prices.*")?;
+    /// let fanout = runtime.publish("prices.EURUSD", &1.09f64).await?;
+    /// assert_eq!(fanout.delivered, 1);
+    /// let got = probe.recv::<f64>(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!((got.from, got.msg), (None, 1.09));
+    /// # Ok(()) }
+    /// ```
     pub async fn publish<M: Serialize + ?Sized>(
         &self,
         topic: &str,
@@ -458,6 +679,18 @@ impl Runtime {
     }
 
     /// Casts `msg` to every member of `group` (from the host).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let mut probe = runtime.probe();
+    /// probe.join("workers")?;
+    /// let fanout = runtime.dispatch("workers", &"job").await?;
+    /// assert_eq!((fanout.delivered, fanout.dead_letters), (1, 0));
+    /// let got = probe.recv::<String>(std::time::Duration::from_secs(5)).await?;
+    /// assert_eq!(got.msg, "job");
+    /// # Ok(()) }
+    /// ```
     pub async fn dispatch<M: Serialize + ?Sized>(
         &self,
         group: &str,
@@ -472,6 +705,18 @@ impl Runtime {
     }
 
     /// The live members of `group`, each once, in join order.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let probe = runtime.probe();
+    /// assert!(runtime.members("workers")?.is_empty());
+    /// probe.join("workers")?;
+    /// assert_eq!(runtime.members("workers")?, [probe.id()]);
+    /// drop(probe);
+    /// assert!(runtime.members("workers")?.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn members(&self, group: &str) -> Result<Vec<ActorId>, EventError> {
         Ok(self
             .node
@@ -484,12 +729,31 @@ impl Runtime {
 
     /// How often each limit and quota was hit since the runtime started (see
     /// `docs/semantics.md`, "Security model").
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let hits = runtime.limit_hits();
+    /// assert_eq!(hits, foundation::LimitHits::default(), "nothing ran yet");
+    /// # Ok(()) }
+    /// ```
     pub fn limit_hits(&self) -> LimitHits {
         self.node.hits.snapshot()
     }
 
     /// Messages of fan-outs and timers that could not be delivered (mailbox full
     /// past the send timeout, or the recipient gone), since the runtime started.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let probe = runtime.probe();
+    /// probe.subscribe("news")?;
+    /// drop(probe); // unsubscribed by its exit: nobody is left to miss the message
+    /// let fanout = runtime.publish("news", &"hello").await?;
+    /// assert_eq!((fanout.delivered, runtime.dead_letters()), (0, 0));
+    /// # Ok(()) }
+    /// ```
     pub fn dead_letters(&self) -> u64 {
         self.node
             .events
@@ -508,6 +772,18 @@ impl Runtime {
 
     /// Creates a table owned by the host (it lives until deleted or the runtime
     /// stops). See docs/semantics.md, "Tables".
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// use foundation::{TableError, TableOptions};
+    /// let t = runtime.create_table(TableOptions { name: Some("config".into()), ..TableOptions::default() })?;
+    /// t.insert(b"mode", &"fast")?;
+    /// // Names are unique among live tables.
+    /// let again = runtime.create_table(TableOptions { name: Some("config".into()), ..TableOptions::default() });
+    /// assert!(matches!(again, Err(TableError::NameTaken(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn create_table(&self, options: TableOptions) -> Result<TableRef, TableError> {
         let table = self.node.tables.create(
             HOST,
@@ -522,6 +798,18 @@ impl Runtime {
     }
 
     /// The live table named `name`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// use foundation::TableOptions;
+    /// let t = runtime.create_table(TableOptions { name: Some("config".into()), ..TableOptions::default() })?;
+    /// t.insert(b"mode", &"fast")?;
+    /// let found = runtime.table("config")?;
+    /// assert_eq!(found.get::<String>(b"mode")?.as_deref(), Some("fast"));
+    /// assert!(runtime.table("nope").is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn table(&self, name: &str) -> Result<TableRef, TableError> {
         Ok(TableRef {
             table: self.node.tables.by_name(name)?,
@@ -530,6 +818,16 @@ impl Runtime {
     }
 
     /// The live table with this id (as in a table transfer).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// let t = runtime.create_table(foundation::TableOptions::default())?;
+    /// assert_eq!(runtime.table_by_id(t.id())?.id(), t.id());
+    /// t.delete_table()?;
+    /// assert!(runtime.table_by_id(t.id()).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn table_by_id(&self, id: u64) -> Result<TableRef, TableError> {
         Ok(TableRef {
             table: self.node.tables.by_id(id)?,
@@ -540,6 +838,22 @@ impl Runtime {
     /// Asks the supervisor `supervisor` to add and start a child (OTP's
     /// `supervisor:start_child`, `DynamicSupervisor.start_child`); returns a reference
     /// to it that follows it across restarts. Waits up to 60 s for the supervisor.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let sup = runtime.start_supervisor(foundation::SupervisorSpec::default(), None).await?;
+    /// let child = foundation::NewChild {
+    ///     id: Some("c1".into()),
+    ///     component: "counter".into(),
+    ///     args: foundation::codec::encode(&serde_json::json!({ "start": 7 }))?,
+    ///     ..foundation::NewChild::default()
+    /// };
+    /// let c1 = runtime.start_child(&sup, child).await?;
+    /// assert_eq!(c1.call::<_, i64>(&"Get", std::time::Duration::from_secs(5)).await?, 7);
+    /// # Ok(()) }
+    /// ```
     pub async fn start_child(
         &self,
         supervisor: &ActorRef,
@@ -552,7 +866,7 @@ impl Runtime {
                 .ok_or_else(|| {
                     SpawnError::Unavailable("the child stopped right after starting".into())
                 }),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
+            SupervisorReply::Error(e) => Err(refusal(e)),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),
@@ -561,6 +875,20 @@ impl Runtime {
 
     /// Stops and removes a supervisor's child by id (OTP's `terminate_child` and
     /// `delete_child`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let sup = runtime.start_supervisor(foundation::SupervisorSpec::default(), None).await?;
+    /// let child = foundation::NewChild { id: Some("c1".into()), component: "counter".into(),
+    ///     args: foundation::codec::encode(&serde_json::json!({}))?, ..Default::default() };
+    /// let c1 = runtime.start_child(&sup, child).await?;
+    /// runtime.terminate_child(&sup, "c1").await?;
+    /// assert_eq!(c1.wait_exit().await, foundation::ExitReason::Shutdown);
+    /// assert!(runtime.terminate_child(&sup, "c1").await.is_err(), "removed");
+    /// # Ok(()) }
+    /// ```
     pub async fn terminate_child(&self, supervisor: &ActorRef, id: &str) -> Result<(), SpawnError> {
         match supervisor_request(
             supervisor,
@@ -569,7 +897,7 @@ impl Runtime {
         .await?
         {
             SupervisorReply::Terminated => Ok(()),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
+            SupervisorReply::Error(e) => Err(refusal(e)),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),
@@ -577,13 +905,27 @@ impl Runtime {
     }
 
     /// A supervisor's children in start order (OTP's `which_children`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let sup = runtime.start_supervisor(foundation::SupervisorSpec::default(), None).await?;
+    /// let child = foundation::NewChild { id: Some("c1".into()), component: "counter".into(),
+    ///     args: foundation::codec::encode(&serde_json::json!({}))?, ..Default::default() };
+    /// let c1 = runtime.start_child(&sup, child).await?;
+    /// let children = runtime.which_children(&sup).await?;
+    /// assert_eq!(children.len(), 1);
+    /// assert_eq!((children[0].id.as_str(), children[0].actor), ("c1", Some(c1.id().get())));
+    /// # Ok(()) }
+    /// ```
     pub async fn which_children(
         &self,
         supervisor: &ActorRef,
     ) -> Result<Vec<ChildInfo>, SpawnError> {
         match supervisor_request(supervisor, &SupervisorRequest::WhichChildren).await? {
             SupervisorReply::Children(children) => Ok(children),
-            SupervisorReply::Error(e) => Err(SpawnError::Unavailable(e.to_string())),
+            SupervisorReply::Error(e) => Err(refusal(e)),
             other => Err(SpawnError::Unavailable(format!(
                 "unexpected supervisor reply {other:?}"
             ))),
@@ -591,6 +933,17 @@ impl Runtime {
     }
 
     /// How many actors are alive.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// assert_eq!(runtime.actor_count(), 0);
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// assert_eq!(runtime.actor_count(), 1);
+    /// # drop(c);
+    /// # Ok(()) }
+    /// ```
     pub fn actor_count(&self) -> usize {
         self.node.registry.len()
     }
@@ -598,6 +951,18 @@ impl Runtime {
     /// Stops every actor, newest first (reverse start order): each runs `terminate`
     /// with reason `shutdown` within the shutdown timeout, and is killed past it. New
     /// spawns are refused from the moment this is called.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// let c = runtime.spawn("counter", &serde_json::json!({})).await?;
+    /// runtime.shutdown().await;
+    /// assert_eq!(c.exit_reason(), Some(foundation::ExitReason::Shutdown));
+    /// // Nothing new starts once shutdown began.
+    /// assert!(runtime.spawn("counter", &serde_json::json!({})).await.is_err());
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(&self) {
         self.node.begin_shutdown();
         loop {

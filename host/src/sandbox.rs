@@ -109,6 +109,7 @@ impl NetRule {
 
 /// A capability that cannot be granted as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
     /// A `connect` entry is not `HOST:PORT`, `HOST:*` or `CIDR:PORT`.
     #[error(

@@ -320,7 +320,7 @@ async fn a_manifest_tree_starts_in_order_restarts_and_shuts_down_in_reverse() {
         std::path::Path::new("."),
     )
     .unwrap();
-    assert_eq!(manifest.roots, ["solo", "root"]);
+    assert_eq!(manifest.roots().collect::<Vec<_>>(), ["solo", "root"]);
     rt.start(&manifest).await.unwrap();
     assert_eq!(events(&mut probe, 3).await, ["+solo", "+x", "+y"]);
     crash(&named(&rt, "y")).await;
@@ -402,6 +402,25 @@ async fn s12_children_added_at_run_time_restart_with_their_own_args_up_to_max_ch
         rt.terminate_child(&sup, "two").await,
         Err(SpawnError::Unavailable("not_found".into()))
     );
+
+    // A child whose init fails: the caller gets the child's own error, typed, and
+    // the supervisor keeps no trace of it.
+    let failing = NewChild {
+        id: Some("failing".into()),
+        args: foundation::codec::encode(&Args {
+            fail: Some("no config".into()),
+            ..Args::default()
+        })
+        .unwrap(),
+        ..new_child(&probe, "failing")
+    };
+    match rt.start_child(&sup, failing).await {
+        Err(SpawnError::InitFailed { reason, .. }) => {
+            assert_eq!(reason, ExitReason::Custom("no config".into()))
+        }
+        other => panic!("expected InitFailed, got {other:?}"),
+    }
+    assert_eq!(rt.which_children(&sup).await.unwrap().len(), 1);
 
     // A guest adds a child through the same protocol.
     let guest = spawn(&rt).await;

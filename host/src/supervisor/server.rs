@@ -213,7 +213,13 @@ impl Supervisor {
     /// Starts children `from..` in order. A failure leaves the ones before it running.
     async fn start_children(&mut self, from: usize) -> Result<(), SpawnError> {
         for i in from..self.children.len() {
-            self.start_child(i).await?;
+            // The error names the child: a tree's start fails as a whole.
+            self.start_child(i).await.map_err(|e| {
+                SpawnError::Unavailable(format!(
+                    "child {:?} failed to start: {e}",
+                    self.children[i].spec.id
+                ))
+            })?;
         }
         Ok(())
     }
@@ -231,14 +237,7 @@ impl Supervisor {
                 _ => self.sandbox.as_ref().unwrap_or(&self.node.default_sandbox),
             };
             let quotas = self.node.effective(sandbox);
-            let permit = lineage
-                .child_permit(&self.node.hits, &self.cell.label, &quotas)
-                .map_err(|e| {
-                    SpawnError::Unavailable(format!(
-                        "child {:?} failed to start: {e:?}",
-                        child.spec.id
-                    ))
-                })?;
+            let permit = lineage.child_permit(&self.node.hits, &self.cell.label, &quotas)?;
             self.children[i].permit = Some(permit);
         }
         let child = &self.children[i];
@@ -277,9 +276,7 @@ impl Supervisor {
                 .await
             }
         };
-        let cell = started.map_err(|e| {
-            SpawnError::Unavailable(format!("child {:?} failed to start: {e}", child.spec.id))
-        })?;
+        let cell = started?;
         // The slot already points at the new instance: it was set before `init`.
         self.children[i].cell = Some(cell);
         Ok(())
@@ -531,7 +528,8 @@ impl Supervisor {
                 // intensity limit ends the attempts. Yield between attempts so a
                 // child that fails at once never holds the worker thread.
                 Err(e) => {
-                    tracing::warn!(supervisor = %self.cell.label, "restart failed: {e}");
+                    let child = &self.children[failed].spec.id;
+                    tracing::warn!(supervisor = %self.cell.label, child, "restart failed: {e}");
                     tokio::task::yield_now().await;
                 }
             }

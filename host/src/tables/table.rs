@@ -66,6 +66,7 @@ pub struct TableOptions {
 
 /// Why a table operation failed; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TableError {
     #[error("no-table: the table was deleted")]
     NoTable,
