@@ -15,7 +15,7 @@
 use alloc::vec::Vec;
 use core::iter::FusedIterator;
 
-use crate::Error;
+use crate::{Cursor, Error};
 
 /// The kind byte of a cast.
 pub const KIND_CAST: u8 = 0;
@@ -133,12 +133,7 @@ pub fn read(frame: &[u8]) -> Reader<'_> {
 /// reader yields nothing.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
-    /// What is left to read.
-    rest: &'a [u8],
-    /// The whole frame's length, to tell offsets.
-    len: usize,
-    /// The index of the next envelope.
-    index: usize,
+    at: Cursor<'a>,
 }
 
 impl<'a> Reader<'a> {
@@ -147,9 +142,7 @@ impl<'a> Reader<'a> {
     #[must_use]
     pub fn new(frame: &'a [u8]) -> Self {
         Reader {
-            rest: frame,
-            len: frame.len(),
-            index: 0,
+            at: Cursor::new(frame),
         }
     }
 
@@ -157,7 +150,7 @@ impl<'a> Reader<'a> {
     #[inline]
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.len - self.rest.len()
+        self.at.offset()
     }
 
     /// Takes `len` payload bytes from `rest` (what follows the header).
@@ -168,21 +161,14 @@ impl<'a> Reader<'a> {
             return Err(self.past_end(len, rest.len()));
         }
         let (payload, rest) = rest.split_at(n);
-        self.rest = rest;
-        self.index += 1;
+        self.at.advance(rest);
         Ok(payload)
     }
 
     #[cold]
-    fn fail(&mut self, error: Error) -> Error {
-        self.rest = &[];
-        error
-    }
-
-    #[cold]
     fn unknown(&mut self, kind: u8) -> Error {
-        let (index, offset) = (self.index, self.offset());
-        self.fail(Error::UnknownKind {
+        let (index, offset) = (self.at.index, self.at.offset());
+        self.at.fail(Error::UnknownKind {
             index,
             offset,
             kind,
@@ -191,8 +177,8 @@ impl<'a> Reader<'a> {
 
     #[cold]
     fn truncated(&mut self, needed: usize) -> Error {
-        let (index, offset, remaining) = (self.index, self.offset(), self.rest.len());
-        self.fail(Error::TruncatedEnvelope {
+        let (index, offset, remaining) = (self.at.index, self.at.offset(), self.at.rest.len());
+        self.at.fail(Error::TruncatedEnvelope {
             index,
             offset,
             needed,
@@ -202,8 +188,8 @@ impl<'a> Reader<'a> {
 
     #[cold]
     fn past_end(&mut self, len: u32, remaining: usize) -> Error {
-        let (index, offset) = (self.index, self.offset());
-        self.fail(Error::EnvelopePastEnd {
+        let (index, offset) = (self.at.index, self.at.offset());
+        self.at.fail(Error::EnvelopePastEnd {
             index,
             offset,
             len,
@@ -217,9 +203,9 @@ impl<'a> Iterator for Reader<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let kind = *self.rest.first()?;
+        let kind = *self.at.rest.first()?;
         Some(match kind {
-            KIND_CAST => match self.rest.split_first_chunk::<CAST_HEADER>() {
+            KIND_CAST => match self.at.rest.split_first_chunk::<CAST_HEADER>() {
                 Some((h, rest)) => {
                     let from = crate::u64_at(h, 1);
                     let len = crate::u32_at(h, 9);
@@ -228,7 +214,7 @@ impl<'a> Iterator for Reader<'a> {
                 }
                 None => Err(self.truncated(CAST_HEADER)),
             },
-            KIND_CALL => match self.rest.split_first_chunk::<CALL_HEADER>() {
+            KIND_CALL => match self.at.rest.split_first_chunk::<CALL_HEADER>() {
                 Some((h, rest)) => {
                     let from = crate::u64_at(h, 1);
                     let handle = crate::u64_at(h, 9);

@@ -27,7 +27,7 @@
 use alloc::vec::Vec;
 use core::iter::FusedIterator;
 
-use crate::Error;
+use crate::{Cursor, Error};
 
 /// The bytes of a field's length, and of a `get-many` answer's word.
 pub const LEN: usize = 4;
@@ -93,9 +93,7 @@ pub fn split<const N: usize>(frame: &[u8]) -> Split<'_, N> {
 /// yields nothing.
 #[derive(Debug, Clone)]
 pub struct Split<'a, const N: usize> {
-    rest: &'a [u8],
-    len: usize,
-    entry: usize,
+    at: Cursor<'a>,
 }
 
 impl<'a, const N: usize> Split<'a, N> {
@@ -105,9 +103,7 @@ impl<'a, const N: usize> Split<'a, N> {
     pub fn new(frame: &'a [u8]) -> Self {
         const { assert!(N > 0, "an entry has at least one field") };
         Split {
-            rest: frame,
-            len: frame.len(),
-            entry: 0,
+            at: Cursor::new(frame),
         }
     }
 
@@ -115,13 +111,7 @@ impl<'a, const N: usize> Split<'a, N> {
     #[inline]
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.len - self.rest.len()
-    }
-
-    #[cold]
-    fn fail(&mut self, error: Error) -> Error {
-        self.rest = &[];
-        error
+        self.at.offset()
     }
 }
 
@@ -130,27 +120,29 @@ impl<'a, const N: usize> Iterator for Split<'a, N> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        if self.at.rest.is_empty() {
             return None;
         }
         let mut fields: [&'a [u8]; N] = [&[]; N];
-        let mut rest = self.rest;
+        let mut rest = self.at.rest;
         for field in &mut fields {
+            let (entry, offset) = (self.at.index, self.at.offset_of(rest));
             let Some((word, after)) = rest.split_first_chunk::<LEN>() else {
-                let (entry, offset) = (self.entry, self.len - rest.len());
-                return Some(Err(self.fail(Error::TruncatedField { entry, offset })));
+                return Some(Err(self.at.fail(Error::TruncatedField { entry, offset })));
             };
             let len = u32::from_le_bytes(*word);
             if after.len() < len as usize {
-                let (entry, offset) = (self.entry, self.len - rest.len());
-                return Some(Err(self.fail(Error::FieldPastEnd { entry, offset, len })));
+                return Some(Err(self.at.fail(Error::FieldPastEnd {
+                    entry,
+                    offset,
+                    len,
+                })));
             }
             let (bytes, after) = after.split_at(len as usize);
             *field = bytes;
             rest = after;
         }
-        self.rest = rest;
-        self.entry += 1;
+        self.at.advance(rest);
         Some(Ok(fields))
     }
 }
@@ -200,9 +192,7 @@ pub fn values(answer: &[u8]) -> Values<'_> {
 /// end) yields one [`Error`], after which the iterator yields nothing.
 #[derive(Debug, Clone)]
 pub struct Values<'a> {
-    rest: &'a [u8],
-    len: usize,
-    index: usize,
+    at: Cursor<'a>,
 }
 
 impl<'a> Values<'a> {
@@ -211,9 +201,7 @@ impl<'a> Values<'a> {
     #[must_use]
     pub fn new(answer: &'a [u8]) -> Self {
         Values {
-            rest: answer,
-            len: answer.len(),
-            index: 0,
+            at: Cursor::new(answer),
         }
     }
 
@@ -221,13 +209,7 @@ impl<'a> Values<'a> {
     #[inline]
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.len - self.rest.len()
-    }
-
-    #[cold]
-    fn fail(&mut self, error: Error) -> Error {
-        self.rest = &[];
-        error
+        self.at.offset()
     }
 }
 
@@ -236,28 +218,28 @@ impl<'a> Iterator for Values<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        if self.at.rest.is_empty() {
             return None;
         }
-        let (index, offset) = (self.index, self.offset());
-        let Some((word, rest)) = self.rest.split_first_chunk::<LEN>() else {
-            return Some(Err(self.fail(Error::TruncatedValue { index, offset })));
+        let (index, offset) = (self.at.index, self.at.offset());
+        let Some((word, rest)) = self.at.rest.split_first_chunk::<LEN>() else {
+            return Some(Err(self.at.fail(Error::TruncatedValue { index, offset })));
         };
-        let value = match u32::from_le_bytes(*word).checked_sub(1) {
-            None => {
-                self.rest = rest;
-                None
-            }
+        let (value, rest) = match u32::from_le_bytes(*word).checked_sub(1) {
+            None => (None, rest),
             Some(len) => {
                 if rest.len() < len as usize {
-                    return Some(Err(self.fail(Error::ValuePastEnd { index, offset, len })));
+                    return Some(Err(self.at.fail(Error::ValuePastEnd {
+                        index,
+                        offset,
+                        len,
+                    })));
                 }
                 let (value, rest) = rest.split_at(len as usize);
-                self.rest = rest;
-                Some(value)
+                (Some(value), rest)
             }
         };
-        self.index += 1;
+        self.at.advance(rest);
         Some(Ok(value))
     }
 }

@@ -40,6 +40,52 @@ pub mod reply;
 
 pub use error::{Error, TooLong};
 
+/// Where a reader is in its frame: what is left to read, the frame's length (to tell
+/// offsets) and the index of the next item. Every reader of this crate keeps one.
+#[derive(Debug, Clone)]
+struct Cursor<'a> {
+    rest: &'a [u8],
+    len: usize,
+    index: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn new(frame: &'a [u8]) -> Self {
+        Cursor {
+            rest: frame,
+            len: frame.len(),
+            index: 0,
+        }
+    }
+
+    /// The byte offset of `rest` (the next item's, unless `rest` is further on).
+    #[inline]
+    fn offset_of(&self, rest: &[u8]) -> usize {
+        self.len - rest.len()
+    }
+
+    /// The byte offset of the next item (the frame's length once done).
+    #[inline]
+    fn offset(&self) -> usize {
+        self.offset_of(self.rest)
+    }
+
+    /// An item was read, and `rest` follows it.
+    #[inline]
+    fn advance(&mut self, rest: &'a [u8]) {
+        self.rest = rest;
+        self.index += 1;
+    }
+
+    /// Ends reading after a malformed item, so the reader yields nothing more.
+    #[cold]
+    fn fail(&mut self, error: Error) -> Error {
+        self.rest = &[];
+        error
+    }
+}
+
 /// `len` as a frame's `u32` length.
 ///
 /// # Panics

@@ -16,7 +16,7 @@
 use alloc::vec::Vec;
 use core::iter::FusedIterator;
 
-use crate::{Error, TooLong};
+use crate::{Cursor, Error, TooLong};
 
 /// The bytes before a reply's payload: `handle`, `len`.
 pub const HEADER: usize = 8 + 4;
@@ -119,9 +119,7 @@ pub fn read(frame: &[u8]) -> Reader<'_> {
 /// nothing.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
-    rest: &'a [u8],
-    len: usize,
-    index: usize,
+    at: Cursor<'a>,
 }
 
 impl<'a> Reader<'a> {
@@ -130,9 +128,7 @@ impl<'a> Reader<'a> {
     #[must_use]
     pub fn new(frame: &'a [u8]) -> Self {
         Reader {
-            rest: frame,
-            len: frame.len(),
-            index: 0,
+            at: Cursor::new(frame),
         }
     }
 
@@ -140,19 +136,13 @@ impl<'a> Reader<'a> {
     #[inline]
     #[must_use]
     pub fn offset(&self) -> usize {
-        self.len - self.rest.len()
-    }
-
-    #[cold]
-    fn fail(&mut self, error: Error) -> Error {
-        self.rest = &[];
-        error
+        self.at.offset()
     }
 
     #[cold]
     fn truncated(&mut self) -> Error {
-        let (index, offset, remaining) = (self.index, self.offset(), self.rest.len());
-        self.fail(Error::TruncatedReply {
+        let (index, offset, remaining) = (self.at.index, self.at.offset(), self.at.rest.len());
+        self.at.fail(Error::TruncatedReply {
             index,
             offset,
             remaining,
@@ -161,8 +151,8 @@ impl<'a> Reader<'a> {
 
     #[cold]
     fn past_end(&mut self, handle: u64, len: u32, remaining: usize) -> Error {
-        let (index, offset) = (self.index, self.offset());
-        self.fail(Error::ReplyPastEnd {
+        let (index, offset) = (self.at.index, self.at.offset());
+        self.at.fail(Error::ReplyPastEnd {
             index,
             offset,
             handle,
@@ -177,10 +167,10 @@ impl<'a> Iterator for Reader<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
+        if self.at.rest.is_empty() {
             return None;
         }
-        let Some((h, rest)) = self.rest.split_first_chunk::<HEADER>() else {
+        let Some((h, rest)) = self.at.rest.split_first_chunk::<HEADER>() else {
             return Some(Err(self.truncated()));
         };
         let handle = crate::u64_at(h, 0);
@@ -190,8 +180,7 @@ impl<'a> Iterator for Reader<'a> {
             return Some(Err(self.past_end(handle, len, rest.len())));
         }
         let (payload, rest) = rest.split_at(n);
-        self.rest = rest;
-        self.index += 1;
+        self.at.advance(rest);
         Some(Ok(Reply { handle, payload }))
     }
 }

@@ -526,7 +526,7 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 // The restart workload traps on purpose a thousand times.
                 tracing_subscriber::EnvFilter::new(
-                    "warn,foundation::actor=off,foundation::supervisor=off",
+                    "warn,foundation::wasm::actor=off,foundation::supervisor=off",
                 )
             }),
         )
