@@ -838,6 +838,9 @@ impl Runtime {
     /// Asks the supervisor `supervisor` to add and start a child (OTP's
     /// `supervisor:start_child`, `DynamicSupervisor.start_child`); returns a reference
     /// to it that follows it across restarts. Waits up to 60 s for the supervisor.
+    /// A child that fails to start gives its own error (`InitFailed`, ...) and is not
+    /// kept; the supervisor's refusals (`max_children`, `already_present`) are
+    /// `Unavailable` with OTP's words.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
