@@ -344,7 +344,17 @@ impl Node {
         for (_, tx) in holdings.pending.drain() {
             let _ = tx.send(Err(SendError::Exited(reason.clone())));
         }
-        rx.close_and_drain(&reason);
+        let lost = rx.close_and_drain(&reason);
+        if lost > 0 {
+            self.events
+                .dead_letters
+                .fetch_add(lost as u64, Ordering::Relaxed);
+            if reason.is_normal() {
+                tracing::info!(actor = %cell.label, id = %cell.id, lost, "{lost} queued casts died with the actor ({reason}); counted as dead letters");
+            } else {
+                tracing::warn!(actor = %cell.label, id = %cell.id, lost, "{lost} queued casts died with the actor ({reason}); counted as dead letters");
+            }
+        }
         exit_tx.send_replace(Some(reason.clone()));
         reason
     }

@@ -741,8 +741,9 @@ impl Runtime {
         self.node.hits.snapshot()
     }
 
-    /// Messages of fan-outs and timers that could not be delivered (mailbox full
-    /// past the send timeout, or the recipient gone), since the runtime started.
+    /// Messages accepted and never delivered, since the runtime started: fan-outs and
+    /// timer messages whose recipient's mailbox stayed full past the send timeout or
+    /// who was gone, and casts still queued in a mailbox when its actor stopped.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {

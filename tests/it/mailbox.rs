@@ -61,3 +61,47 @@ async fn a_full_mailbox_makes_senders_wait_or_fail_and_drops_nothing() {
     expected.push((0, 1000));
     assert_eq!(call(&a, Call::History).await, Reply::History(expected));
 }
+
+/// Casts still queued when an actor stops die with it, as in OTP, but not silently:
+/// each is a dead letter, counted once, whether the actor trapped or was killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn casts_queued_at_a_trap_or_a_kill_are_counted_as_dead_letters() {
+    let rt = runtime();
+    let gate = spawn(&rt).await;
+
+    // A trap: the actor is blocked, 10 casts queue behind it, then it traps.
+    let a = spawn(&rt).await;
+    assert_eq!(
+        call(&a, Call::BlockOnThenPanic(gate.id().get())).await,
+        Reply::Ok
+    );
+    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    for seq in 0..10 {
+        a.try_cast(&Cast::Record(seq)).unwrap();
+    }
+    let before = rt.dead_letters();
+    gate.cast(&Cast::Release("go".into())).await.unwrap();
+    let reason = a.wait_exit().await;
+    assert!(
+        matches!(&reason, foundation::ExitReason::Trap(m) if m.contains("full mailbox")),
+        "{reason:?}"
+    );
+    assert_eq!(rt.dead_letters() - before, 10);
+
+    // A kill: 7 casts queued behind a blocked actor.
+    let b = spawn(&rt).await;
+    block(&b, &gate).await;
+    for seq in 0..7 {
+        b.try_cast(&Cast::Record(seq)).unwrap();
+    }
+    let before = rt.dead_letters();
+    b.kill();
+    b.wait_exit().await;
+    assert_eq!(rt.dead_letters() - before, 7);
+
+    // An actor that stops with an empty mailbox adds none.
+    let c = spawn(&rt).await;
+    let before = rt.dead_letters();
+    c.stop(foundation::ExitReason::Normal).await;
+    assert_eq!(rt.dead_letters(), before);
+}

@@ -59,6 +59,7 @@ pub enum Call {
         seq: u64,
     },
     BlockOn(u64),
+    BlockOnThenPanic(u64),
     Monitor(u64),
     Demonitor(u64),
     BlockOnThenDemonitor {

@@ -362,14 +362,21 @@ impl MailboxRx {
     }
 
     /// Closes the mailbox and answers every call still queued with `Exited(reason)`.
-    /// Queued casts die with the actor, as in OTP.
-    pub(crate) fn close_and_drain(&mut self, reason: &ExitReason) {
+    /// Queued casts die with the actor, as in OTP; returns how many did, for the
+    /// caller to count and report.
+    #[must_use = "casts that died with the actor are dead letters: count them"]
+    pub(crate) fn close_and_drain(&mut self, reason: &ExitReason) -> usize {
         let (user, _signals) = self.shared.close();
+        let mut casts = 0;
         for env in user {
-            if let Envelope::Call { reply, .. } = env {
-                let _ = reply.send(Err(SendError::Exited(reason.clone())));
+            match env {
+                Envelope::Call { reply, .. } => {
+                    let _ = reply.send(Err(SendError::Exited(reason.clone())));
+                }
+                Envelope::Cast { .. } => casts += 1,
             }
         }
+        casts
     }
 }
 
@@ -518,7 +525,11 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished(), "the sender waits for room");
-        rx.close_and_drain(&ExitReason::Killed);
+        assert_eq!(
+            rx.close_and_drain(&ExitReason::Killed),
+            0,
+            "a call is no dead letter"
+        );
         assert_eq!(
             answer.await.unwrap(),
             Err(SendError::Exited(ExitReason::Killed))
@@ -528,6 +539,23 @@ mod tests {
         assert!(tx.signals.send(Signal::Stop(ExitReason::Normal)).is_err());
         assert!(rx.recv_signal().await.is_none());
         drop(rx);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn closing_counts_the_queued_casts_that_die() {
+        let (tx, mut rx) = mailbox(8);
+        for n in 0..5 {
+            tx.try_send(cast(n)).unwrap();
+        }
+        let (reply, _answer) = tokio::sync::oneshot::channel();
+        tx.try_send(Envelope::Call {
+            from: 0,
+            payload: vec![],
+            reply,
+        })
+        .unwrap();
+        assert_eq!(rx.close_and_drain(&ExitReason::Killed), 5);
+        assert_eq!(rx.close_and_drain(&ExitReason::Killed), 0, "counted once");
     }
 
     #[tokio::test(flavor = "current_thread")]

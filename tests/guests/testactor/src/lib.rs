@@ -75,6 +75,8 @@ pub enum Call {
     /// mailbox fills) until the gate is released. The reply tells the caller that the
     /// message has left the mailbox.
     BlockOn(u64),
+    /// Like `BlockOn`, then panics once the gate answers (a trap with a full mailbox).
+    BlockOnThenPanic(u64),
     /// Monitors the actor; replies with the monitor ref.
     Monitor(u64),
     /// Replies whether the monitor was active.
@@ -467,6 +469,15 @@ impl Actor for TestActor {
                     Duration::from_secs(60),
                 );
                 return CallResult::NoReply;
+            }
+            Call::BlockOnThenPanic(gate) => {
+                let _ = from.defer().reply(&Reply::Ok);
+                let _ = foundation_sdk::call::<_, Reply>(
+                    id(gate),
+                    &Call::Defer,
+                    Duration::from_secs(60),
+                );
+                panic!("released, and trapping with a full mailbox");
             }
             Call::Monitor(target) => Reply::Id(foundation_sdk::monitor(id(target)).get()),
             Call::Demonitor(monitor) => Reply::Bool(demonitor(monitor)),
