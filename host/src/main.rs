@@ -28,7 +28,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the manifest's actors and run until Ctrl-C or SIGTERM, then shut down
-    /// gracefully (each actor's `terminate` runs, newest first, with a deadline).
+    /// gracefully (each actor's `terminate` runs, newest first, with a deadline) and
+    /// exit 0. If a top-level actor or supervisor stops (a supervisor gives up, say),
+    /// shut down the same way and exit 1.
     Run {
         /// The application manifest (TOML).
         manifest: PathBuf,
@@ -80,30 +82,80 @@ async fn run(path: &Path, build: bool) -> Result<()> {
         build_components(&manifest).await?;
     }
     let runtime = Runtime::builder().manifest(&manifest).build()?;
-    if let Err(e) = runtime.start(&manifest).await {
-        runtime.shutdown().await;
-        return Err(e.into());
-    }
+    // Installed before start-up, so a stop asked for while the roots start is seen
+    // (and does not kill the process with the signal's default action).
+    let mut stop = StopSignals::install()?;
+    let roots = tokio::select! {
+        started = runtime.start(&manifest) => match started {
+            Ok(roots) => roots,
+            Err(e) => {
+                runtime.shutdown().await;
+                return Err(e.into());
+            }
+        },
+        signal = stop.recv() => {
+            tracing::info!("{signal} during start-up: stopping what has started");
+            runtime.shutdown().await;
+            tracing::info!("stopped");
+            return Ok(());
+        }
+    };
     tracing::info!(
         manifest = %path.display(),
         actors = runtime.actor_count(),
         "started; Ctrl-C or SIGTERM to stop"
     );
-    wait_for_stop_signal().await?;
-    tracing::info!("shutting down");
+    // The roots are permanent, as an OTP permanent application is: the first to stop,
+    // for whatever reason, ends the run.
+    let (tx, mut stopped) = tokio::sync::mpsc::unbounded_channel();
+    for (name, root) in manifest.roots().zip(roots) {
+        let (tx, name) = (tx.clone(), name.to_string());
+        tokio::spawn(async move {
+            let reason = root.wait_exit().await;
+            let _ = tx.send((name, reason));
+        });
+    }
+    drop(tx);
+    let failed = tokio::select! {
+        signal = stop.recv() => {
+            tracing::info!("{signal}: shutting down");
+            None
+        }
+        Some((name, reason)) = stopped.recv() => {
+            tracing::error!(root = %name, "top-level {name:?} stopped ({reason}); stopping the application");
+            Some((name, reason))
+        }
+    };
     runtime.shutdown().await;
     tracing::info!("stopped");
-    Ok(())
+    match failed {
+        None => Ok(()),
+        Some((name, reason)) => bail!("top-level {name:?} stopped ({reason})"),
+    }
 }
 
-async fn wait_for_stop_signal() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
-        _ = term.recv() => {}
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from the moment they are installed.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    /// Waits for either; says which.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "Ctrl-C",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
 }
 
 async fn build_components(manifest: &Manifest) -> Result<()> {

@@ -215,3 +215,116 @@ fn run_heir_example_keeps_the_count_across_crashes() {
     wait_for(&lines, "starts at count 25", &mut seen);
     sigterm_and_wait(&mut child, &lines, &mut seen);
 }
+
+/// Writes `text` as a manifest in a fresh directory of its own; returns its path.
+fn manifest_file(tag: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("foundation-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("app.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Waits for the process to exit on its own, with a deadline; returns its status.
+fn exits_by_itself(
+    child: &mut std::process::Child,
+    lines: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        while let Ok(line) = lines.try_recv() {
+            seen.push(line);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            // The rest of its output.
+            while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+                seen.push(line);
+            }
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running; output:\n{}",
+            seen.join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_exits_nonzero_when_the_root_supervisor_gives_up() {
+    // The worker panics 50 ms after each start; one restart is allowed, so the
+    // second panic makes the root supervisor give up.
+    let file = manifest_file(
+        "gives-up",
+        &format!(
+            "[components.t]\npath = {:?}\n\n[[supervisors]]\nname = \"root\"\nmax_restarts = 1\nchildren = [\"w\"]\n\n\
+             [[actors]]\nname = \"w\"\ncomponent = \"t\"\nargs = {{ tag = \"w\", panic_after_ms = 50 }}\n",
+            foundation_fixtures::TESTACTOR
+        ),
+    );
+    let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
+    let mut seen = Vec::new();
+    let status = exits_by_itself(&mut child, &lines, &mut seen);
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("w panics as told"), "{log}");
+    assert!(log.contains("top-level \"root\" stopped"), "{log}");
+    assert!(log.contains("error: top-level \"root\" stopped"), "{log}");
+    // The rest was shut down gracefully before the exit.
+    assert!(log.contains("stopped"), "{log}");
+}
+
+#[test]
+fn run_exits_nonzero_when_a_top_level_actor_stops() {
+    let file = manifest_file(
+        "actor-stops",
+        &format!(
+            "[components.t]\npath = {:?}\n\n[[actors]]\nname = \"a\"\ncomponent = \"t\"\n\n\
+             [[actors]]\nname = \"b\"\ncomponent = \"t\"\nargs = {{ tag = \"b\", panic_after_ms = 50 }}\n",
+            foundation_fixtures::TESTACTOR
+        ),
+    );
+    let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
+    let mut seen = Vec::new();
+    let status = exits_by_itself(&mut child, &lines, &mut seen);
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("error: top-level \"b\" stopped (trap: "),
+        "{log}"
+    );
+    assert!(log.contains("b panics as told, after 50 ms)"), "{log}");
+}
+
+#[test]
+fn sigterm_during_start_up_stops_what_started_and_exits_zero() {
+    // `c` starts and logs; `spin` never returns from its init, so start-up never
+    // ends on its own.
+    let file = manifest_file(
+        "slow-start",
+        &format!(
+            "[components.counter]\npath = {:?}\n\n[components.t]\npath = {:?}\n\n\
+             [[actors]]\nname = \"c\"\ncomponent = \"counter\"\n\n\
+             [[actors]]\nname = \"spin\"\ncomponent = \"t\"\nargs = {{ spin_in_init = true }}\n",
+            foundation_fixtures::COUNTER,
+            foundation_fixtures::TESTACTOR
+        ),
+    );
+    let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
+    let mut seen = Vec::new();
+    wait_for(&lines, "counter starting at 0", &mut seen);
+    // SAFETY: plain kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let status = exits_by_itself(&mut child, &lines, &mut seen);
+    let log = seen.join("\n");
+    assert!(status.success(), "{status}; output:\n{log}");
+    assert!(
+        log.contains("SIGTERM during start-up: stopping what has started"),
+        "{log}"
+    );
+    // The counter ran its `terminate`: a graceful stop, not a kill.
+    assert!(log.contains("counter stopping at 0 (shutdown)"), "{log}");
+}

@@ -259,6 +259,7 @@ pub struct Args {
     pub notify_on_init: Option<u64>,
     pub spin_in_init: bool,
     pub panic_in_terminate: bool,
+    pub panic_after_ms: Option<u64>,
 }
 
 pub fn init_tracing() {

@@ -34,6 +34,8 @@ pub struct Args {
     /// Panic in `terminate`.
     #[serde(default)]
     panic_in_terminate: bool,
+    /// Panic this many milliseconds after `init` (a timer casts `Panic` to itself).
+    panic_after_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -385,6 +387,14 @@ impl Actor for TestActor {
         }
         if let Some(to) = args.notify_on_init {
             let _ = foundation_sdk::cast(id(to), &Cast::Started(args.tag.clone()));
+        }
+        if let Some(ms) = args.panic_after_ms {
+            foundation_sdk::events::send_after(
+                foundation_sdk::self_id(),
+                Duration::from_millis(ms),
+                &Cast::Panic(format!("{} panics as told, after {ms} ms", args.tag)),
+            )
+            .map_err(|e| format!("send_after: {e:?}"))?;
         }
         if let Some(name) = &args.name {
             foundation_sdk::register(name).map_err(|e| format!("register {name}: {e:?}"))?;
