@@ -60,7 +60,9 @@ impl ActorOptions {
         self
     }
 
-    /// Its mailbox capacity (at least 1).
+    /// Its mailbox capacity (from 1 to
+    /// [`MAX_MAILBOX_CAPACITY`](crate::MAX_MAILBOX_CAPACITY); a larger one is lowered
+    /// to it).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {

@@ -60,12 +60,12 @@ pub use error::{
 pub use events::{EventError, Fanout, topic_matches};
 pub use id::ActorId;
 pub use manifest::{BuildCommand, Manifest};
+pub use node::{
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, MAX_INSTANCES, MAX_MAILBOX_CAPACITY,
+};
 pub use probe::{Probe, ProbeError, ProbeReply, Received, SystemMessage};
 pub use process::mailbox::Down;
-pub use runtime::{
-    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_SEND_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder,
-};
+pub use runtime::{DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder};
 pub use sandbox::{
     Capabilities, DEFAULT_MAX_CHILDREN, DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES,
     DEFAULT_MAX_TASKS, DirAccess, LimitHits, Limits, Sandbox, SandboxError,

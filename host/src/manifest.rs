@@ -71,7 +71,7 @@
 //! connect = ["127.0.0.1:4222", "10.0.0.0/8:*", "localhost:5432"]
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -83,6 +83,7 @@ use toml::Spanned;
 use std::sync::Arc;
 
 use crate::error::{Location, ManifestError};
+use crate::node::{DEFAULT_MAX_MESSAGE_SIZE, MAX_INSTANCES, MAX_MAILBOX_CAPACITY};
 use crate::sandbox::{Capabilities, DirAccess, Limits, Sandbox};
 use crate::supervisor::spec::{
     AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec,
@@ -107,6 +108,15 @@ pub struct Manifest {
     /// `[limits]`: the defaults of this manifest's actors (already applied to each
     /// actor's sandbox).
     pub(crate) limits: Limits,
+    /// Actor and supervisor names to their index in `actors` or `supervisors`.
+    index: HashMap<String, Decl>,
+}
+
+/// Where a name is declared.
+#[derive(Debug, Clone, Copy)]
+enum Decl {
+    Actor(usize),
+    Supervisor(usize),
 }
 
 /// The `[runtime]` section.
@@ -251,7 +261,7 @@ struct RawSupervisor {
     #[serde(default)]
     strategy: Strategy,
     max_restarts: Option<u32>,
-    max_seconds: Option<u64>,
+    max_seconds: Option<Spanned<u64>>,
     #[serde(default)]
     children: Vec<Spanned<String>>,
     restart: Option<Spanned<Restart>>,
@@ -286,15 +296,12 @@ struct RawActor {
     mailbox: Option<Spanned<usize>>,
     restart: Option<Spanned<Restart>>,
     shutdown: Option<Spanned<RawShutdown>>,
-    #[serde(default)]
-    significant: bool,
+    significant: Option<Spanned<bool>>,
     limits: Option<RawLimits>,
     capabilities: Option<RawCapabilities>,
 }
 
 impl Manifest {
-    /// Reads and validates a manifest file. Relative paths in it are resolved against
-    /// its directory.
     /// The supervisor spec of manifest supervisor `name`, with its subtree. The
     /// manifest was validated: every child exists.
     pub(crate) fn supervisor_spec(&self, name: &str) -> SupervisorSpec {
@@ -338,6 +345,8 @@ impl Manifest {
         }
     }
 
+    /// Reads and validates a manifest file. Relative paths in it are resolved against
+    /// its directory.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
@@ -352,9 +361,10 @@ impl Manifest {
     /// Parses and validates manifest text. `file` names it in errors; relative paths
     /// are resolved against `base_dir`.
     pub fn parse(text: &str, file: &Path, base_dir: &Path) -> Result<Manifest, ManifestError> {
+        let lines = Lines::new(text, file);
         let at = |span: Range<usize>, message: String| ManifestError {
             file: file.to_path_buf(),
-            location: Some(locate(text, file, span.start)),
+            location: Some(lines.locate(span.start)),
             message,
         };
         let raw: RawManifest = toml::from_str(text).map_err(|e| {
@@ -395,7 +405,7 @@ impl Manifest {
                     .workdir
                     .as_ref()
                     .map_or_else(|| base_dir.to_path_buf(), |w| base_dir.join(w)),
-                location: locate(text, file, decl.path.span().start),
+                location: lines.locate(decl.path.span().start),
             });
         }
 
@@ -405,16 +415,19 @@ impl Manifest {
         };
         let runtime = RuntimeDecl {
             max_instances: match &raw.runtime.max_instances {
-                Some(n) if *n.get_ref() == 0 => {
+                Some(n) if !(1..=MAX_INSTANCES).contains(n.get_ref()) => {
                     return Err(at(
                         n.span(),
-                        "[runtime]: `max_instances` must be at least 1".into(),
+                        format!("[runtime]: `max_instances` must be from 1 to {MAX_INSTANCES}"),
                     ));
                 }
                 n => n.as_ref().map(|n| *n.get_ref()),
             },
         };
 
+        // Every actor and supervisor declared so far, by name.
+        let mut index: HashMap<String, Decl> =
+            HashMap::with_capacity(raw.actors.len() + raw.supervisors.len());
         let mut actors: Vec<ActorDecl> = Vec::with_capacity(raw.actors.len());
         for actor in &raw.actors {
             let span = actor.span();
@@ -423,12 +436,12 @@ impl Manifest {
             if let Err(why) = crate::process::registry::validate_name(name) {
                 return Err(at(actor.name.span(), format!("actor name {name:?}: {why}")));
             }
-            if let Some(first) = actors.iter().find(|a| &a.name == name) {
+            if let Some(Decl::Actor(first)) = index.get(name) {
                 return Err(at(
                     actor.name.span(),
                     format!(
                         "actor name {name:?} is used twice (first at line {})",
-                        first.location.line
+                        actors[*first].location.line
                     ),
                 ));
             }
@@ -452,6 +465,12 @@ impl Manifest {
                         format!("actor {name:?}: `mailbox` must be at least 1"),
                     ));
                 }
+                Some(m) if *m.get_ref() > MAX_MAILBOX_CAPACITY => {
+                    return Err(at(
+                        m.span(),
+                        format!("actor {name:?}: `mailbox` must be at most {MAX_MAILBOX_CAPACITY}"),
+                    ));
+                }
                 Some(m) => Some(*m.get_ref()),
                 None => None,
             };
@@ -472,6 +491,20 @@ impl Manifest {
                 Some(c) => capabilities(c, name, base_dir).map_err(|(s, m)| at(s, m))?,
                 None => Capabilities::default(),
             };
+            let limits = own.or(&defaults);
+            // The init argument is the actor's first message: its size limit holds.
+            let max_message = limits.max_message_size.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE);
+            if args.len() > max_message {
+                let span = actor.args.as_ref().map_or(span.clone(), |a| a.span());
+                return Err(at(
+                    span,
+                    format!(
+                        "actor {name:?}: `args` encode to {} bytes, more than its max_message_size of {max_message} bytes",
+                        args.len()
+                    ),
+                ));
+            }
+            index.insert(name.clone(), Decl::Actor(actors.len()));
             actors.push(ActorDecl {
                 name: name.clone(),
                 component: component.clone(),
@@ -479,12 +512,12 @@ impl Manifest {
                 mailbox,
                 restart: actor.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&actor.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
-                significant: actor.significant,
+                significant: actor.significant.as_ref().is_some_and(|s| *s.get_ref()),
                 sandbox: Arc::new(Sandbox {
                     capabilities,
-                    limits: own.or(&defaults),
+                    limits,
                 }),
-                location: locate(text, file, span.start),
+                location: lines.locate(span.start),
             });
         }
 
@@ -499,12 +532,11 @@ impl Manifest {
                     format!("supervisor name {name:?}: {why}"),
                 ));
             }
-            let first = actors
-                .iter()
-                .map(|a| (&a.name, a.location.line))
-                .chain(supervisors.iter().map(|s| (&s.name, s.location.line)))
-                .find(|(n, _)| *n == name);
-            if let Some((_, line)) = first {
+            let first = index.get(name).map(|decl| match *decl {
+                Decl::Actor(i) => actors[i].location.line,
+                Decl::Supervisor(i) => supervisors[i].location.line,
+            });
+            if let Some(line) = first {
                 return Err(at(
                     sup.name.span(),
                     format!(
@@ -512,17 +544,30 @@ impl Manifest {
                     ),
                 ));
             }
+            let max_seconds = match &sup.max_seconds {
+                Some(m) if *m.get_ref() == 0 => {
+                    return Err(at(
+                        m.span(),
+                        format!(
+                            "supervisor {name:?}: `max_seconds` must be at least 1 (the window in which `max_restarts` restarts are allowed)"
+                        ),
+                    ));
+                }
+                Some(m) => *m.get_ref(),
+                None => 5,
+            };
+            index.insert(name.clone(), Decl::Supervisor(supervisors.len()));
             supervisors.push(SupervisorDecl {
                 name: name.clone(),
                 strategy: sup.strategy,
                 max_restarts: sup.max_restarts.unwrap_or(1),
-                max_seconds: Duration::from_secs(sup.max_seconds.unwrap_or(5)),
+                max_seconds: Duration::from_secs(max_seconds),
                 children: sup.children.iter().map(|c| c.get_ref().clone()).collect(),
                 restart: sup.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&sup.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
                 max_children: sup.max_children,
                 auto_shutdown: sup.auto_shutdown,
-                location: locate(text, file, span.start),
+                location: lines.locate(span.start),
             });
         }
 
@@ -531,7 +576,7 @@ impl Manifest {
         for (sup, raw_sup) in supervisors.iter().zip(&raw.supervisors) {
             for child in &raw_sup.get_ref().children {
                 let c = child.get_ref().as_str();
-                if !actors.iter().any(|a| a.name == c) && !supervisors.iter().any(|s| s.name == c) {
+                if !index.contains_key(c) {
                     return Err(at(
                         child.span(),
                         format!(
@@ -604,6 +649,33 @@ impl Manifest {
             }
         }
 
+        // A significant child can shut its supervisor down only if it may stay down.
+        for raw_actor in &raw.actors {
+            let a = raw_actor.get_ref();
+            let Some(significant) = a.significant.as_ref().filter(|s| *s.get_ref()) else {
+                continue;
+            };
+            let name = a.name.get_ref();
+            if !parent_of.contains_key(name.as_str()) {
+                return Err(at(
+                    significant.span(),
+                    format!("actor {name:?} is `significant` but no supervisor lists it"),
+                ));
+            }
+            let restart = a
+                .restart
+                .as_ref()
+                .map_or(Restart::Permanent, |r| *r.get_ref());
+            if restart == Restart::Permanent {
+                return Err(at(
+                    significant.span(),
+                    format!(
+                        "actor {name:?} is significant and permanent; a significant child must be `restart = \"transient\"` or `\"temporary\"`"
+                    ),
+                ));
+            }
+        }
+
         // Top-level items start in file order.
         let mut roots: Vec<(usize, String)> = raw
             .actors
@@ -626,17 +698,24 @@ impl Manifest {
             roots: roots.into_iter().map(|(_, name)| name).collect(),
             runtime,
             limits: defaults,
+            index,
         })
     }
 
     /// The actor declared as `name`.
     pub(crate) fn actor(&self, name: &str) -> Option<&ActorDecl> {
-        self.actors.iter().find(|a| a.name == name)
+        match self.index.get(name)? {
+            Decl::Actor(i) => self.actors.get(*i),
+            Decl::Supervisor(_) => None,
+        }
     }
 
     /// The supervisor declared as `name`.
     pub(crate) fn supervisor(&self, name: &str) -> Option<&SupervisorDecl> {
-        self.supervisors.iter().find(|s| s.name == name)
+        match self.index.get(name)? {
+            Decl::Supervisor(i) => self.supervisors.get(*i),
+            Decl::Actor(_) => None,
+        }
     }
 
     /// The file it was read from (the `file` given to [`Manifest::parse`]).
@@ -721,17 +800,18 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
             RawSize::Bytes(n) => Some(*n),
             RawSize::Text(t) => parse_size(t),
         };
-        bytes
-            .and_then(|b| usize::try_from(b).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                (
-                    v.span(),
-                    format!(
-                        "{owner}: `{key}` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
-                    ),
-                )
-            })
+        let bytes = bytes.and_then(|b| usize::try_from(b).ok()).ok_or_else(|| {
+            (
+                v.span(),
+                format!(
+                    "{owner}: `{key}` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
+                ),
+            )
+        })?;
+        if bytes == 0 {
+            return Err((v.span(), format!("{owner}: `{key}` must be more than zero")));
+        }
+        Ok(Some(bytes))
     };
     let deadline = match &raw.deadline {
         None => None,
@@ -852,14 +932,33 @@ fn capabilities(raw: &RawCapabilities, actor: &str, base_dir: &Path) -> Result<C
     Ok(caps)
 }
 
-fn locate(text: &str, file: &Path, offset: usize) -> Location {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Location {
-        file: file.to_path_buf(),
-        line,
-        column: before[line_start..].chars().count() + 1,
+/// Where each line of a manifest starts, so a byte offset becomes a line and column
+/// in time logarithmic in the file's size (a manifest of 20k actors locates each).
+struct Lines<'a> {
+    text: &'a str,
+    file: &'a Path,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str, file: &'a Path) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, file, starts }
+    }
+
+    /// The line (from 1) and column (from 1, in characters) of byte `offset`.
+    fn locate(&self, offset: usize) -> Location {
+        let offset = offset.min(self.text.len());
+        // The last line start at or before `offset`; the first is 0.
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        Location {
+            file: self.file.to_path_buf(),
+            line,
+            column: self.text[start..offset].chars().count() + 1,
+        }
     }
 }
 

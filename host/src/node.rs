@@ -24,6 +24,16 @@ use crate::process::registry::Registry;
 use crate::sandbox::{Authority, Effective, HitCounters, Limits, Lineage, Permit, Sandbox};
 use crate::tables::owners::Tables;
 
+/// Default mailbox capacity (messages) of an actor that does not set its own.
+pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
+/// The largest mailbox capacity: a manifest asking for more is refused, a larger
+/// capacity given in code is lowered to it.
+pub const MAX_MAILBOX_CAPACITY: usize = 1 << 24;
+/// Default largest message, reply or init argument, in bytes.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8 * 1024 * 1024;
+/// The most live instances a runtime's pool may be sized for (`max_instances`).
+pub const MAX_INSTANCES: u32 = 1_000_000;
+
 /// Settings fixed when the runtime is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -285,7 +295,7 @@ impl Node {
         name: Option<&str>,
         parent: Option<&Arc<ActorCell>>,
     ) -> Result<NewCell, SpawnError> {
-        let (tx, rx) = mailbox(capacity.max(1));
+        let (tx, rx) = mailbox(capacity.clamp(1, MAX_MAILBOX_CAPACITY));
         let (exit_tx, exit_rx) = watch::channel(None);
         let cell = Arc::new(ActorCell::new(id, label, tx, exit_rx, false));
         // Before anything can reach it.

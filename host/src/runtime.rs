@@ -12,7 +12,10 @@ use crate::error::{Error, ExitReason, ManifestError, SpawnError};
 use crate::events::{EventError, Fanout};
 use crate::id::{ActorId, HOST};
 use crate::manifest::Manifest;
-use crate::node::{Node, Settings, SpawnSpec, kill, stop};
+use crate::node::{
+    DEFAULT_MAILBOX_CAPACITY, DEFAULT_MAX_MESSAGE_SIZE, MAX_INSTANCES, MAX_MAILBOX_CAPACITY, Node,
+    Settings, SpawnSpec, kill, stop,
+};
 use crate::probe::Probe;
 use crate::process::cell::ActorCell;
 use crate::sandbox::{LimitHits, Limits};
@@ -27,14 +30,10 @@ use crate::wasm::spawn::Wasm;
 /// The shortest time slice `RuntimeBuilder::epoch_interval` accepts.
 const MIN_EPOCH_INTERVAL: Duration = Duration::from_micros(100);
 
-/// Default mailbox capacity (messages) of an actor that does not set its own.
-pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
 /// Default time a sender waits for room in a full mailbox.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default time `terminate` may take at shutdown (OTP's worker default).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default largest message, reply or init argument, in bytes.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8 * 1024 * 1024;
 
 /// Configures and builds a [`Runtime`], in the style of wasmtime's `Config`.
 ///
@@ -79,7 +78,9 @@ impl Default for RuntimeBuilder {
 }
 
 impl RuntimeBuilder {
-    /// Mailbox capacity for actors that do not set their own (default 1024).
+    /// Mailbox capacity for actors that do not set their own (default 1024; from 1 to
+    /// [`MAX_MAILBOX_CAPACITY`](crate::MAX_MAILBOX_CAPACITY), a larger one is lowered
+    /// to it).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
@@ -91,7 +92,7 @@ impl RuntimeBuilder {
     /// # Ok(()) }
     /// ```
     pub fn mailbox_capacity(&mut self, capacity: usize) -> &mut Self {
-        self.settings.mailbox_capacity = capacity.max(1);
+        self.settings.mailbox_capacity = capacity.clamp(1, MAX_MAILBOX_CAPACITY);
         self
     }
 
@@ -243,7 +244,9 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The most live actors at once with the pooling allocator (default 1000).
+    /// The most live actors at once with the pooling allocator (default 1000; from 1
+    /// to [`MAX_INSTANCES`](crate::MAX_INSTANCES), else [`RuntimeBuilder::build`]
+    /// fails).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
@@ -306,6 +309,12 @@ impl RuntimeBuilder {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Engine("Runtime::build must be called within a tokio runtime".into())
         })?;
+        if !(1..=MAX_INSTANCES).contains(&self.engine.max_instances) {
+            return Err(Error::Engine(format!(
+                "max_instances is {}; it must be from 1 to {MAX_INSTANCES}",
+                self.engine.max_instances
+            )));
+        }
         let wasm = Arc::new(Wasm::new(
             &self.engine,
             self.cache_dir.clone(),

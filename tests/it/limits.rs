@@ -685,3 +685,41 @@ async fn waiting_in_a_call_does_not_count_against_the_handler_deadline() {
     assert_eq!(client.exit_reason(), None);
     assert_eq!(rt.limit_hits().deadline, 0);
 }
+
+/// Numbers given in code that the runtime cannot honour are refused with an error
+/// that names them, or bounded as documented; never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_numbers_from_code_are_refused_or_bounded() {
+    let err = builder().max_instances(4_000_000_000).build().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot configure the wasm engine: max_instances is 4000000000; it must be from 1 to 1000000"
+    );
+
+    let rt = runtime();
+    // A mailbox past the maximum is lowered to it (tokio's semaphore would panic).
+    let a = rt
+        .spawn_with(
+            foundation::ActorOptions::new("testactor").mailbox(usize::MAX),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&a, Call::Echo("ok".into())).await,
+        Reply::Text("ok".into())
+    );
+
+    // A restart window of zero would never see two restarts: refused, as OTP does.
+    let spec = foundation::SupervisorSpec {
+        max_seconds: Duration::ZERO,
+        ..foundation::SupervisorSpec::default()
+    };
+    let err = rt.start_supervisor(spec, None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("max_seconds must be more than zero"),
+        "{err}"
+    );
+    rt.shutdown().await;
+}

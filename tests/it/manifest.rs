@@ -206,7 +206,7 @@ fn bad_limits_name_the_key_and_the_units() {
     );
     assert_eq!(
         parse_err(&format!("{COMPONENT}\n[runtime]\nmax_instances = 0\n")),
-        "app.toml:5:17: [runtime]: `max_instances` must be at least 1"
+        "app.toml:5:17: [runtime]: `max_instances` must be from 1 to 1000000"
     );
 }
 
@@ -357,4 +357,67 @@ children = []
     };
     assert!(why.contains("limit of 16777216 bytes"), "{why}");
     rt.shutdown().await;
+}
+
+/// What `run` would refuse for a reason written in the manifest, `check` refuses
+/// too, with the place: numbers out of their bounds, a significant permanent child.
+#[test]
+fn numbers_out_of_bounds_and_impossible_children_are_refused_where_written() {
+    let actor = "[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n";
+    assert_eq!(
+        parse_err(&format!("{COMPONENT}\n{actor}mailbox = 16777217\n")),
+        "app.toml:7:11: actor \"c\": `mailbox` must be at most 16777216"
+    );
+    // Past what TOML's integers hold: still an error with its place, never a panic.
+    let e = parse_err(&format!(
+        "{COMPONENT}\n{actor}mailbox = 18446744073709551615\n"
+    ));
+    assert!(e.starts_with("app.toml:7:11: "), "{e}");
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n[runtime]\nmax_instances = 4000000000\n"
+        )),
+        "app.toml:5:17: [runtime]: `max_instances` must be from 1 to 1000000"
+    );
+    assert_eq!(
+        parse_err(&format!("{COMPONENT}\n[limits]\nmax_message_size = 0\n")),
+        "app.toml:5:20: [limits]: `max_message_size` must be more than zero"
+    );
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n{actor}limits = {{ max_memory = \"0 MiB\" }}\n"
+        )),
+        "app.toml:7:25: actor \"c\": `max_memory` must be more than zero"
+    );
+    // The init argument is the first message: it must fit the actor's limit.
+    assert_eq!(
+        parse_err(&format!(
+            "{COMPONENT}\n{actor}args = {{ text = \"a long enough text\" }}\nlimits = {{ max_message_size = 8 }}\n"
+        )),
+        "app.toml:7:8: actor \"c\": `args` encode to 25 bytes, more than its max_message_size of 8 bytes"
+    );
+    let sup = |body: &str| {
+        format!("{TREE_BASE}\n[[supervisors]]\nname = \"root\"\nchildren = [\"a\"]\n{body}")
+    };
+    assert_eq!(
+        parse_err(&sup("max_seconds = 0\n")),
+        "app.toml:11:15: supervisor \"root\": `max_seconds` must be at least 1 (the window in which `max_restarts` restarts are allowed)"
+    );
+    assert_eq!(
+        parse_err(&format!(
+            "{TREE_BASE}significant = true\n\n[[supervisors]]\nname = \"root\"\nchildren = [\"a\"]\n"
+        )),
+        "app.toml:7:15: actor \"a\" is significant and permanent; a significant child must be `restart = \"transient\"` or `\"temporary\"`"
+    );
+    assert_eq!(
+        parse_err(&format!("{TREE_BASE}significant = true\n")),
+        "app.toml:7:15: actor \"a\" is `significant` but no supervisor lists it"
+    );
+    // Transient and significant, under a supervisor: fine.
+    Manifest::parse(
+        &format!("{TREE_BASE}significant = true\nrestart = \"transient\"\n\n[[supervisors]]\nname = \"root\"\nchildren = [\"a\"]\n"),
+        Path::new("app.toml"),
+        Path::new("."),
+    )
+    .unwrap();
 }

@@ -72,6 +72,13 @@ pub(crate) async fn start(
     slot: Option<Arc<Slot>>,
     lineage: Option<Arc<Lineage>>,
 ) -> Result<Arc<ActorCell>, SpawnError> {
+    if spec.max_seconds.is_zero() {
+        // OTP requires a positive period; a zero window would never see two
+        // restarts in it, so the supervisor would never give up.
+        return Err(SpawnError::Unavailable(
+            "max_seconds must be more than zero (the window in which max_restarts restarts are allowed)".into(),
+        ));
+    }
     if let Some(dup) = duplicate_id(&spec.children) {
         return Err(SpawnError::Unavailable(format!(
             "two children have the id {dup:?}"
