@@ -8,6 +8,7 @@ use foundation_wire::reply;
 
 use crate::bindings::exports::foundation::actor::actor::BatchResult;
 use crate::bindings::foundation::actor::logging;
+use crate::bindings::foundation::actor::messaging;
 use crate::bindings::foundation::actor::types as wit;
 use crate::{Actor, ActorId, CallResult, Caller, ExitReason, Flow, codec};
 
@@ -26,13 +27,18 @@ impl<A: Actor> Dispatch for Running<A> {
             let envelope = envelope.unwrap_or_else(|e| panic!("foundation: {e}"));
             match envelope {
                 Envelope::Cast { from, payload } => {
-                    let msg: A::Cast = codec::decode(payload).unwrap_or_else(|e| {
-                        panic!(
-                            "cast from {} does not decode as this actor's Cast type: {e}",
-                            sender(from)
-                        )
-                    });
-                    if let Flow::Stop(reason) = self.0.handle_cast(msg) {
+                    let flow = match codec::decode::<A::Cast>(payload) {
+                        Ok(msg) => self.0.handle_cast(msg),
+                        Err(e) => {
+                            messaging::unexpected(
+                                from,
+                                None,
+                                &format!("not this actor's Cast type: {e}"),
+                            );
+                            self.0.handle_unexpected(payload, ActorId::from_raw(from))
+                        }
+                    };
+                    if let Flow::Stop(reason) = flow {
                         return Some(reason);
                     }
                 }
@@ -41,12 +47,18 @@ impl<A: Actor> Dispatch for Running<A> {
                     handle,
                     payload,
                 } => {
-                    let msg: A::Call = codec::decode(payload).unwrap_or_else(|e| {
-                        panic!(
-                            "call from {} does not decode as this actor's Call type: {e}",
-                            sender(from)
-                        )
-                    });
+                    let msg: A::Call = match codec::decode(payload) {
+                        Ok(msg) => msg,
+                        Err(e) => {
+                            // The caller gets `rejected` at once; the actor goes on.
+                            messaging::unexpected(
+                                from,
+                                Some(handle),
+                                &format!("not this actor's Call type: {e}"),
+                            );
+                            continue;
+                        }
+                    };
                     match self
                         .0
                         .handle_call(msg, Caller::new(ActorId::from_raw(from), handle))
@@ -76,10 +88,6 @@ impl<A: Actor> Dispatch for Running<A> {
     fn terminate(&mut self, reason: ExitReason) {
         self.0.terminate(reason)
     }
-}
-
-fn sender(from: u64) -> String {
-    ActorId::from_raw(from).map_or_else(|| "the host".to_string(), |id| id.to_string())
 }
 
 /// Room for a first reply or two, so a batch's replies do not grow their buffer 8,

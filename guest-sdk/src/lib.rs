@@ -225,6 +225,9 @@ pub enum SendError {
     TooLarge(u64),
     /// The message or the reply could not be encoded or decoded as the expected type.
     Codec(String),
+    /// The receiver could not decode the call as a request it handles (its
+    /// decoder's error); it did not handle it and goes on.
+    Rejected(String),
 }
 
 impl fmt::Display for SendError {
@@ -238,6 +241,7 @@ impl fmt::Display for SendError {
             SendError::Exited(r) => write!(f, "the receiver exited: {r}"),
             SendError::TooLarge(n) => write!(f, "message of {n} bytes exceeds the maximum size"),
             SendError::Codec(e) => write!(f, "codec error: {e}"),
+            SendError::Rejected(e) => write!(f, "rejected: the receiver cannot decode it: {e}"),
         }
     }
 }
@@ -252,6 +256,7 @@ impl From<wit::SendError> for SendError {
             wit::SendError::Timeout => SendError::Timeout,
             wit::SendError::Exited(r) => SendError::Exited(r.into()),
             wit::SendError::TooLarge(n) => SendError::TooLarge(n),
+            wit::SendError::Rejected(e) => SendError::Rejected(e),
         }
     }
 }
@@ -465,6 +470,16 @@ pub trait Actor: Sized + 'static {
     /// queued casts and calls. The default ignores it.
     fn handle_info(&mut self, info: Info) -> Flow {
         let _ = info;
+        Flow::Continue
+    }
+
+    /// Handles a cast that does not decode as [`Actor::Cast`]: its bytes and its
+    /// sender (`None`: the host). The host has logged and counted it already. The
+    /// default ignores it, as OTP's `gen_server` logs an unexpected message and
+    /// carries on; a call that does not decode never reaches the actor (its caller
+    /// gets [`SendError::Rejected`]).
+    fn handle_unexpected(&mut self, raw: &[u8], from: Option<ActorId>) -> Flow {
+        let _ = (raw, from);
         Flow::Continue
     }
 

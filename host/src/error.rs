@@ -88,6 +88,10 @@ pub enum SendError {
         /// The runtime's limit.
         max: usize,
     },
+    /// The receiver could not decode the call as a request it handles; the text is
+    /// its decoder's error. It did not handle the call and goes on.
+    #[error("rejected: the receiver cannot decode the call: {0}")]
+    Rejected(String),
 }
 
 /// Why a typed cast or call from Rust failed: delivery, or the encoding of the

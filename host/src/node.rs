@@ -155,6 +155,8 @@ pub(crate) struct Node {
     shutting_down: AtomicBool,
     /// How often each limit was hit.
     pub(crate) hits: Arc<HitCounters>,
+    /// Messages a receiver could not decode (`messaging.unexpected`).
+    pub(crate) unexpected: AtomicU64,
     /// The sandbox of actors started without one: nothing granted.
     pub(crate) default_sandbox: Arc<Sandbox>,
     spawner: Arc<dyn Spawner>,
@@ -185,6 +187,7 @@ impl Node {
             handle,
             shutting_down: AtomicBool::new(false),
             hits: Arc::default(),
+            unexpected: AtomicU64::new(0),
             default_sandbox: Arc::default(),
             spawner,
         }

@@ -771,6 +771,31 @@ impl Runtime {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Messages an actor could not decode as any message it handles, since the
+    /// runtime started: each was logged, a call among them answered
+    /// [`SendError::Rejected`](crate::SendError::Rejected), and the actor went on
+    /// (see `docs/semantics.md`, "Message encoding").
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
+    /// # let runtime = foundation::Runtime::builder().build()?;
+    /// # runtime.add_component("counter", foundation_fixtures::COUNTER)?;
+    /// use std::time::Duration;
+    /// use foundation::SendError;
+    /// let counter = runtime.spawn("counter", &serde_json::json!({ "start": 1 })).await?;
+    /// // Not a request the counter knows: rejected, and the counter lives on.
+    /// let r = counter.call_raw(b"junk".to_vec(), Duration::from_secs(5)).await;
+    /// assert!(matches!(r, Err(SendError::Rejected(_))));
+    /// assert_eq!(runtime.unexpected_messages(), 1);
+    /// assert_eq!(counter.call::<_, i64>(&"Get", Duration::from_secs(5)).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn unexpected_messages(&self) -> u64 {
+        self.node
+            .unexpected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn encode_event<M: Serialize + ?Sized>(&self, msg: &M) -> Result<Vec<u8>, EventError> {
         let bytes = codec::encode(msg)
             .map_err(|e| EventError::Invalid(format!("the message does not encode: {e}")))?;

@@ -312,3 +312,102 @@ async fn a_message_larger_than_the_limit_is_refused_at_the_sender() {
         Reply::Text("small".into())
     );
 }
+
+/// The history entry testactor records for a cast that does not decode.
+const UNEXPECTED: u64 = u64::MAX - 2;
+
+/// A message of the wrong shape, from Rust, from another guest, from a timer or from
+/// pub/sub, never kills its receiver: a call is answered `rejected`, a cast is
+/// offered to `handle_unexpected`, each is counted, and the actor goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_that_do_not_decode_are_rejected_and_the_receiver_goes_on() {
+    let rt = runtime();
+    rt.add_component("counter", foundation_fixtures::COUNTER)
+        .unwrap();
+    let a = spawn(&rt).await;
+    let before = rt.unexpected_messages();
+    let bad: [Vec<u8>; 4] = [
+        vec![],
+        vec![0xc1, 0xff, 0x00, 0x17],
+        foundation::codec::encode(&"NoSuchVariant").unwrap(),
+        foundation::codec::encode(&12345u32).unwrap(),
+    ];
+    for msg in &bad {
+        let r = a.call_raw(msg.clone(), LONG).await;
+        assert!(
+            matches!(&r, Err(SendError::Rejected(why)) if why.contains("not this actor's Call type")),
+            "{msg:?}: {r:?}"
+        );
+        a.cast_raw(msg.clone()).await.unwrap();
+    }
+    // Alive, every cast offered to `handle_unexpected` (from the host), in order.
+    assert_eq!(
+        call(&a, Call::History).await,
+        Reply::History(vec![(0, UNEXPECTED); bad.len()])
+    );
+    assert_eq!(rt.unexpected_messages() - before, 2 * bad.len() as u64);
+
+    // From another guest: testactor's messages to a counter.
+    let counter = rt
+        .spawn("counter", &serde_json::json!({ "start": 7 }))
+        .await
+        .unwrap();
+    let b = spawn(&rt).await;
+    let to = counter.id().get();
+    assert_eq!(call(&b, Call::CastRecord { to, seq: 1 }).await, Reply::Ok);
+    let r = call(
+        &b,
+        Call::CallEcho {
+            to,
+            text: "hi".into(),
+            timeout_ms: 5000,
+        },
+    )
+    .await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.starts_with("Rejected(")),
+        "the guest caller gets `rejected`: {r:?}"
+    );
+    // A timer and a publication of the wrong shape (testactor's `Record`).
+    call(
+        &b,
+        Call::Event(EventCall::SendAfter {
+            to,
+            delay_ms: 1,
+            seq: 2,
+        }),
+    )
+    .await;
+    a.call::<_, Reply>(&Call::Event(EventCall::Subscribe("news".into())), LONG)
+        .await
+        .unwrap();
+    rt.publish("news", &serde_json::json!({ "Headline": 3 }))
+        .await
+        .unwrap();
+    // The publication is queued at `a` before this call (one sender, in order), so
+    // it has been handled when the call returns.
+    let Reply::History(h) = call(&a, Call::History).await else {
+        panic!()
+    };
+    assert_eq!(
+        h.last(),
+        Some(&(0, UNEXPECTED)),
+        "the publication, from the host"
+    );
+    // The timer fires on its own time: wait for its count, with a deadline.
+    let deadline = Instant::now() + LONG;
+    while rt.unexpected_messages() - before < 2 * bad.len() as u64 + 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the timer's message was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        counter.call::<_, i64>(&"Get", LONG).await.unwrap(),
+        7,
+        "nothing reached the counter's handlers"
+    );
+    assert!(counter.exit_reason().is_none() && a.exit_reason().is_none());
+    rt.shutdown().await;
+}

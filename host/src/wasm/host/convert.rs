@@ -69,6 +69,7 @@ impl From<SendError> for wit::SendError {
             SendError::Timeout(_) => wit::SendError::Timeout,
             SendError::Exited(r) => wit::SendError::Exited(r.into()),
             SendError::TooLarge { size, .. } => wit::SendError::TooLarge(size as u64),
+            SendError::Rejected(why) => wit::SendError::Rejected(why),
         }
     }
 }

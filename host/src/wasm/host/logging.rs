@@ -3,6 +3,7 @@
 
 use crate::wasm::bindings::foundation::actor::logging as wl;
 use crate::wasm::bindings::wit;
+use crate::wasm::host::{MAX_GUEST_TEXT, bounded};
 use crate::wasm::store::ActorData;
 
 impl wl::Host for ActorData {
@@ -18,19 +19,10 @@ impl wl::Host for ActorData {
         }
     }
 
-    fn record_panic(&mut self, mut message: String) -> wasmtime::Result<()> {
+    fn record_panic(&mut self, message: String) -> wasmtime::Result<()> {
         // The message becomes an exit reason that travels to callers and watchers;
         // keep it to a sane size whatever the guest wrote.
-        const MAX_PANIC_MESSAGE: usize = 4096;
-        if message.len() > MAX_PANIC_MESSAGE {
-            let mut cut = MAX_PANIC_MESSAGE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str("...");
-        }
-        self.panic = Some(message);
+        self.panic = Some(bounded(message, MAX_GUEST_TEXT));
         // Every panic in a wasm32 guest aborts; end it here, before the abort's
         // trap. `trapped` reports the recorded message.
         Err(wasmtime::Error::msg("the guest panicked"))

@@ -20,6 +20,24 @@ mod supervision;
 mod tables;
 mod tasks;
 
+/// Cuts `text` (a guest's) to at most `max` bytes at a character boundary, marking
+/// the cut: it becomes an exit reason or an error that travels to other actors.
+pub(crate) fn bounded(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
+}
+
+/// The longest text a guest may give the host to pass on (a panic message, the
+/// reason it rejects a message).
+pub(crate) const MAX_GUEST_TEXT: usize = 4096;
+
 /// The linker every actor is instantiated with: WASI 0.2 (what a `wasm32-wasip2`
 /// component imports even when it does no I/O; the sandbox decides what it reaches)
 /// and foundation's interfaces.

@@ -332,6 +332,9 @@ pub enum Cast {
     },
 }
 
+/// The history entry of a cast that did not decode.
+pub const UNEXPECTED: u64 = u64::MAX - 2;
+
 struct TestActor {
     history: Vec<(u64, u64)>,
     deferred: Vec<ReplyHandle>,
@@ -610,6 +613,14 @@ impl Actor for TestActor {
             | Cast::TaskDone { .. }
             | Cast::TableTransfer { .. } => {}
         }
+        Flow::Continue
+    }
+
+    /// Records each cast that does not decode as `(sender, UNEXPECTED)`, so tests
+    /// see that it was offered here and that the actor went on.
+    fn handle_unexpected(&mut self, _raw: &[u8], from: Option<ActorId>) -> Flow {
+        self.history
+            .push((from.map_or(0, |id| id.get()), UNEXPECTED));
         Flow::Continue
     }
 
