@@ -52,6 +52,7 @@
 //! [limits]                    # defaults for every actor of this manifest
 //! max_memory = "64 MiB"       # bytes, or a string with B, KiB, MiB, GiB, KB, MB, GB
 //! deadline = "2s"             # milliseconds, or a string with ms, s, m
+//! init_deadline = "10s"       # the same, or "infinity"; default 5 s
 //! max_message_size = "1 MiB"
 //! max_table_elements = 10000
 //! max_children = 100
@@ -215,6 +216,7 @@ struct RawLimits {
     max_memory: Option<Spanned<RawSize>>,
     max_table_elements: Option<usize>,
     deadline: Option<Spanned<RawDuration>>,
+    init_deadline: Option<Spanned<RawDuration>>,
     max_message_size: Option<Spanned<RawSize>>,
     max_children: Option<usize>,
     max_tables: Option<usize>,
@@ -813,28 +815,32 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
         }
         Ok(Some(bytes))
     };
-    let deadline = match &raw.deadline {
-        None => None,
-        Some(v) => Some(
-            match v.get_ref() {
-                RawDuration::Millis(ms) => Some(Duration::from_millis(*ms)),
-                RawDuration::Text(t) => parse_duration(t),
-            }
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                (
-                    v.span(),
-                    format!(
-                        "{owner}: `deadline` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero"
-                    ),
-                )
-            })?,
-        ),
+    let duration = |v: &Option<Spanned<RawDuration>>, key: &str, infinity: bool| {
+        let Some(v) = v else { return Ok(None) };
+        match v.get_ref() {
+            RawDuration::Text(t) if infinity && t.trim() == "infinity" => return Ok(Some(Duration::MAX)),
+            RawDuration::Millis(ms) => Some(Duration::from_millis(*ms)),
+            RawDuration::Text(t) => parse_duration(t),
+        }
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            let or_infinity = if infinity { ", or \"infinity\"" } else { "" };
+            (
+                v.span(),
+                format!(
+                    "{owner}: `{key}` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero{or_infinity}"
+                ),
+            )
+        })
     };
+    let deadline = duration(&raw.deadline, "deadline", false)?;
+    let init_deadline = duration(&raw.init_deadline, "init_deadline", true)?;
     Ok(Limits {
         max_memory: size(&raw.max_memory, "max_memory")?,
         max_table_elements: raw.max_table_elements,
         deadline,
+        init_deadline,
         max_message_size: size(&raw.max_message_size, "max_message_size")?,
         max_children: raw.max_children,
         max_tables: raw.max_tables,
@@ -1051,6 +1057,30 @@ mod tests {
         assert_eq!(b.max_tasks, Some(2));
         assert_eq!(b.max_table_elements, Some(500));
         assert!(m.actors[0].sandbox.capabilities.is_empty());
+    }
+
+    #[test]
+    fn init_deadline_takes_a_duration_or_infinity() {
+        let parse = |v: &str| {
+            let text = format!(
+                "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nlimits = {{ init_deadline = {v} }}\n"
+            );
+            Manifest::parse(&text, Path::new("app.toml"), Path::new("."))
+                .map(|m| m.actors[0].sandbox.limits.init_deadline)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse("\"infinity\""), Ok(Some(Duration::MAX)));
+        assert_eq!(parse("\"10s\""), Ok(Some(Duration::from_secs(10))));
+        assert_eq!(parse("250"), Ok(Some(Duration::from_millis(250))));
+        assert_eq!(
+            parse("0"),
+            Err("app.toml:7:28: actor \"c\": `init_deadline` is milliseconds or a duration such as \"2s\" (units ms, s, m), more than zero, or \"infinity\"".into())
+        );
+        // `deadline` has no infinity: none is its default.
+        let text = format!(
+            "{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nlimits = {{ deadline = \"infinity\" }}\n"
+        );
+        assert!(Manifest::parse(&text, Path::new("app.toml"), Path::new(".")).is_err());
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::error::SpawnError;
 
 /// Default most live children of a lineage (`max_children`; see [`Limits`]).
 pub const DEFAULT_MAX_CHILDREN: usize = 1000;
+/// How long an actor's `init` may take unless its limits say otherwise.
+pub const DEFAULT_INIT_DEADLINE: Duration = Duration::from_secs(5);
 /// Default most tables an actor may own (`max_tables`).
 pub const DEFAULT_MAX_TABLES: usize = 100;
 /// Default most live supervised tasks of a lineage (`max_tasks`).
@@ -219,8 +221,12 @@ pub struct Limits {
     pub max_memory: Option<usize>,
     /// Most elements of one wasm table.
     pub max_table_elements: Option<usize>,
-    /// How long one guest entry (init, a batch, a system message) may run.
+    /// How long one guest entry (init, a batch, a system message) may take, in wall
+    /// time (running or waiting in a host call).
     pub deadline: Option<Duration>,
+    /// How long `init` may take (default [`DEFAULT_INIT_DEADLINE`]; `Duration::MAX`:
+    /// no limit). The handler deadline bounds `init` too when it is shorter.
+    pub init_deadline: Option<Duration>,
     /// Largest message the actor accepts, in bytes (capped by the runtime's).
     pub max_message_size: Option<usize>,
     /// Most live actors started from its lineage's root, directly or not (spawn,
@@ -239,6 +245,7 @@ impl Limits {
             max_memory: self.max_memory.or(defaults.max_memory),
             max_table_elements: self.max_table_elements.or(defaults.max_table_elements),
             deadline: self.deadline.or(defaults.deadline),
+            init_deadline: self.init_deadline.or(defaults.init_deadline),
             max_message_size: self.max_message_size.or(defaults.max_message_size),
             max_children: self.max_children.or(defaults.max_children),
             max_tables: self.max_tables.or(defaults.max_tables),
@@ -253,6 +260,8 @@ pub(crate) struct Effective {
     pub(crate) max_memory: usize,
     pub(crate) max_table_elements: usize,
     pub(crate) deadline: Option<Duration>,
+    /// `init`'s deadline: the shorter of `init_deadline` and `deadline`; `None`: none.
+    pub(crate) init_deadline: Option<Duration>,
     pub(crate) max_message_size: usize,
     pub(crate) max_children: usize,
     pub(crate) max_tables: usize,
@@ -272,6 +281,10 @@ impl Limits {
             max_memory: l.max_memory.unwrap_or(memory_ceiling).min(memory_ceiling),
             max_table_elements: l.max_table_elements.unwrap_or(DEFAULT_MAX_TABLE_ELEMENTS),
             deadline: l.deadline,
+            init_deadline: match l.init_deadline.unwrap_or(DEFAULT_INIT_DEADLINE) {
+                Duration::MAX => l.deadline,
+                init => Some(l.deadline.map_or(init, |d| d.min(init))),
+            },
             max_message_size: l
                 .max_message_size
                 .unwrap_or(message_ceiling)
@@ -475,4 +488,49 @@ fn quota_refused(
     );
     tracing::warn!(actor, limit = quota, value, "{why}");
     SpawnError::QuotaExceeded(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{DEFAULT_INIT_DEADLINE, Limits};
+
+    #[test]
+    fn init_always_has_a_deadline_unless_told_infinity() {
+        let effective = |l: Limits| l.effective(&Limits::default(), 1 << 20, 1 << 20);
+        let ms = Duration::from_millis;
+        assert_eq!(
+            effective(Limits::default()).init_deadline,
+            Some(DEFAULT_INIT_DEADLINE)
+        );
+        assert_eq!(DEFAULT_INIT_DEADLINE, Duration::from_secs(5));
+        // The shorter of the two bounds `init`.
+        let both = |deadline, init| Limits {
+            deadline,
+            init_deadline: init,
+            ..Limits::default()
+        };
+        assert_eq!(
+            effective(both(Some(ms(100)), None)).init_deadline,
+            Some(ms(100))
+        );
+        assert_eq!(
+            effective(both(Some(ms(100)), Some(ms(50)))).init_deadline,
+            Some(ms(50))
+        );
+        assert_eq!(
+            effective(both(None, Some(ms(50)))).init_deadline,
+            Some(ms(50))
+        );
+        // Infinity removes the init deadline, not the handler deadline.
+        assert_eq!(
+            effective(both(None, Some(Duration::MAX))).init_deadline,
+            None
+        );
+        assert_eq!(
+            effective(both(Some(ms(100)), Some(Duration::MAX))).init_deadline,
+            Some(ms(100))
+        );
+    }
 }

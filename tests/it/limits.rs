@@ -650,40 +650,114 @@ async fn a_child_outliving_its_killed_supervisor_still_counts() {
     ));
 }
 
+/// The handler deadline is wall time: a handler waiting in a call to another actor
+/// or in WASI is stopped at it, its wait abandoned, as one that runs is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiting_in_a_call_does_not_count_against_the_handler_deadline() {
+async fn waiting_in_a_call_or_in_wasi_counts_against_the_handler_deadline() {
     let rt = runtime();
     let server = spawn(&rt).await;
-    let client = rt
-        .spawn_with(
-            ActorOptions::new("testactor").deadline(Duration::from_millis(100)),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
-    // The client's handler calls the server, which holds the call until released.
+    let deadline = || ActorOptions::new("testactor").deadline(Duration::from_millis(100));
+    let client = rt.spawn_with(deadline(), &Args::default()).await.unwrap();
+    // The client's handler calls the server, which holds the call (30 s timeout).
     let asking = {
         let client = client.clone();
         let to = server.id().get();
         tokio::spawn(async move {
-            call(
-                &client,
-                Call::CallDefer {
-                    to,
-                    timeout_ms: 30_000,
-                },
-            )
-            .await
+            client
+                .call::<_, Reply>(
+                    &Call::CallDefer {
+                        to,
+                        timeout_ms: 30_000,
+                    },
+                    LONG,
+                )
+                .await
         })
     };
     assert_eq!(call(&server, Call::AwaitWaiter).await, Reply::Ok);
-    // The handler now waits three times its deadline without running: that is the
-    // condition under test, not a wait for something to happen.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = ExitReason::Limit(
+        Limit::Deadline,
+        "deadline-exceeded: a handler ran longer than 100ms".into(),
+    );
+    assert_eq!(client.wait_exit().await, stopped);
+    assert_eq!(
+        asking.await.unwrap(),
+        Err(ActorError::Send(SendError::Exited(stopped.clone())))
+    );
+    // The server lives on; the reply it gives later finds nobody and is dropped.
     server.cast(&Cast::Release("late".into())).await.unwrap();
-    assert_eq!(asking.await.unwrap(), Reply::Text("Text(\"late\")".into()));
-    assert_eq!(client.exit_reason(), None);
-    assert_eq!(rt.limit_hits().deadline, 0);
+    assert_eq!(
+        call(&server, Call::Echo("ok".into())).await,
+        Reply::Text("ok".into())
+    );
+
+    // A sleep in WASI (a minute) is cut at the deadline too.
+    let sleeper = rt.spawn_with(deadline(), &Args::default()).await.unwrap();
+    assert_eq!(call(&sleeper, Call::SleepMs(60_000)).await, Reply::Ok);
+    assert_eq!(sleeper.wait_exit().await, stopped);
+    assert_eq!(rt.limit_hits().deadline, 2);
+}
+
+/// `init` always has a deadline: the handler deadline bounds a sleeping `init` as a
+/// busy one, and without one the init deadline does (configurable, 5 s by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_has_a_deadline_in_wall_time_even_without_a_handler_deadline() {
+    let mut b = builder();
+    b.handler_deadline(Some(Duration::from_millis(100)));
+    let rt = runtime_with(&b);
+    let r = rt
+        .spawn(
+            "testactor",
+            &Args {
+                sleep_in_init_ms: Some(15_000),
+                ..Args::default()
+            },
+        )
+        .await;
+    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        *reason,
+        ExitReason::Limit(
+            Limit::Deadline,
+            "deadline-exceeded: a handler ran longer than 100ms".into()
+        )
+    );
+
+    // No handler deadline: the init deadline (here 300 ms) still stops a spinning init.
+    let mut b = builder();
+    b.default_limits(foundation::Limits {
+        init_deadline: Some(Duration::from_millis(300)),
+        ..foundation::Limits::default()
+    });
+    let rt = runtime_with(&b);
+    let r = rt
+        .spawn(
+            "testactor",
+            &Args {
+                spin_in_init: true,
+                ..Args::default()
+            },
+        )
+        .await;
+    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        *reason,
+        ExitReason::Limit(
+            Limit::Deadline,
+            "deadline-exceeded: init ran longer than its init_deadline of 300ms".into()
+        )
+    );
+    // The init deadline bounds `init` only: a handler may then take its time.
+    let a = spawn(&rt).await;
+    assert_eq!(call(&a, Call::SleepMs(600)).await, Reply::Ok);
+    assert_eq!(
+        call(&a, Call::Echo("after".into())).await,
+        Reply::Text("after".into())
+    );
 }
 
 /// Numbers given in code that the runtime cannot honour are refused with an error

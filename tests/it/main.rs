@@ -37,6 +37,7 @@ pub enum Call {
     AwaitWaiter,
     Panic(String),
     Spin,
+    SleepMs(u64),
     SelfId,
     Register(String),
     Unregister(String),
@@ -260,6 +261,7 @@ pub struct Args {
     pub spin_in_init: bool,
     pub panic_in_terminate: bool,
     pub panic_after_ms: Option<u64>,
+    pub sleep_in_init_ms: Option<u64>,
 }
 
 pub fn init_tracing() {

@@ -222,7 +222,20 @@ impl ActorTask {
         };
         let guest = instance.foundation_actor_actor();
         entering(store);
-        match Box::pin(guest.call_init(&mut *store, &args)).await {
+        let init_deadline = self.limits.init_deadline;
+        let init = within(init_deadline, Box::pin(guest.call_init(&mut *store, &args))).await;
+        let Ok(init) = init else {
+            let d = init_deadline.expect("only a deadline passes");
+            let what = if self.limits.deadline == Some(d) {
+                format!("deadline-exceeded: a handler ran longer than {d:?}")
+            } else {
+                format!("deadline-exceeded: init ran longer than its init_deadline of {d:?}")
+            };
+            let reason = store.data().limits.deadline_exceeded(what, d);
+            self.init_failed(init_tx, &reason);
+            return reason;
+        };
+        match init {
             Ok(Ok(())) => {
                 let _ = init_tx.send(Ok(()));
             }
@@ -243,6 +256,7 @@ impl ActorTask {
         // full batch (12 KiB) per idle actor would dominate its memory.
         let mut envelopes: Vec<Envelope> = Vec::new();
         let mut batch: Vec<u8> = Vec::new();
+        let deadline = self.limits.deadline;
         loop {
             // A stop the guest or a signal asks for; its `terminate` runs below.
             let stop = match self.rx.recv(&mut envelopes, MAX_BATCH).await {
@@ -252,9 +266,11 @@ impl ActorTask {
                     SignalAction::Die(reason) => return reason,
                     SignalAction::Deliver(info) => {
                         entering(store);
-                        match Box::pin(guest.call_handle_info(&mut *store, &info)).await {
-                            Ok(stop) => stop.map(ExitReason::from),
-                            Err(e) => return trapped(&self.cell, store, &e, "handle-info"),
+                        let entry = Box::pin(guest.call_handle_info(&mut *store, &info));
+                        match within(deadline, entry).await {
+                            Ok(Ok(stop)) => stop.map(ExitReason::from),
+                            Ok(Err(e)) => return trapped(&self.cell, store, &e, "handle-info"),
+                            Err(d) => return handler_deadline(store, d),
                         }
                     }
                 },
@@ -280,10 +296,12 @@ impl ActorTask {
                         }
                     }
                     entering(store);
-                    let result = match guest.call_handle(&mut *store, &batch).await {
-                        Ok(result) => result,
-                        Err(e) => return trapped(&self.cell, store, &e, "handle"),
-                    };
+                    let result =
+                        match within(deadline, guest.call_handle(&mut *store, &batch)).await {
+                            Ok(Ok(result)) => result,
+                            Ok(Err(e)) => return trapped(&self.cell, store, &e, "handle"),
+                            Err(d) => return handler_deadline(store, d),
+                        };
                     if let Err(reason) = deliver_replies(store.data_mut(), &result) {
                         return reason;
                     }
@@ -353,6 +371,27 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
     }
 }
 
+/// Runs a guest entry within `deadline` of wall time, running or waiting in host
+/// calls alike: past it the entry is cancelled (its future dropped, which unwinds
+/// the guest's stack and abandons any wait) and the deadline comes back as the
+/// error. The guest yields at every epoch tick, so the timer is seen within a slice
+/// even while it is busy. No deadline: no timer at all.
+async fn within<T>(
+    deadline: Option<Duration>,
+    entry: impl Future<Output = T>,
+) -> Result<T, Duration> {
+    match deadline {
+        None => Ok(entry.await),
+        Some(d) => tokio::time::timeout(d, entry).await.map_err(|_| d),
+    }
+}
+
+/// The exit reason of a batch or a system message cancelled at the handler deadline.
+fn handler_deadline(store: &Store<ActorData>, deadline: Duration) -> ExitReason {
+    let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
+    store.data().limits.deadline_exceeded(what, deadline)
+}
+
 fn deliver_replies(data: &mut ActorData, result: &BatchResult) -> Result<(), ExitReason> {
     for reply in wire::reply::read(&result.replies) {
         let wire::reply::Reply { handle, payload } =
@@ -391,7 +430,6 @@ async fn terminate(
     let wit_reason = wit::ExitReason::from(reason.clone());
     // `terminate` is bounded by the shutdown timeout, not the handler deadline.
     entering(store);
-    store.data_mut().limits.deadline = None;
     let call = instance
         .foundation_actor_actor()
         .call_terminate(&mut *store, &wit_reason);

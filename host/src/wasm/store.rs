@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::component::{ComponentExportIndex, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::error::{Limit, SpawnError};
+use crate::error::{ExitReason, Limit, SpawnError};
 use crate::id::ActorId;
 use crate::node::{Holdings, Node, SpawnSpec};
 use crate::process::cell::ActorCell;
@@ -74,47 +74,32 @@ pub(crate) struct Governor {
     hits: Arc<HitCounters>,
     max_memory: usize,
     max_table_elements: usize,
-    /// The longest one guest entry (init, a batch, an info) may run.
-    pub(crate) deadline: Option<Duration>,
-    /// The tick the current guest entry last ran through, and when the guest saw it
-    /// (the clock is read at ticks only, so an entry within one slice reads none).
-    pub(crate) last_tick: Option<(u64, Instant)>,
-    /// How long the current guest entry has run, counted between its ticks.
-    pub(crate) ran: Duration,
+    /// The tick the current guest entry last ran through.
+    pub(crate) last_tick: Option<u64>,
     pub(crate) hit: Option<(Limit, String)>,
 }
 
 impl Governor {
-    /// Called when the guest runs through an epoch tick: yield, or stop a handler past
-    /// its deadline. A guest that ran through the tick before this one too, in this
-    /// entry, ran a full slice: it tells `ticker` it is busy (one tick alone is an
-    /// entry that happened to span it).
-    ///
-    /// The time between two ticks counts as running time up to one interval: a
-    /// guest that waited in a host call (a `call`, I/O) meanwhile sees only one tick
-    /// when it resumes, so a wait counts as at most one slice, as a yield does. Time
-    /// before the entry's first tick is not counted: the deadline is never early
-    /// for a guest that never waits.
+    /// Called when the guest runs through an epoch tick: yield, so a busy guest never
+    /// holds its thread (and the deadline's timer, on the same task, is seen). A
+    /// guest that ran through the tick before this one too, in this entry, ran a full
+    /// slice: it tells `ticker` it is busy (one tick alone is an entry that happened
+    /// to span it).
     pub(crate) fn on_tick(&mut self, ticker: &EpochTicker) -> wasmtime::Result<UpdateDeadline> {
-        let (tick, interval) = ticker.now();
-        let now = Instant::now();
-        if let Some((last, at)) = self.last_tick {
-            self.ran += now.saturating_duration_since(at).min(interval);
-            if tick == last + 1 {
-                ticker.busy();
-            }
+        let (tick, _) = ticker.now();
+        if self.last_tick.is_some_and(|last| tick == last + 1) {
+            ticker.busy();
         }
-        self.last_tick = Some((tick, now));
-        if let Some(deadline) = self.deadline
-            && self.ran > deadline
-        {
-            let what = format!("deadline-exceeded: a handler ran longer than {deadline:?}");
-            tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
-            self.hits.deadline.fetch_add(1, Ordering::Relaxed);
-            self.hit = Some((Limit::Deadline, what));
-            return Err(wasmtime::Error::msg("deadline-exceeded"));
-        }
+        self.last_tick = Some(tick);
         Ok(UpdateDeadline::Yield(1))
+    }
+
+    /// The exit reason of an entry cancelled at its deadline (`what` says which
+    /// deadline), logged and counted as every limit hit is.
+    pub(crate) fn deadline_exceeded(&self, what: String, deadline: Duration) -> ExitReason {
+        tracing::warn!(actor = %self.label, limit = "deadline", value = ?deadline, "{what}");
+        self.hits.deadline.fetch_add(1, Ordering::Relaxed);
+        ExitReason::Limit(Limit::Deadline, what)
     }
 }
 
@@ -189,9 +174,7 @@ impl ActorData {
             hits: node.hits.clone(),
             max_memory: quotas.max_memory,
             max_table_elements: quotas.max_table_elements,
-            deadline: quotas.deadline,
             last_tick: None,
-            ran: Duration::ZERO,
             hit: None,
         };
         Ok(ActorData {
@@ -312,7 +295,6 @@ pub(crate) fn entering(store: &mut Store<ActorData>) {
     store.set_epoch_deadline(1);
     let limits = &mut store.data_mut().limits;
     limits.last_tick = None;
-    limits.ran = Duration::ZERO;
     // A refusal the guest survived in an earlier entry explains nothing now.
     limits.hit = None;
 }

@@ -36,6 +36,8 @@ pub struct Args {
     panic_in_terminate: bool,
     /// Panic this many milliseconds after `init` (a timer casts `Panic` to itself).
     panic_after_ms: Option<u64>,
+    /// Sleep (a WASI wait, not running) this many milliseconds in `init`.
+    sleep_in_init_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -50,6 +52,8 @@ pub enum Call {
     Panic(String),
     /// Replies, then loops forever.
     Spin,
+    /// Replies, then sleeps (a WASI wait) this many milliseconds.
+    SleepMs(u64),
     SelfId,
     Register(String),
     Unregister(String),
@@ -388,6 +392,9 @@ impl Actor for TestActor {
         if args.spin_in_init {
             spin();
         }
+        if let Some(ms) = args.sleep_in_init_ms {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
         if let Some(to) = args.notify_on_init {
             let _ = foundation_sdk::cast(id(to), &Cast::Started(args.tag.clone()));
         }
@@ -436,6 +443,11 @@ impl Actor for TestActor {
             Call::Spin => {
                 let _ = from.defer().reply(&Reply::Ok);
                 spin()
+            }
+            Call::SleepMs(ms) => {
+                let _ = from.defer().reply(&Reply::Ok);
+                std::thread::sleep(Duration::from_millis(ms));
+                return CallResult::NoReply;
             }
             Call::SelfId => Reply::Id(foundation_sdk::self_id().get()),
             Call::Register(n) => match foundation_sdk::register(&n) {
