@@ -1,13 +1,16 @@
 //! Process groups and pub/sub subscriptions (docs/semantics.md: "Process groups",
 //! "Pub/sub", "Fan-out"); the node delivers a fan-out, `timers` the timers.
 //!
-//! Groups and subscriptions live in two maps under one mutex each, with the reverse
-//! index (actor → its groups, its patterns) that the exit path uses to remove an actor
-//! everywhere in one step. Publishing matches the topic against every pattern: fine
-//! for the hundreds of patterns an application has; a subject trie is the upgrade
-//! path when that stops being true.
+//! Groups and subscriptions live under one mutex each, with the reverse index (actor
+//! → its groups, its patterns) that the exit path uses to remove an actor everywhere.
+//! Every entry carries the sequence number of its join or subscription, which keeps
+//! the order (members in join order, subscribers in subscription order) and makes a
+//! removal logarithmic. Subscriptions are a subject trie, one token per level, so a
+//! publish visits the patterns that can match its topic, not every pattern: no
+//! operation costs more than what one actor holds or what one topic matches, and the
+//! locks are never held across work proportional to the whole runtime.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -102,20 +105,81 @@ fn validate_group(group: &str) -> Result<(), EventError> {
 
 #[derive(Default)]
 struct Groups {
-    /// Memberships in join order (an actor appears once per join).
-    members: HashMap<String, Vec<u64>>,
-    /// The groups each actor is in.
-    of: HashMap<u64, BTreeSet<String>>,
+    /// Each group's members by the sequence number of their first live join.
+    members: HashMap<String, BTreeMap<u64, u64>>,
+    /// Each actor's groups: the sequence number of its first live join there, and
+    /// how many times it joined (as in `pg`, each `leave` undoes one join).
+    of: HashMap<u64, HashMap<String, (u64, usize)>>,
+    next: u64,
 }
 
 #[derive(Default)]
 struct Subs {
-    /// Subscribers of each pattern, in subscription order.
-    by_pattern: HashMap<String, Vec<u64>>,
-    /// Subscription order of patterns, so a publish visits them in a stable order.
-    order: Vec<String>,
-    /// The patterns each actor subscribed to.
-    of: HashMap<u64, BTreeSet<String>>,
+    /// The patterns, one token per level.
+    root: Node,
+    /// Each actor's patterns, with their subscription's sequence number.
+    of: HashMap<u64, HashMap<String, u64>>,
+    next: u64,
+}
+
+/// One level of the subject trie: the subscriptions whose pattern ends here, and the
+/// next tokens (`*` and `>` are tokens like any other here).
+#[derive(Default)]
+struct Node {
+    subs: BTreeMap<u64, u64>,
+    children: HashMap<String, Node>,
+}
+
+impl Node {
+    /// Adds subscription `seq` of `actor` to the pattern `tokens` below this node.
+    fn insert(&mut self, mut tokens: std::str::Split<'_, char>, seq: u64, actor: u64) {
+        match tokens.next() {
+            None => {
+                self.subs.insert(seq, actor);
+            }
+            Some(token) => self
+                .children
+                .entry(token.to_string())
+                .or_default()
+                .insert(tokens, seq, actor),
+        }
+    }
+
+    /// Removes subscription `seq` from the pattern `tokens` below this node, and the
+    /// nodes it leaves empty; whether this node is empty now.
+    fn remove(&mut self, mut tokens: std::str::Split<'_, char>, seq: u64) -> bool {
+        match tokens.next() {
+            None => {
+                self.subs.remove(&seq);
+            }
+            Some(token) => {
+                if let Some(child) = self.children.get_mut(token)
+                    && child.remove(tokens, seq)
+                {
+                    self.children.remove(token);
+                }
+            }
+        }
+        self.subs.is_empty() && self.children.is_empty()
+    }
+
+    /// The subscriptions whose pattern matches the rest of a topic, `tokens`.
+    fn collect(&self, tokens: &[&str], out: &mut Vec<(u64, u64)>) {
+        let Some((first, rest)) = tokens.split_first() else {
+            out.extend(self.subs.iter().map(|(s, a)| (*s, *a)));
+            return;
+        };
+        if let Some(exact) = self.children.get(*first) {
+            exact.collect(rest, out);
+        }
+        if let Some(one) = self.children.get("*") {
+            one.collect(rest, out);
+        }
+        // `>` is last in its pattern and takes one or more tokens: all that is left.
+        if let Some(all) = self.children.get(">") {
+            out.extend(all.subs.iter().map(|(s, a)| (*s, *a)));
+        }
+    }
 }
 
 /// Groups, subscriptions and the dead-letter count of one runtime.
@@ -136,31 +200,39 @@ impl std::fmt::Debug for Events {
 impl Events {
     pub(crate) fn join(&self, actor: u64, group: &str) -> Result<(), EventError> {
         validate_group(group)?;
-        let mut g = self.groups.lock().unwrap();
-        g.members.entry(group.to_string()).or_default().push(actor);
-        g.of.entry(actor).or_default().insert(group.to_string());
+        let g = &mut *self.groups.lock().unwrap();
+        let of = g.of.entry(actor).or_default();
+        match of.get_mut(group) {
+            Some((_, joins)) => *joins += 1,
+            None => {
+                g.next += 1;
+                of.insert(group.to_string(), (g.next, 1));
+                g.members
+                    .entry(group.to_string())
+                    .or_default()
+                    .insert(g.next, actor);
+            }
+        }
         Ok(())
     }
 
     pub(crate) fn leave(&self, actor: u64, group: &str) -> Result<bool, EventError> {
         validate_group(group)?;
-        let mut g = self.groups.lock().unwrap();
-        let Some(list) = g.members.get_mut(group) else {
+        let g = &mut *self.groups.lock().unwrap();
+        let Some(of) = g.of.get_mut(&actor) else {
             return Ok(false);
         };
-        let Some(pos) = list.iter().rposition(|a| *a == actor) else {
+        let Some((seq, joins)) = of.get_mut(group) else {
             return Ok(false);
         };
-        list.remove(pos);
-        let still = list.contains(&actor);
-        if list.is_empty() {
-            g.members.remove(group);
-        }
-        if !still && let Some(set) = g.of.get_mut(&actor) {
-            set.remove(group);
-            if set.is_empty() {
+        *joins -= 1;
+        if *joins == 0 {
+            let seq = *seq;
+            of.remove(group);
+            if of.is_empty() {
                 g.of.remove(&actor);
             }
+            remove_member(&mut g.members, group, seq);
         }
         Ok(true)
     }
@@ -168,72 +240,75 @@ impl Events {
     pub(crate) fn members(&self, group: &str) -> Result<Vec<u64>, EventError> {
         validate_group(group)?;
         let g = self.groups.lock().unwrap();
-        let mut seen = BTreeSet::new();
         Ok(g.members
             .get(group)
-            .map(|l| l.iter().copied().filter(|a| seen.insert(*a)).collect())
+            .map(|m| m.values().copied().collect())
             .unwrap_or_default())
     }
 
     pub(crate) fn subscribe(&self, actor: u64, pattern: &str) -> Result<(), EventError> {
         validate_subject(pattern, true)?;
-        let mut s = self.subs.lock().unwrap();
-        if !s.of.entry(actor).or_default().insert(pattern.to_string()) {
+        let s = &mut *self.subs.lock().unwrap();
+        let of = s.of.entry(actor).or_default();
+        if of.contains_key(pattern) {
             return Ok(());
         }
-        if !s.by_pattern.contains_key(pattern) {
-            s.order.push(pattern.to_string());
-        }
-        s.by_pattern
-            .entry(pattern.to_string())
-            .or_default()
-            .push(actor);
+        s.next += 1;
+        of.insert(pattern.to_string(), s.next);
+        s.root.insert(pattern.split('.'), s.next, actor);
         Ok(())
     }
 
     pub(crate) fn unsubscribe(&self, actor: u64, pattern: &str) -> Result<bool, EventError> {
         validate_subject(pattern, true)?;
-        let mut s = self.subs.lock().unwrap();
-        Ok(remove_subscription(&mut s, actor, pattern))
+        let s = &mut *self.subs.lock().unwrap();
+        let Some(of) = s.of.get_mut(&actor) else {
+            return Ok(false);
+        };
+        let Some(seq) = of.remove(pattern) else {
+            return Ok(false);
+        };
+        if of.is_empty() {
+            s.of.remove(&actor);
+        }
+        s.root.remove(pattern.split('.'), seq);
+        Ok(true)
     }
 
-    /// Subscribers whose patterns match `topic`, each once, in subscription order.
+    /// Subscribers whose patterns match `topic`, each once, in the order of their
+    /// first matching subscription.
     pub(crate) fn subscribers(&self, topic: &str) -> Result<Vec<u64>, EventError> {
         validate_subject(topic, false)?;
-        let s = self.subs.lock().unwrap();
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for pattern in &s.order {
-            if topic_matches(pattern, topic) {
-                for a in &s.by_pattern[pattern] {
-                    if seen.insert(*a) {
-                        out.push(*a);
-                    }
-                }
-            }
-        }
-        Ok(out)
+        let tokens: Vec<&str> = topic.split('.').collect();
+        let mut matched = Vec::new();
+        self.subs
+            .lock()
+            .unwrap()
+            .root
+            .collect(&tokens, &mut matched);
+        matched.sort_unstable();
+        let mut seen = HashSet::with_capacity(matched.len());
+        Ok(matched
+            .into_iter()
+            .filter_map(|(_, actor)| seen.insert(actor).then_some(actor))
+            .collect())
     }
 
-    /// The actor stopped: it leaves every group and ends every subscription.
+    /// The actor stopped: it leaves every group and ends every subscription, in time
+    /// proportional to how many it held.
     pub(crate) fn remove_actor(&self, actor: u64) {
         {
-            let mut g = self.groups.lock().unwrap();
+            let g = &mut *self.groups.lock().unwrap();
             if let Some(groups) = g.of.remove(&actor) {
-                for group in groups {
-                    if let Some(list) = g.members.get_mut(&group) {
-                        list.retain(|a| *a != actor);
-                        if list.is_empty() {
-                            g.members.remove(&group);
-                        }
-                    }
+                for (group, (seq, _)) in groups {
+                    remove_member(&mut g.members, &group, seq);
                 }
             }
         }
-        let mut s = self.subs.lock().unwrap();
-        if let Some(patterns) = s.of.get(&actor).cloned() {
-            for p in patterns {
-                remove_subscription(&mut s, actor, &p);
+        let s = &mut *self.subs.lock().unwrap();
+        if let Some(patterns) = s.of.remove(&actor) {
+            for (pattern, seq) in patterns {
+                s.root.remove(pattern.split('.'), seq);
             }
         }
     }
@@ -243,20 +318,137 @@ impl Events {
     }
 }
 
-fn remove_subscription(s: &mut Subs, actor: u64, pattern: &str) -> bool {
-    let had = s.of.get_mut(&actor).is_some_and(|set| set.remove(pattern));
-    if !had {
-        return false;
-    }
-    if s.of.get(&actor).is_some_and(BTreeSet::is_empty) {
-        s.of.remove(&actor);
-    }
-    if let Some(list) = s.by_pattern.get_mut(pattern) {
-        list.retain(|a| *a != actor);
-        if list.is_empty() {
-            s.by_pattern.remove(pattern);
-            s.order.retain(|p| p != pattern);
+fn remove_member(members: &mut HashMap<String, BTreeMap<u64, u64>>, group: &str, seq: u64) {
+    if let Some(m) = members.get_mut(group) {
+        m.remove(&seq);
+        if m.is_empty() {
+            members.remove(group);
         }
     }
-    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Events, topic_matches};
+
+    /// Every pattern of up to three tokens over `a`, `b`, `*`, `>` (with `>` last).
+    fn patterns() -> Vec<String> {
+        let tokens = ["a", "b", "*", ">"];
+        let mut out: Vec<Vec<&str>> = tokens.iter().map(|t| vec![*t]).collect();
+        for _ in 0..2 {
+            let longer: Vec<Vec<&str>> = out
+                .iter()
+                .filter(|p| p.last() != Some(&">"))
+                .flat_map(|p| {
+                    tokens.iter().map(move |t| {
+                        let mut q = p.clone();
+                        q.push(t);
+                        q
+                    })
+                })
+                .collect();
+            out.extend(longer);
+        }
+        out.sort();
+        out.dedup();
+        out.into_iter().map(|p| p.join(".")).collect()
+    }
+
+    fn topics() -> Vec<String> {
+        let mut out = vec![];
+        for n in 1..=4u32 {
+            for bits in 0..(1u32 << n) {
+                let t: Vec<&str> = (0..n)
+                    .map(|i| if bits >> i & 1 == 1 { "a" } else { "b" })
+                    .collect();
+                out.push(t.join("."));
+            }
+        }
+        out
+    }
+
+    /// What a publish must reach: the subscribers of matching patterns, each once,
+    /// by their first matching subscription (`subs` is in subscription order).
+    fn reference(subs: &[(u64, String)], topic: &str) -> Vec<u64> {
+        let mut out = vec![];
+        for (actor, pattern) in subs {
+            if topic_matches(pattern, topic) && !out.contains(actor) {
+                out.push(*actor);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_subject_trie_agrees_with_matching_every_pattern() {
+        let events = Events::default();
+        let patterns = patterns();
+        // Three actors subscribe to overlapping patterns, interleaved.
+        let mut subs: Vec<(u64, String)> = vec![];
+        for (i, p) in patterns.iter().enumerate() {
+            let actor = 1 + (i as u64 % 3);
+            if i % 5 != 0 {
+                events.subscribe(actor, p).unwrap();
+                // Twice is one subscription.
+                events.subscribe(actor, p).unwrap();
+                subs.push((actor, p.clone()));
+            }
+        }
+        let check = |subs: &[(u64, String)]| {
+            for t in topics() {
+                assert_eq!(events.subscribers(&t).unwrap(), reference(subs, &t), "{t}");
+            }
+        };
+        check(&subs);
+        // Unsubscribing every other subscription of actor 1, then actor 2's exit.
+        let mut n = 0;
+        subs.retain(|(a, p)| {
+            if *a == 1 {
+                n += 1;
+                if n % 2 == 0 {
+                    assert!(events.unsubscribe(1, p).unwrap());
+                    return false;
+                }
+            }
+            true
+        });
+        assert!(!events.unsubscribe(1, "no.such").unwrap());
+        check(&subs);
+        events.remove_actor(2);
+        subs.retain(|(a, _)| *a != 2);
+        check(&subs);
+        for a in [1, 3] {
+            events.remove_actor(a);
+        }
+        check(&[]);
+        let s = events.subs.lock().unwrap();
+        assert!(
+            s.root.subs.is_empty() && s.root.children.is_empty(),
+            "pruned"
+        );
+        assert!(s.of.is_empty());
+    }
+
+    #[test]
+    fn groups_keep_join_order_and_count_joins() {
+        let events = Events::default();
+        for (actor, group) in [(1, "g"), (2, "g"), (1, "g"), (3, "g"), (2, "h")] {
+            events.join(actor, group).unwrap();
+        }
+        assert_eq!(events.members("g").unwrap(), [1, 2, 3]);
+        // One leave undoes one join: 1 joined twice.
+        assert!(events.leave(1, "g").unwrap());
+        assert_eq!(events.members("g").unwrap(), [1, 2, 3]);
+        assert!(events.leave(1, "g").unwrap());
+        assert_eq!(events.members("g").unwrap(), [2, 3]);
+        assert!(!events.leave(1, "g").unwrap());
+        // A new join goes last.
+        events.join(1, "g").unwrap();
+        assert_eq!(events.members("g").unwrap(), [2, 3, 1]);
+        events.remove_actor(2);
+        assert_eq!(events.members("g").unwrap(), [3, 1]);
+        assert!(events.members("h").unwrap().is_empty());
+        let g = events.groups.lock().unwrap();
+        assert!(!g.members.contains_key("h") && !g.of.contains_key(&2));
+    }
 }

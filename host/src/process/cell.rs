@@ -2,7 +2,7 @@
 //! probe: its mailbox's sending side, its exit watch, its monitors and links) and the
 //! stable address (`Slot`) a supervisor keeps for a child across restarts.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
@@ -85,7 +85,10 @@ impl Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Observers {
     exited: Option<ExitReason>,
-    monitors: Vec<(u64, SignalTx)>,
+    /// By monitor ref, which grows with each new monitor: iteration is creation
+    /// order, and removing one is logarithmic (a watcher's exit removes all of
+    /// its monitors, possibly many on one target).
+    monitors: BTreeMap<u64, SignalTx>,
     links: HashSet<ActorId>,
 }
 
@@ -185,13 +188,15 @@ impl ActorCell {
                     reason: reason.clone(),
                 }));
             }
-            None => observers.monitors.push((monitor, watcher.clone())),
+            None => {
+                observers.monitors.insert(monitor, watcher.clone());
+            }
         }
     }
 
     pub(crate) fn remove_monitor(&self, monitor: u64) {
         let mut observers = self.observers.lock().unwrap();
-        observers.monitors.retain(|(m, _)| *m != monitor);
+        observers.monitors.remove(&monitor);
     }
 
     /// Marks the cell exited and takes its monitors and links, under the lock that
@@ -200,7 +205,7 @@ impl ActorCell {
     pub(crate) fn close_observers(
         &self,
         reason: &ExitReason,
-    ) -> (Vec<(u64, SignalTx)>, HashSet<ActorId>) {
+    ) -> (BTreeMap<u64, SignalTx>, HashSet<ActorId>) {
         let mut observers = self.observers.lock().unwrap();
         observers.exited = Some(reason.clone());
         (
