@@ -44,3 +44,61 @@ impl std::io::Write for Fallible<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    use super::{decode, encode};
+
+    /// The shapes messages take: unit, newtype, tuple and struct variants.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    enum Msg {
+        Get,
+        Add(i64),
+        Pair(u64, String),
+        Put { key: Vec<u8>, value: Option<String> },
+    }
+
+    fn msg() -> impl Strategy<Value = Msg> {
+        prop_oneof![
+            Just(Msg::Get),
+            any::<i64>().prop_map(Msg::Add),
+            (any::<u64>(), ".{0,8}").prop_map(|(n, s)| Msg::Pair(n, s)),
+            (
+                proptest::collection::vec(any::<u8>(), 0..16),
+                proptest::option::of(".{0,8}")
+            )
+                .prop_map(|(key, value)| Msg::Put { key, value }),
+        ]
+    }
+
+    proptest! {
+        /// Any bytes: a value or an error, never a panic (the host decodes what
+        /// guests send it: supervisor requests, table values, replies).
+        #[test]
+        fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode::<Msg>(&bytes);
+            let _ = decode::<serde_json::Value>(&bytes);
+            let _ = decode::<(u64, Option<String>, Vec<u8>)>(&bytes);
+            let _ = decode::<Vec<Vec<String>>>(&bytes);
+        }
+
+        #[test]
+        fn messages_round_trip(m in msg()) {
+            prop_assert_eq!(decode::<Msg>(&encode(&m).unwrap()).unwrap(), m);
+        }
+
+        /// A valid message cut short or with a byte changed still decodes to a value or
+        /// an error, never a panic.
+        #[test]
+        fn damaged_messages_never_panic(m in msg(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut bytes = encode(&m).unwrap();
+            let i = at.index(bytes.len());
+            let _ = decode::<Msg>(&bytes[..i]);
+            bytes[i] = byte;
+            let _ = decode::<Msg>(&bytes);
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Broken manifests: each error names file, line and column and what was expected.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use foundation::Manifest;
 
@@ -420,4 +420,87 @@ fn numbers_out_of_bounds_and_impossible_children_are_refused_where_written() {
         Path::new("."),
     )
     .unwrap();
+}
+
+/// How many cases the parser's property tests run: a few hundred by default, so the
+/// suite stays fast; set `FOUNDATION_FUZZ_CASES` (for example to 1000000) to search
+/// longer.
+fn fuzz_cases() -> u32 {
+    std::env::var("FOUNDATION_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300)
+}
+
+/// Whatever the text, the parser answers: a manifest, or an error that names the
+/// file (and the place, when the text has one), never a panic.
+fn parses_or_says_where(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+    match Manifest::parse(text, Path::new("app.toml"), Path::new("/apps/demo")) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let shown = e.to_string();
+            proptest::prop_assert!(shown.starts_with("app.toml"), "{}", shown);
+            proptest::prop_assert!(shown.len() > "app.toml: ".len(), "{}", shown);
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn the_parser_never_panics_on_mutated_examples_or_random_text() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let examples: Vec<String> = ["counter", "pingpong", "tasks", "ticker", "heir"]
+        .iter()
+        .map(|name| {
+            std::fs::read_to_string(
+                PathBuf::from(foundation_fixtures::WORKSPACE)
+                    .join("examples")
+                    .join(name)
+                    .join("app.toml"),
+            )
+            .unwrap()
+        })
+        .collect();
+    // Mutations: cut a range, insert text, or overwrite a number, at any char.
+    let insert = prop_oneof![
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("\"".to_string()),
+        Just("[".to_string()),
+        Just("]]\n[[actors]]\n".to_string()),
+        Just("{".to_string()),
+        Just("\n".to_string()),
+        Just("=".to_string()),
+        Just("\"infinity\"".to_string()),
+        Just("é".to_string()),
+        "[ -~]{0,12}",
+    ];
+    let mutation = (
+        0..examples.len(),
+        any::<prop::sample::Index>(),
+        0usize..40,
+        insert,
+    );
+    let mut runner = TestRunner::new(Config::with_cases(fuzz_cases()));
+    runner
+        .run(&mutation, |(which, at, cut, text)| {
+            let base = &examples[which];
+            let chars: Vec<char> = base.chars().collect();
+            let at = at.index(chars.len() + 1);
+            let end = (at + cut).min(chars.len());
+            let mutated: String = chars[..at]
+                .iter()
+                .chain(text.chars().collect::<Vec<_>>().iter())
+                .chain(chars[end..].iter())
+                .collect();
+            parses_or_says_where(&mutated)
+        })
+        .unwrap();
+    // And text with no structure at all.
+    let mut runner = TestRunner::new(Config::with_cases(fuzz_cases()));
+    runner
+        .run(&"(?s).{0,200}", |text| parses_or_says_where(&text))
+        .unwrap();
 }
