@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use foundation_wire as wire;
@@ -223,7 +224,11 @@ impl ActorTask {
         let guest = instance.foundation_actor_actor();
         entering(store);
         let init_deadline = self.limits.init_deadline;
-        let init = within(init_deadline, Box::pin(guest.call_init(&mut *store, &args))).await;
+        let init = within(
+            init_deadline,
+            Box::pin(guest.call_init(&mut *store, &args)).as_mut(),
+        )
+        .await;
         let Ok(init) = init else {
             let d = init_deadline.expect("only a deadline passes");
             let what = if self.limits.deadline == Some(d) {
@@ -266,8 +271,11 @@ impl ActorTask {
                     SignalAction::Die(reason) => return reason,
                     SignalAction::Deliver(info) => {
                         entering(store);
-                        let entry = Box::pin(guest.call_handle_info(&mut *store, &info));
-                        match within(deadline, entry).await {
+                        let outcome = {
+                            let mut entry = Box::pin(guest.call_handle_info(&mut *store, &info));
+                            within(deadline, entry.as_mut()).await
+                        };
+                        match outcome {
                             Ok(Ok(stop)) => stop.map(ExitReason::from),
                             Ok(Err(e)) => return trapped(&self.cell, store, &e, "handle-info"),
                             Err(d) => return handler_deadline(store, d),
@@ -296,12 +304,15 @@ impl ActorTask {
                         }
                     }
                     entering(store);
-                    let result =
-                        match within(deadline, guest.call_handle(&mut *store, &batch)).await {
-                            Ok(Ok(result)) => result,
-                            Ok(Err(e)) => return trapped(&self.cell, store, &e, "handle"),
-                            Err(d) => return handler_deadline(store, d),
-                        };
+                    let outcome = {
+                        let entry = std::pin::pin!(guest.call_handle(&mut *store, &batch));
+                        within(deadline, entry).await
+                    };
+                    let result = match outcome {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(e)) => return trapped(&self.cell, store, &e, "handle"),
+                        Err(d) => return handler_deadline(store, d),
+                    };
                     if let Err(reason) = deliver_replies(store.data_mut(), &result) {
                         return reason;
                     }
@@ -376,14 +387,28 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
 /// the guest's stack and abandons any wait) and the deadline comes back as the
 /// error. The guest yields at every epoch tick, so the timer is seen within a slice
 /// even while it is busy. No deadline: no timer at all.
-async fn within<T>(
+///
+/// The entry is pinned by the caller and borrowed here: an async fn that takes it by
+/// value keeps a second slot for it (its parameter, then its pinned local), and the
+/// `handle` entry is inline in every actor's task, so each idle actor paid 0.8 KiB
+/// for it (measured). The timer is boxed: only entries with a deadline pay for it.
+async fn within<F: Future>(
     deadline: Option<Duration>,
-    entry: impl Future<Output = T>,
-) -> Result<T, Duration> {
-    match deadline {
-        None => Ok(entry.await),
-        Some(d) => tokio::time::timeout(d, entry).await.map_err(|_| d),
-    }
+    mut entry: std::pin::Pin<&mut F>,
+) -> Result<F::Output, Duration> {
+    let mut timer = deadline.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = entry.as_mut().poll(cx) {
+            return Poll::Ready(Ok(done));
+        }
+        if let Some((d, sleep)) = &mut timer
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(*d));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The exit reason of a batch or a system message cancelled at the handler deadline.
