@@ -34,6 +34,10 @@ pub enum EventError {
     Invalid(String),
     #[error("too-large: {0} bytes exceed the maximum message size")]
     TooLarge(u64),
+    /// A quota (`max_timers`, `max_subscriptions`, `max_groups`) is used up; the
+    /// text names it and its value.
+    #[error("quota-exceeded: {0}")]
+    QuotaExceeded(String),
 }
 
 /// Whether `topic` (a subject) matches `pattern` (a subject that may use `*` for
@@ -198,12 +202,23 @@ impl std::fmt::Debug for Events {
 }
 
 impl Events {
-    pub(crate) fn join(&self, actor: u64, group: &str) -> Result<(), EventError> {
+    /// `actor` joins `group`; a group it is not in yet is refused once it is in
+    /// `max` groups.
+    pub(crate) fn join(&self, actor: u64, group: &str, max: usize) -> Result<(), EventError> {
         validate_group(group)?;
         let g = &mut *self.groups.lock().unwrap();
         let of = g.of.entry(actor).or_default();
+        let held = of.len();
         match of.get_mut(group) {
             Some((_, joins)) => *joins += 1,
+            None if held >= max => {
+                if held == 0 {
+                    g.of.remove(&actor);
+                }
+                return Err(EventError::QuotaExceeded(format!(
+                    "max_groups: this actor is in {max} groups already, its limit"
+                )));
+            }
             None => {
                 g.next += 1;
                 of.insert(group.to_string(), (g.next, 1));
@@ -246,12 +261,26 @@ impl Events {
             .unwrap_or_default())
     }
 
-    pub(crate) fn subscribe(&self, actor: u64, pattern: &str) -> Result<(), EventError> {
+    /// `actor` subscribes to `pattern`; a new pattern is refused once it holds `max`.
+    pub(crate) fn subscribe(
+        &self,
+        actor: u64,
+        pattern: &str,
+        max: usize,
+    ) -> Result<(), EventError> {
         validate_subject(pattern, true)?;
         let s = &mut *self.subs.lock().unwrap();
         let of = s.of.entry(actor).or_default();
         if of.contains_key(pattern) {
             return Ok(());
+        }
+        if of.len() >= max {
+            if of.is_empty() {
+                s.of.remove(&actor);
+            }
+            return Err(EventError::QuotaExceeded(format!(
+                "max_subscriptions: this actor holds {max} subscriptions already, its limit"
+            )));
         }
         s.next += 1;
         of.insert(pattern.to_string(), s.next);
@@ -388,9 +417,9 @@ mod tests {
         for (i, p) in patterns.iter().enumerate() {
             let actor = 1 + (i as u64 % 3);
             if i % 5 != 0 {
-                events.subscribe(actor, p).unwrap();
+                events.subscribe(actor, p, usize::MAX).unwrap();
                 // Twice is one subscription.
-                events.subscribe(actor, p).unwrap();
+                events.subscribe(actor, p, usize::MAX).unwrap();
                 subs.push((actor, p.clone()));
             }
         }
@@ -433,7 +462,7 @@ mod tests {
     fn groups_keep_join_order_and_count_joins() {
         let events = Events::default();
         for (actor, group) in [(1, "g"), (2, "g"), (1, "g"), (3, "g"), (2, "h")] {
-            events.join(actor, group).unwrap();
+            events.join(actor, group, usize::MAX).unwrap();
         }
         assert_eq!(events.members("g").unwrap(), [1, 2, 3]);
         // One leave undoes one join: 1 joined twice.
@@ -443,7 +472,7 @@ mod tests {
         assert_eq!(events.members("g").unwrap(), [2, 3]);
         assert!(!events.leave(1, "g").unwrap());
         // A new join goes last.
-        events.join(1, "g").unwrap();
+        events.join(1, "g", usize::MAX).unwrap();
         assert_eq!(events.members("g").unwrap(), [2, 3, 1]);
         events.remove_actor(2);
         assert_eq!(events.members("g").unwrap(), [3, 1]);

@@ -58,6 +58,9 @@
 //! max_children = 100
 //! max_tables = 10
 //! max_tasks = 10
+//! max_timers = 1000
+//! max_subscriptions = 1000
+//! max_groups = 1000
 //!
 //! [[actors]]
 //! name = "indexer"
@@ -221,6 +224,9 @@ struct RawLimits {
     max_children: Option<usize>,
     max_tables: Option<usize>,
     max_tasks: Option<usize>,
+    max_timers: Option<usize>,
+    max_subscriptions: Option<usize>,
+    max_groups: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -845,6 +851,9 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
         max_children: raw.max_children,
         max_tables: raw.max_tables,
         max_tasks: raw.max_tasks,
+        max_timers: raw.max_timers,
+        max_subscriptions: raw.max_subscriptions,
+        max_groups: raw.max_groups,
     })
 }
 

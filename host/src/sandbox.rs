@@ -13,6 +13,12 @@ use crate::error::SpawnError;
 
 /// Default most live children of a lineage (`max_children`; see [`Limits`]).
 pub const DEFAULT_MAX_CHILDREN: usize = 1000;
+/// Default `max_timers`: live timers one actor may hold.
+pub const DEFAULT_MAX_TIMERS: usize = 1000;
+/// Default `max_subscriptions`: patterns one actor may be subscribed to.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 1000;
+/// Default `max_groups`: groups one actor may be in.
+pub const DEFAULT_MAX_GROUPS: usize = 1000;
 /// How long an actor's `init` may take unless its limits say otherwise.
 pub const DEFAULT_INIT_DEADLINE: Duration = Duration::from_secs(5);
 /// Default most tables an actor may own (`max_tables`).
@@ -236,6 +242,12 @@ pub struct Limits {
     pub max_tables: Option<usize>,
     /// Most live supervised tasks of its lineage; 0 denies starting any.
     pub max_tasks: Option<usize>,
+    /// Most live timers it started.
+    pub max_timers: Option<usize>,
+    /// Most patterns it is subscribed to.
+    pub max_subscriptions: Option<usize>,
+    /// Most groups it is in.
+    pub max_groups: Option<usize>,
 }
 
 impl Limits {
@@ -250,6 +262,9 @@ impl Limits {
             max_children: self.max_children.or(defaults.max_children),
             max_tables: self.max_tables.or(defaults.max_tables),
             max_tasks: self.max_tasks.or(defaults.max_tasks),
+            max_timers: self.max_timers.or(defaults.max_timers),
+            max_subscriptions: self.max_subscriptions.or(defaults.max_subscriptions),
+            max_groups: self.max_groups.or(defaults.max_groups),
         }
     }
 }
@@ -266,6 +281,9 @@ pub(crate) struct Effective {
     pub(crate) max_children: usize,
     pub(crate) max_tables: usize,
     pub(crate) max_tasks: usize,
+    pub(crate) max_timers: usize,
+    pub(crate) max_subscriptions: usize,
+    pub(crate) max_groups: usize,
 }
 
 impl Limits {
@@ -292,6 +310,9 @@ impl Limits {
             max_children: l.max_children.unwrap_or(DEFAULT_MAX_CHILDREN),
             max_tables: l.max_tables.unwrap_or(DEFAULT_MAX_TABLES),
             max_tasks: l.max_tasks.unwrap_or(DEFAULT_MAX_TASKS),
+            max_timers: l.max_timers.unwrap_or(DEFAULT_MAX_TIMERS),
+            max_subscriptions: l.max_subscriptions.unwrap_or(DEFAULT_MAX_SUBSCRIPTIONS),
+            max_groups: l.max_groups.unwrap_or(DEFAULT_MAX_GROUPS),
         }
     }
 }
@@ -316,6 +337,12 @@ pub struct LimitHits {
     pub tasks: u64,
     /// Network operations refused.
     pub network: u64,
+    /// Timers refused by `max_timers`.
+    pub timers: u64,
+    /// Subscriptions refused by `max_subscriptions`.
+    pub subscriptions: u64,
+    /// Joins refused by `max_groups`.
+    pub groups: u64,
 }
 
 /// The runtime's counters behind [`LimitHits`].
@@ -329,6 +356,9 @@ pub(crate) struct HitCounters {
     pub(crate) tables: AtomicU64,
     pub(crate) tasks: AtomicU64,
     pub(crate) network: AtomicU64,
+    pub(crate) timers: AtomicU64,
+    pub(crate) subscriptions: AtomicU64,
+    pub(crate) groups: AtomicU64,
 }
 
 impl HitCounters {
@@ -343,6 +373,9 @@ impl HitCounters {
             tables: get(&self.tables),
             tasks: get(&self.tasks),
             network: get(&self.network),
+            timers: get(&self.timers),
+            subscriptions: get(&self.subscriptions),
+            groups: get(&self.groups),
         }
     }
 }

@@ -797,3 +797,116 @@ async fn out_of_range_numbers_from_code_are_refused_or_bounded() {
     );
     rt.shutdown().await;
 }
+
+/// What an actor can make the host hold through timers, subscriptions and group
+/// memberships is bounded by quotas: past one, a typed error that names it, counted
+/// and logged; what it held before keeps working, and a unit given back is reusable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_subscriptions_and_groups_stop_at_their_quotas() {
+    let rt = runtime();
+    let limits = Limits {
+        max_timers: Some(3),
+        max_subscriptions: Some(3),
+        max_groups: Some(3),
+        ..Limits::default()
+    };
+    let a = rt
+        .spawn_with(
+            ActorOptions::new("testactor").sandbox(Sandbox {
+                limits,
+                ..Sandbox::default()
+            }),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    let ev = |op| call(&a, Call::Event(op));
+    let me = a.id().get();
+    let refused = |r: &Reply, quota: &str| matches!(r, Reply::Err(e) if e.contains("QuotaExceeded(") && e.contains(quota));
+
+    let mut timers = vec![];
+    for seq in 0..3 {
+        let r = ev(EventCall::SendAfter {
+            to: me,
+            delay_ms: 600_000,
+            seq,
+        })
+        .await;
+        let Reply::Id(t) = r else { panic!("{r:?}") };
+        timers.push(t);
+    }
+    let r = ev(EventCall::SendAfter {
+        to: me,
+        delay_ms: 600_000,
+        seq: 9,
+    })
+    .await;
+    assert!(
+        refused(&r, "max_timers: this actor holds 3 live timers"),
+        "{r:?}"
+    );
+    // A cancelled timer gives its unit back.
+    assert_eq!(ev(EventCall::Cancel(timers[0])).await, Reply::Bool(true));
+    let r = ev(EventCall::SendAfter {
+        to: me,
+        delay_ms: 600_000,
+        seq: 10,
+    })
+    .await;
+    assert!(matches!(r, Reply::Id(_)), "{r:?}");
+
+    for p in ["a.*", "b.>", "c"] {
+        assert_eq!(ev(EventCall::Subscribe(p.into())).await, Reply::Ok);
+    }
+    let r = ev(EventCall::Subscribe("d".into())).await;
+    assert!(refused(&r, "max_subscriptions"), "{r:?}");
+    // The same pattern again is not a new subscription.
+    assert_eq!(ev(EventCall::Subscribe("c".into())).await, Reply::Ok);
+    assert_eq!(
+        rt.publish("c", &Cast::Record(1)).await.unwrap().delivered,
+        1,
+        "what it held before still works"
+    );
+
+    for g in ["g1", "g2", "g3"] {
+        assert_eq!(ev(EventCall::Join(g.into())).await, Reply::Ok);
+    }
+    let r = ev(EventCall::Join("g4".into())).await;
+    assert!(refused(&r, "max_groups"), "{r:?}");
+    assert_eq!(
+        ev(EventCall::Join("g1".into())).await,
+        Reply::Ok,
+        "a group it is in"
+    );
+    assert_eq!(ev(EventCall::Leave("g2".into())).await, Reply::Bool(true));
+    assert_eq!(ev(EventCall::Join("g4".into())).await, Reply::Ok);
+
+    let hits = rt.limit_hits();
+    assert_eq!((hits.timers, hits.subscriptions, hits.groups), (1, 1, 1));
+}
+
+/// The measured attack: a flood of subscriptions by one actor meets the default
+/// quota, so publishing and that actor's exit stay cheap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_flood_stops_at_the_default_quota() {
+    let rt = runtime();
+    let a = spawn(&rt).await;
+    for n in 0..foundation::DEFAULT_MAX_SUBSCRIPTIONS {
+        assert_eq!(
+            call(&a, Call::Event(EventCall::Subscribe(format!("t.{n}")))).await,
+            Reply::Ok
+        );
+    }
+    let r = call(&a, Call::Event(EventCall::Subscribe("t.more".into()))).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.contains("max_subscriptions: this actor holds 1000 subscriptions")),
+        "{r:?}"
+    );
+    assert_eq!(rt.limit_hits().subscriptions, 1);
+    a.kill();
+    a.wait_exit().await;
+    assert_eq!(
+        rt.publish("t.1", &Cast::Record(1)).await.unwrap().delivered,
+        0
+    );
+}

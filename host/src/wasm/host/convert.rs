@@ -131,6 +131,7 @@ impl From<EventError> for we::EventError {
         match e {
             EventError::Invalid(m) => we::EventError::Invalid(m),
             EventError::TooLarge(n) => we::EventError::TooLarge(n),
+            EventError::QuotaExceeded(m) => we::EventError::QuotaExceeded(m),
         }
     }
 }

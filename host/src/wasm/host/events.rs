@@ -1,12 +1,31 @@
 //! The host side of the `events` interface: timers, process groups and pub/sub.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::events::EventError;
+use crate::sandbox::HitCounters;
 
 use crate::timers::Timer;
 use crate::wasm::bindings::foundation::actor::events as we;
 use crate::wasm::store::ActorData;
 
 impl ActorData {
+    /// Counts and logs a quota refusal (as every limit hit is), passing the result on.
+    fn counted<T>(
+        &self,
+        result: Result<T, EventError>,
+        quota: &str,
+        max: usize,
+        counter: impl Fn(&HitCounters) -> &AtomicU64,
+    ) -> Result<T, EventError> {
+        if let Err(EventError::QuotaExceeded(why)) = &result {
+            counter(&self.node.hits).fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(actor = %self.cell.label, limit = quota, value = max, "{why}");
+        }
+        result
+    }
+
     fn check_event_size(&self, msg: &[u8]) -> Result<(), we::EventError> {
         if msg.len() > self.node.settings.max_message_size {
             return Err(we::EventError::TooLarge(msg.len() as u64));
@@ -22,8 +41,15 @@ impl ActorData {
         msg: Vec<u8>,
     ) -> Result<u64, we::EventError> {
         self.check_event_size(&msg)?;
-        if self.timers.len() >= 64 {
+        let max = self.quotas.max_timers;
+        if self.timers.len() >= max.min(64) {
             self.timers.retain(|_, t| !t.is_done());
+        }
+        if self.timers.len() >= max {
+            let refused = Err(EventError::QuotaExceeded(format!(
+                "max_timers: this actor holds {max} live timers already, its limit"
+            )));
+            return Ok(self.counted(refused, "max_timers", max, |h| &h.timers)?);
         }
         let id = self.node.events.next_timer();
         let timer = Timer::start(&self.node, self.me(), to, delay, period, msg, id);
@@ -69,7 +95,9 @@ impl we::Host for ActorData {
     }
 
     fn join(&mut self, group: String) -> Result<(), we::EventError> {
-        Ok(self.node.events.join(self.me(), &group)?)
+        let max = self.quotas.max_groups;
+        let joined = self.node.events.join(self.me(), &group, max);
+        Ok(self.counted(joined, "max_groups", max, |h| &h.groups)?)
     }
 
     fn leave(&mut self, group: String) -> Result<bool, we::EventError> {
@@ -93,7 +121,9 @@ impl we::Host for ActorData {
     }
 
     fn subscribe(&mut self, pattern: String) -> Result<(), we::EventError> {
-        Ok(self.node.events.subscribe(self.me(), &pattern)?)
+        let max = self.quotas.max_subscriptions;
+        let subscribed = self.node.events.subscribe(self.me(), &pattern, max);
+        Ok(self.counted(subscribed, "max_subscriptions", max, |h| &h.subscriptions)?)
     }
 
     fn unsubscribe(&mut self, pattern: String) -> Result<bool, we::EventError> {
