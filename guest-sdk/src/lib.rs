@@ -623,9 +623,12 @@ pub fn spawn_link<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<Ac
 }
 
 /// Sends `target` an exit signal (OTP's `exit/2`). [`ExitReason::Killed`] cannot be
-/// trapped; [`ExitReason::Normal`] is ignored by a target that does not trap exits.
-pub fn exit(target: ActorId, reason: ExitReason) {
-    processes::exit(target.0, &reason.into())
+/// trapped; [`ExitReason::Normal`] is ignored by a target that does not trap exits;
+/// a dead target is ignored. To a target that traps exits the signal holds a place of
+/// its mailbox until handled: a full mailbox makes this wait up to the send timeout,
+/// then fail with [`SendError::MailboxFull`], as a cast does.
+pub fn exit(target: ActorId, reason: ExitReason) -> Result<(), SendError> {
+    processes::exit(target.0, &reason.into()).map_err(SendError::from)
 }
 
 /// Sets whether exit signals arrive as [`Info::Exit`] (true) or act on this actor

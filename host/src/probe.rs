@@ -300,7 +300,9 @@ impl Probe {
                 .expect("the probe holds a sender to its own signals");
             match signal {
                 Signal::Down(down) => return Ok(SystemMessage::Down(down)),
-                Signal::Exit { from, reason } => return Ok(SystemMessage::Exit { from, reason }),
+                Signal::Exit { from, reason, .. } => {
+                    return Ok(SystemMessage::Exit { from, reason });
+                }
                 Signal::TableTransfer { table, from, data } => {
                     return Ok(SystemMessage::TableTransfer { table, from, data });
                 }

@@ -237,3 +237,71 @@ async fn a_linked_probe_receives_exit_signals() {
         }
     );
 }
+
+/// `processes.exit` to an actor that traps exits is back-pressured like a cast: the
+/// signals hold places of its mailbox until it handles them, so a sender looping on
+/// `exit` meets `mailbox-full` instead of growing the host without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_signals_sent_in_a_loop_meet_the_target_s_mailbox_bound() {
+    let mut b = builder();
+    b.send_timeout(std::time::Duration::from_millis(100));
+    let rt = runtime_with(&b);
+    let mut probe = rt.probe();
+    let gate = spawn(&rt).await;
+    let target = rt
+        .spawn_with(
+            foundation::ActorOptions::new("testactor").mailbox(4),
+            &Args {
+                forward_info: Some(probe.id().get()),
+                trap_exits: true,
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The target handles nothing while it waits on the gate.
+    block(&target, &gate).await;
+    let flooder = spawn(&rt).await;
+    let to = target.id().get();
+    assert_eq!(
+        call(&flooder, Call::ExitFlood { to, n: 1_000 }).await,
+        Reply::Err("after 4: MailboxFull".into())
+    );
+    // Casts compete for the same places.
+    assert!(matches!(
+        target.try_cast(&Cast::Record(1)),
+        Err(foundation::ActorError::Send(
+            foundation::SendError::MailboxFull { capacity: 4 }
+        ))
+    ));
+    // Released, the target handles the four signals in order and the places come
+    // back: four more go through.
+    gate.cast(&Cast::Release("go".into())).await.unwrap();
+    for i in 0..4 {
+        assert_eq!(
+            next_exit(&mut probe).await,
+            (flooder.id().get(), format!("flood {i}"))
+        );
+    }
+    assert_eq!(
+        call(&flooder, Call::ExitFlood { to, n: 4 }).await,
+        Reply::Ok
+    );
+    for i in 0..4 {
+        assert_eq!(
+            next_exit(&mut probe).await,
+            (flooder.id().get(), format!("flood {i}"))
+        );
+    }
+    assert_eq!(
+        call(&target, Call::Echo("alive".into())).await,
+        Reply::Text("alive".into())
+    );
+    // To a dead target `exit` does nothing, as OTP's `exit/2`.
+    target.kill();
+    target.wait_exit().await;
+    assert_eq!(
+        call(&flooder, Call::ExitFlood { to, n: 3 }).await,
+        Reply::Ok
+    );
+}

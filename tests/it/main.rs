@@ -80,6 +80,10 @@ pub enum Call {
         to: u64,
         reason: String,
     },
+    ExitFlood {
+        to: u64,
+        n: u64,
+    },
     TrapExits(bool),
     StartChildOf {
         sup: u64,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use crate::error::ExitReason;
+use crate::error::{ExitReason, SendError};
 use crate::id::ActorId;
 use crate::process::mailbox::{Down, MailboxTx, Signal, SignalTx};
 
@@ -170,9 +170,33 @@ impl ActorCell {
         if untrappable {
             self.kill_with(ExitReason::Killed);
         } else if self.trap_exit.load(Ordering::SeqCst) {
-            let _ = self.mailbox.signals.send(Signal::Exit { from, reason });
+            let _ = self.mailbox.signals.send(Signal::Exit {
+                from,
+                reason,
+                placed: false,
+            });
         } else if reason != ExitReason::Normal {
             self.kill_with(reason);
+        }
+    }
+
+    /// An exit signal a process sends with `processes.exit`: as `exit_signal`, but
+    /// queued for a trapping receiver in a place of its mailbox, waiting for room up
+    /// to `timeout` (back-pressure, as a cast), so a sender cannot queue without
+    /// bound.
+    pub(crate) async fn sent_exit(
+        &self,
+        from: ActorId,
+        reason: ExitReason,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendError> {
+        // `killed` sent this way cannot be trapped (OTP's `exit(Pid, kill)`).
+        let untrappable = reason == ExitReason::Killed;
+        if !untrappable && self.trap_exit.load(Ordering::SeqCst) {
+            self.mailbox.send_exit_within(from, reason, timeout).await
+        } else {
+            self.exit_signal(from, reason, untrappable);
+            Ok(())
         }
     }
 

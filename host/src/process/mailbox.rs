@@ -59,10 +59,14 @@ pub(crate) enum Signal {
     Stop(ExitReason),
     /// A monitored actor stopped.
     Down(Down),
-    /// An exit signal, queued because the receiver traps exits.
+    /// An exit signal, queued because the receiver traps exits. `placed`: it was
+    /// sent with `processes.exit` and holds a place of the mailbox (a permit of
+    /// `room`) until it is taken, so such signals are bounded and back-pressured
+    /// like casts.
     Exit {
         from: crate::id::ActorId,
         reason: ExitReason,
+        placed: bool,
     },
     /// A task this actor started returned (its DOWN follows).
     TaskDone {
@@ -196,6 +200,10 @@ impl Shared {
             if st.signals.is_empty() && st.signals.capacity() > SHRINK_ABOVE {
                 st.signals.shrink_to(SHRUNK);
             }
+            drop(st);
+            if let Signal::Exit { placed: true, .. } = signal {
+                self.room.add_permits(1);
+            }
             return Poll::Ready(Received::Signal(signal));
         }
         if let Some((buf, max)) = user
@@ -300,6 +308,13 @@ impl MailboxTx {
         env: Envelope,
         deadline: tokio::time::Instant,
     ) -> Result<(), SendError> {
+        self.take_place(deadline).await?;
+        self.shared().push_user(env)
+    }
+
+    /// Takes a place of the mailbox (a permit of `room`, forgotten: the owner gives
+    /// it back when it takes what was queued in it), waiting until `deadline`.
+    async fn take_place(&self, deadline: tokio::time::Instant) -> Result<(), SendError> {
         let place = match self.shared().room.try_acquire() {
             Ok(place) => place,
             Err(TryAcquireError::Closed) => return Err(SendError::Noproc),
@@ -312,7 +327,27 @@ impl MailboxTx {
             }
         };
         place.forget();
-        self.shared().push_user(env)
+        Ok(())
+    }
+
+    /// Queues an exit signal sent with `processes.exit` in a place of the mailbox,
+    /// as a cast (see [`Signal::Exit`]), waiting for room up to `timeout`.
+    pub(crate) async fn send_exit_within(
+        &self,
+        from: crate::id::ActorId,
+        reason: ExitReason,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendError> {
+        self.take_place(tokio::time::Instant::now() + timeout)
+            .await?;
+        let signal = Signal::Exit {
+            from,
+            reason,
+            placed: true,
+        };
+        self.shared()
+            .push_signal(signal)
+            .map_err(|_closed| SendError::Noproc)
     }
 
     /// Queues `env` only if there is room now.

@@ -338,7 +338,7 @@ impl Supervisor {
                 }
                 None
             }
-            Signal::Exit { from, reason } => {
+            Signal::Exit { from, reason, .. } => {
                 if Some(from) == self.parent {
                     // OTP: a supervisor whose parent exits stops its children and
                     // exits with the same reason.

@@ -367,7 +367,7 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
         }
         // Queued while the actor trapped exits; if it has stopped trapping since, the
         // signal acts as it would have on arrival.
-        Signal::Exit { from, reason } => {
+        Signal::Exit { from, reason, .. } => {
             if cell.trap_exit.load(Ordering::SeqCst) {
                 SignalAction::Deliver(wit::Info::Exit(wit::ExitSignal {
                     from: from.get(),

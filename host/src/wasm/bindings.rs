@@ -12,6 +12,8 @@ wasmtime::component::bindgen!({
         // Waits for mailbox room (and, for a call, the reply).
         "foundation:actor/messaging.cast": async,
         "foundation:actor/messaging.call": async,
+        // Waits for room when the target traps exits (back-pressure, as a cast).
+        "foundation:actor/processes.exit": async,
         // Wait for the new actor's `init`.
         "foundation:actor/processes.spawn": async,
         "foundation:actor/processes.spawn-link": async,

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::error::ExitReason;
+use crate::error::{ExitReason, SendError};
 use crate::id::ActorId;
 use crate::node::SpawnSpec;
 use crate::process::cell;
@@ -93,11 +93,20 @@ impl wp::Host for ActorData {
         }
     }
 
-    fn exit(&mut self, target: u64, reason: wit::ExitReason) {
+    async fn exit(&mut self, target: u64, reason: wit::ExitReason) -> Result<(), wit::SendError> {
         let reason = ExitReason::from(reason);
-        if let Some(target) = ActorId::from_raw(target).and_then(|id| self.node.registry.get(id)) {
-            let untrappable = reason == ExitReason::Killed;
-            target.exit_signal(self.cell.id, reason, untrappable);
+        // To a dead or unknown target: nothing, as OTP's `exit/2`.
+        let Some(target) = ActorId::from_raw(target).and_then(|id| self.node.registry.get(id))
+        else {
+            return Ok(());
+        };
+        match target
+            .sent_exit(self.cell.id, reason, self.node.settings.send_timeout)
+            .await
+        {
+            // Gone meanwhile: nothing, as above.
+            Ok(()) | Err(SendError::Noproc) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 

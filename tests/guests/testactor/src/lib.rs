@@ -99,6 +99,12 @@ pub enum Call {
         fail: bool,
     },
     /// Sends an exit signal: "normal", "kill" (untrappable) or a custom reason.
+    /// Sends `to` `n` exit signals with reasons `flood 0`, `flood 1`, ...; stops at
+    /// the first error (`after i: error`).
+    ExitFlood {
+        to: u64,
+        n: u64,
+    },
     ExitSignal {
         to: u64,
         reason: String,
@@ -540,7 +546,18 @@ impl Actor for TestActor {
                     "kill" => ExitReason::Killed,
                     other => ExitReason::Custom(other.to_string()),
                 };
-                foundation_sdk::exit(id(to), reason);
+                match foundation_sdk::exit(id(to), reason) {
+                    Ok(()) => Reply::Ok,
+                    Err(e) => Reply::Err(format!("{e:?}")),
+                }
+            }
+            Call::ExitFlood { to, n } => {
+                for i in 0..n {
+                    let reason = ExitReason::Custom(format!("flood {i}"));
+                    if let Err(e) = foundation_sdk::exit(id(to), reason) {
+                        return CallResult::Reply(Reply::Err(format!("after {i}: {e:?}")));
+                    }
+                }
                 Reply::Ok
             }
             Call::StartSupervisor { notify, tag } => {
