@@ -228,6 +228,8 @@ pub enum SendError {
     /// The receiver could not decode the call as a request it handles (its
     /// decoder's error); it did not handle it and goes on.
     Rejected(String),
+    /// A quota of this actor's sandbox (`max_monitors`, `max_links`) is used up.
+    QuotaExceeded(String),
 }
 
 impl fmt::Display for SendError {
@@ -242,6 +244,7 @@ impl fmt::Display for SendError {
             SendError::TooLarge(n) => write!(f, "message of {n} bytes exceeds the maximum size"),
             SendError::Codec(e) => write!(f, "codec error: {e}"),
             SendError::Rejected(e) => write!(f, "rejected: the receiver cannot decode it: {e}"),
+            SendError::QuotaExceeded(e) => write!(f, "quota-exceeded: {e}"),
         }
     }
 }
@@ -257,6 +260,7 @@ impl From<wit::SendError> for SendError {
             wit::SendError::Exited(r) => SendError::Exited(r.into()),
             wit::SendError::TooLarge(n) => SendError::TooLarge(n),
             wit::SendError::Rejected(e) => SendError::Rejected(e),
+            wit::SendError::QuotaExceeded(e) => SendError::QuotaExceeded(e),
         }
     }
 }
@@ -590,9 +594,12 @@ pub fn spawn<A: Serialize + ?Sized>(component: &str, args: &A) -> Result<ActorId
 
 /// Monitors `target`: when it stops, this actor's [`Actor::handle_info`] receives
 /// [`Info::Down`] with the reason, once. A dead or unknown target gives a `Down` with
-/// [`ExitReason::Noproc`] at once.
-pub fn monitor(target: ActorId) -> MonitorRef {
-    MonitorRef(processes::monitor(target.0))
+/// [`ExitReason::Noproc`] at once. Fails only with [`SendError::QuotaExceeded`], when
+/// this actor holds `max_monitors` monitors.
+pub fn monitor(target: ActorId) -> Result<MonitorRef, SendError> {
+    processes::monitor(target.0)
+        .map(MonitorRef)
+        .map_err(SendError::from)
 }
 
 /// Removes a monitor; no `Down` for it arrives afterwards, even one already queued.

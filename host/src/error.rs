@@ -92,6 +92,10 @@ pub enum SendError {
     /// its decoder's error. It did not handle the call and goes on.
     #[error("rejected: the receiver cannot decode the call: {0}")]
     Rejected(String),
+    /// A quota of the sender's sandbox (`max_monitors`, `max_links`) is used up;
+    /// the text names it and its value.
+    #[error("quota-exceeded: {0}")]
+    QuotaExceeded(String),
 }
 
 /// Why a typed cast or call from Rust failed: delivery, or the encoding of the

@@ -61,6 +61,8 @@
 //! max_timers = 1000
 //! max_subscriptions = 1000
 //! max_groups = 1000
+//! max_monitors = 100000
+//! max_links = 100000
 //!
 //! [[actors]]
 //! name = "indexer"
@@ -227,6 +229,8 @@ struct RawLimits {
     max_timers: Option<usize>,
     max_subscriptions: Option<usize>,
     max_groups: Option<usize>,
+    max_monitors: Option<usize>,
+    max_links: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -854,6 +858,8 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
         max_timers: raw.max_timers,
         max_subscriptions: raw.max_subscriptions,
         max_groups: raw.max_groups,
+        max_monitors: raw.max_monitors,
+        max_links: raw.max_links,
     })
 }
 

@@ -19,6 +19,10 @@ pub const DEFAULT_MAX_TIMERS: usize = 1000;
 pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 1000;
 /// Default `max_groups`: groups one actor may be in.
 pub const DEFAULT_MAX_GROUPS: usize = 1000;
+/// Default `max_monitors`: monitors one actor may hold.
+pub const DEFAULT_MAX_MONITORS: usize = 100_000;
+/// Default `max_links`: links one actor may hold.
+pub const DEFAULT_MAX_LINKS: usize = 100_000;
 /// How long an actor's `init` may take unless its limits say otherwise.
 pub const DEFAULT_INIT_DEADLINE: Duration = Duration::from_secs(5);
 /// Default most tables an actor may own (`max_tables`).
@@ -248,6 +252,10 @@ pub struct Limits {
     pub max_subscriptions: Option<usize>,
     /// Most groups it is in.
     pub max_groups: Option<usize>,
+    /// Most monitors it holds (its own and its tasks').
+    pub max_monitors: Option<usize>,
+    /// Most links it holds.
+    pub max_links: Option<usize>,
 }
 
 impl Limits {
@@ -265,6 +273,8 @@ impl Limits {
             max_timers: self.max_timers.or(defaults.max_timers),
             max_subscriptions: self.max_subscriptions.or(defaults.max_subscriptions),
             max_groups: self.max_groups.or(defaults.max_groups),
+            max_monitors: self.max_monitors.or(defaults.max_monitors),
+            max_links: self.max_links.or(defaults.max_links),
         }
     }
 }
@@ -284,6 +294,8 @@ pub(crate) struct Effective {
     pub(crate) max_timers: usize,
     pub(crate) max_subscriptions: usize,
     pub(crate) max_groups: usize,
+    pub(crate) max_monitors: usize,
+    pub(crate) max_links: usize,
 }
 
 impl Limits {
@@ -313,6 +325,8 @@ impl Limits {
             max_timers: l.max_timers.unwrap_or(DEFAULT_MAX_TIMERS),
             max_subscriptions: l.max_subscriptions.unwrap_or(DEFAULT_MAX_SUBSCRIPTIONS),
             max_groups: l.max_groups.unwrap_or(DEFAULT_MAX_GROUPS),
+            max_monitors: l.max_monitors.unwrap_or(DEFAULT_MAX_MONITORS),
+            max_links: l.max_links.unwrap_or(DEFAULT_MAX_LINKS),
         }
     }
 }
@@ -343,6 +357,10 @@ pub struct LimitHits {
     pub subscriptions: u64,
     /// Joins refused by `max_groups`.
     pub groups: u64,
+    /// Monitors refused by `max_monitors`.
+    pub monitors: u64,
+    /// Links refused by `max_links`.
+    pub links: u64,
 }
 
 /// The runtime's counters behind [`LimitHits`].
@@ -359,6 +377,8 @@ pub(crate) struct HitCounters {
     pub(crate) timers: AtomicU64,
     pub(crate) subscriptions: AtomicU64,
     pub(crate) groups: AtomicU64,
+    pub(crate) monitors: AtomicU64,
+    pub(crate) links: AtomicU64,
 }
 
 impl HitCounters {
@@ -376,6 +396,8 @@ impl HitCounters {
             timers: get(&self.timers),
             subscriptions: get(&self.subscriptions),
             groups: get(&self.groups),
+            monitors: get(&self.monitors),
+            links: get(&self.links),
         }
     }
 }

@@ -910,3 +910,71 @@ async fn a_subscription_flood_stops_at_the_default_quota() {
         0
     );
 }
+
+/// Monitors and links an actor holds are bounded by quotas too (a loop of
+/// `monitor` once held 436 MB): past one, `quota-exceeded`, counted; a unit given
+/// back (a demonitor, an unlink) is reusable, and an existing link is not a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_and_links_stop_at_their_quotas() {
+    let rt = runtime();
+    let a = rt
+        .spawn_with(
+            ActorOptions::new("testactor").sandbox(Sandbox {
+                limits: Limits {
+                    max_monitors: Some(3),
+                    max_links: Some(2),
+                    ..Limits::default()
+                },
+                ..Sandbox::default()
+            }),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    let b = spawn(&rt).await;
+    let c = spawn(&rt).await;
+    let d = spawn(&rt).await;
+    let mut monitors = vec![];
+    for _ in 0..3 {
+        let Reply::Id(m) = call(&a, Call::Monitor(b.id().get())).await else {
+            panic!()
+        };
+        monitors.push(m);
+    }
+    let r = call(&a, Call::Monitor(b.id().get())).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.contains("QuotaExceeded(") && e.contains("max_monitors: this actor holds 3 monitors")),
+        "{r:?}"
+    );
+    assert_eq!(
+        call(&a, Call::Demonitor(monitors[0])).await,
+        Reply::Bool(true)
+    );
+    assert!(matches!(
+        call(&a, Call::Monitor(b.id().get())).await,
+        Reply::Id(_)
+    ));
+
+    assert_eq!(call(&a, Call::Link(b.id().get())).await, Reply::Ok);
+    assert_eq!(call(&a, Call::Link(c.id().get())).await, Reply::Ok);
+    assert_eq!(
+        call(&a, Call::Link(c.id().get())).await,
+        Reply::Ok,
+        "not a new link"
+    );
+    let r = call(&a, Call::Link(d.id().get())).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.contains("max_links")),
+        "{r:?}"
+    );
+    let r = call(&a, Call::SpawnLink { fail: false }).await;
+    assert!(
+        matches!(&r, Reply::Err(e) if e.contains("max_links")),
+        "{r:?}"
+    );
+    assert_eq!(call(&a, Call::Unlink(c.id().get())).await, Reply::Ok);
+    assert_eq!(call(&a, Call::Link(d.id().get())).await, Reply::Ok);
+
+    let hits = rt.limit_hits();
+    assert_eq!((hits.monitors, hits.links), (1, 2));
+}

@@ -238,6 +238,16 @@ impl ActorCell {
         )
     }
 
+    /// How many links this actor holds.
+    pub(crate) fn link_count(&self) -> usize {
+        self.observers.lock().unwrap().links.len()
+    }
+
+    /// Whether this actor is linked with `peer`.
+    pub(crate) fn is_linked(&self, peer: ActorId) -> bool {
+        self.observers.lock().unwrap().links.contains(&peer)
+    }
+
     /// Removes the link to `peer` from this side; whether there was one.
     pub(crate) fn drop_link(&self, peer: ActorId) -> bool {
         self.observers.lock().unwrap().links.remove(&peer)

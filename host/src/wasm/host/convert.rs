@@ -70,6 +70,7 @@ impl From<SendError> for wit::SendError {
             SendError::Exited(r) => wit::SendError::Exited(r.into()),
             SendError::TooLarge { size, .. } => wit::SendError::TooLarge(size as u64),
             SendError::Rejected(why) => wit::SendError::Rejected(why),
+            SendError::QuotaExceeded(why) => wit::SendError::QuotaExceeded(why),
         }
     }
 }

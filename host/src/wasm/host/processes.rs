@@ -12,6 +12,21 @@ use crate::wasm::bindings::wit;
 use crate::wasm::host::convert::name_error;
 use crate::wasm::store::ActorData;
 
+impl ActorData {
+    /// Whether this actor may hold one more link (`max_links`); the refusal is
+    /// counted and logged.
+    fn links_left(&self) -> Result<(), String> {
+        let max = self.quotas.max_links;
+        if self.cell.link_count() < max {
+            return Ok(());
+        }
+        let why = format!("max_links: this actor holds {max} links already, its limit");
+        self.node.hits.links.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(actor = %self.cell.label, limit = "max_links", value = max, "{why}");
+        Err(why)
+    }
+}
+
 impl wp::Host for ActorData {
     fn self_id(&mut self) -> u64 {
         self.cell.id.get()
@@ -34,6 +49,7 @@ impl wp::Host for ActorData {
         component: String,
         args: Vec<u8>,
     ) -> Result<u64, wit::SpawnError> {
+        self.links_left().map_err(wit::SpawnError::QuotaExceeded)?;
         let spec = SpawnSpec {
             link: Some(self.cell.clone()),
             ..self.child_spec(component, args)?
@@ -62,10 +78,17 @@ impl wp::Host for ActorData {
         self.node.registry.whereis(&name).map(|c| c.id.get())
     }
 
-    fn monitor(&mut self, target: u64) -> u64 {
+    fn monitor(&mut self, target: u64) -> Result<u64, wit::SendError> {
+        let max = self.quotas.max_monitors;
+        if self.holdings.monitors.len() >= max {
+            let why = format!("max_monitors: this actor holds {max} monitors already, its limit");
+            self.node.hits.monitors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(actor = %self.cell.label, limit = "max_monitors", value = max, "{why}");
+            return Err(wit::SendError::QuotaExceeded(why));
+        }
         let monitor = self.node.monitor(&self.cell.mailbox.signals, target);
         self.holdings.monitors.insert(monitor, target);
-        monitor
+        Ok(monitor)
     }
 
     fn demonitor(&mut self, monitor: u64) -> bool {
@@ -84,6 +107,9 @@ impl wp::Host for ActorData {
         let target = ActorId::from_raw(target)
             .and_then(|id| self.node.registry.get(id))
             .ok_or(wit::SendError::Noproc)?;
+        if !self.cell.is_linked(target.id) {
+            self.links_left().map_err(wit::SendError::QuotaExceeded)?;
+        }
         cell::link(&self.cell, &target).map_err(|_| wit::SendError::Noproc)
     }
 

@@ -510,7 +510,10 @@ impl Actor for TestActor {
                 );
                 panic!("released, and trapping with a full mailbox");
             }
-            Call::Monitor(target) => Reply::Id(foundation_sdk::monitor(id(target)).get()),
+            Call::Monitor(target) => match foundation_sdk::monitor(id(target)) {
+                Ok(m) => Reply::Id(m.get()),
+                Err(e) => Reply::Err(format!("{e:?}")),
+            },
             Call::Demonitor(monitor) => Reply::Bool(demonitor(monitor)),
             Call::BlockOnThenDemonitor { gate, monitor } => {
                 let _ = from.defer().reply(&Reply::Ok);
