@@ -228,7 +228,8 @@ pub enum SendError {
     /// The receiver could not decode the call as a request it handles (its
     /// decoder's error); it did not handle it and goes on.
     Rejected(String),
-    /// A quota of this actor's sandbox (`max_monitors`, `max_links`) is used up.
+    /// A quota is used up: this actor's (`max_monitors`, `max_links`) or, for a
+    /// call, the receiver's `max_pending_calls`.
     QuotaExceeded(String),
 }
 

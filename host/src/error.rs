@@ -92,8 +92,8 @@ pub enum SendError {
     /// its decoder's error. It did not handle the call and goes on.
     #[error("rejected: the receiver cannot decode the call: {0}")]
     Rejected(String),
-    /// A quota of the sender's sandbox (`max_monitors`, `max_links`) is used up;
-    /// the text names it and its value.
+    /// A quota is used up: the sender's (`max_monitors`, `max_links`) or, for a
+    /// call, the receiver's `max_pending_calls`; the text names it and its value.
     #[error("quota-exceeded: {0}")]
     QuotaExceeded(String),
 }

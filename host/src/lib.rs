@@ -68,9 +68,9 @@ pub use process::mailbox::Down;
 pub use runtime::{DEFAULT_SEND_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Runtime, RuntimeBuilder};
 pub use sandbox::{
     Capabilities, DEFAULT_INIT_DEADLINE, DEFAULT_MAX_CHILDREN, DEFAULT_MAX_GROUPS,
-    DEFAULT_MAX_LINKS, DEFAULT_MAX_MONITORS, DEFAULT_MAX_SUBSCRIPTIONS, DEFAULT_MAX_TABLE_ELEMENTS,
-    DEFAULT_MAX_TABLES, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIMERS, DirAccess, LimitHits, Limits,
-    Sandbox, SandboxError,
+    DEFAULT_MAX_LINKS, DEFAULT_MAX_MONITORS, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_SUBSCRIPTIONS,
+    DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIMERS,
+    DirAccess, LimitHits, Limits, Sandbox, SandboxError,
 };
 pub use supervisor::spec::{
     AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,

@@ -63,6 +63,7 @@
 //! max_groups = 1000
 //! max_monitors = 100000
 //! max_links = 100000
+//! max_pending_calls = 10000
 //!
 //! [[actors]]
 //! name = "indexer"
@@ -231,6 +232,7 @@ struct RawLimits {
     max_groups: Option<usize>,
     max_monitors: Option<usize>,
     max_links: Option<usize>,
+    max_pending_calls: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -860,6 +862,7 @@ fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
         max_groups: raw.max_groups,
         max_monitors: raw.max_monitors,
         max_links: raw.max_links,
+        max_pending_calls: raw.max_pending_calls,
     })
 }
 

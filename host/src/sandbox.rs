@@ -23,6 +23,8 @@ pub const DEFAULT_MAX_GROUPS: usize = 1000;
 pub const DEFAULT_MAX_MONITORS: usize = 100_000;
 /// Default `max_links`: links one actor may hold.
 pub const DEFAULT_MAX_LINKS: usize = 100_000;
+/// Default `max_pending_calls`: calls one actor may hold accepted and unanswered.
+pub const DEFAULT_MAX_PENDING_CALLS: usize = 10_000;
 /// How long an actor's `init` may take unless its limits say otherwise.
 pub const DEFAULT_INIT_DEADLINE: Duration = Duration::from_secs(5);
 /// Default most tables an actor may own (`max_tables`).
@@ -256,6 +258,8 @@ pub struct Limits {
     pub max_monitors: Option<usize>,
     /// Most links it holds.
     pub max_links: Option<usize>,
+    /// Most calls it holds accepted and unanswered (deferred replies).
+    pub max_pending_calls: Option<usize>,
 }
 
 impl Limits {
@@ -275,6 +279,7 @@ impl Limits {
             max_groups: self.max_groups.or(defaults.max_groups),
             max_monitors: self.max_monitors.or(defaults.max_monitors),
             max_links: self.max_links.or(defaults.max_links),
+            max_pending_calls: self.max_pending_calls.or(defaults.max_pending_calls),
         }
     }
 }
@@ -296,6 +301,7 @@ pub(crate) struct Effective {
     pub(crate) max_groups: usize,
     pub(crate) max_monitors: usize,
     pub(crate) max_links: usize,
+    pub(crate) max_pending_calls: usize,
 }
 
 impl Limits {
@@ -327,6 +333,7 @@ impl Limits {
             max_groups: l.max_groups.unwrap_or(DEFAULT_MAX_GROUPS),
             max_monitors: l.max_monitors.unwrap_or(DEFAULT_MAX_MONITORS),
             max_links: l.max_links.unwrap_or(DEFAULT_MAX_LINKS),
+            max_pending_calls: l.max_pending_calls.unwrap_or(DEFAULT_MAX_PENDING_CALLS),
         }
     }
 }
@@ -361,6 +368,8 @@ pub struct LimitHits {
     pub monitors: u64,
     /// Links refused by `max_links`.
     pub links: u64,
+    /// Calls refused by the receiver's `max_pending_calls`.
+    pub pending_calls: u64,
 }
 
 /// The runtime's counters behind [`LimitHits`].
@@ -379,6 +388,7 @@ pub(crate) struct HitCounters {
     pub(crate) groups: AtomicU64,
     pub(crate) monitors: AtomicU64,
     pub(crate) links: AtomicU64,
+    pub(crate) pending_calls: AtomicU64,
 }
 
 impl HitCounters {
@@ -398,6 +408,7 @@ impl HitCounters {
             groups: get(&self.groups),
             monitors: get(&self.monitors),
             links: get(&self.links),
+            pending_calls: get(&self.pending_calls),
         }
     }
 }

@@ -978,3 +978,64 @@ async fn monitors_and_links_stop_at_their_quotas() {
     let hits = rt.limit_hits();
     assert_eq!((hits.monitors, hits.links), (1, 2));
 }
+
+/// An actor that defers every call and never answers holds at most
+/// `max_pending_calls` of them: the next caller is refused at once, not left to its
+/// timeout, and each answer gives a unit back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_held_unanswered_stop_at_the_receiver_s_quota() {
+    let rt = runtime();
+    let hoarder = rt
+        .spawn_with(
+            ActorOptions::new("testactor").sandbox(Sandbox {
+                limits: Limits {
+                    max_pending_calls: Some(4),
+                    ..Limits::default()
+                },
+                ..Sandbox::default()
+            }),
+            &Args::default(),
+        )
+        .await
+        .unwrap();
+    let count = || hoarder.call::<_, Reply>(&Call::DeferredCount, LONG);
+    let mut waiting = vec![];
+    for held in 1..=4u64 {
+        let h = hoarder.clone();
+        waiting.push(tokio::spawn(async move {
+            h.call::<_, Reply>(&Call::Defer, LONG).await
+        }));
+        // Each is held before the next is sent (they come from different tasks). A
+        // count asked while 3 are held is a 4th call for that moment, answered.
+        let deadline = std::time::Instant::now() + LONG;
+        loop {
+            match count().await {
+                Ok(Reply::Id(n)) if n == held => break,
+                Ok(Reply::Id(_)) => {}
+                // With 4 held, the count itself is a call past the quota.
+                Err(ActorError::Send(SendError::QuotaExceeded(why))) if held == 4 => {
+                    assert!(
+                        why.contains("max_pending_calls: the receiver holds 4 calls"),
+                        "{why}"
+                    );
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "call {held} never held"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(rt.limit_hits().pending_calls, 1);
+    hoarder.cast(&Cast::Release("done".into())).await.unwrap();
+    for w in waiting {
+        assert_eq!(w.await.unwrap().unwrap(), Reply::Text("done".into()));
+    }
+    assert_eq!(
+        call(&hoarder, Call::Echo("free".into())).await,
+        Reply::Text("free".into())
+    );
+}

@@ -35,6 +35,7 @@ pub enum Call {
     History,
     Defer,
     AwaitWaiter,
+    DeferredCount,
     Panic(String),
     Spin,
     SleepMs(u64),

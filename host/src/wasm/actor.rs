@@ -298,6 +298,10 @@ impl ActorTask {
                                 payload,
                                 reply,
                             } => {
+                                if data.holdings.pending.len() >= data.quotas.max_pending_calls {
+                                    refuse_call(data, reply);
+                                    continue;
+                                }
                                 let handle = data.add_pending(reply);
                                 wire::batch::push_call(&mut batch, from, handle, &payload);
                             }
@@ -409,6 +413,17 @@ async fn within<F: Future>(
         Poll::Pending
     })
     .await
+}
+
+/// Answers a call the actor cannot take: it holds `max_pending_calls` unanswered.
+#[cold]
+fn refuse_call(data: &ActorData, reply: crate::process::mailbox::ReplyTx) {
+    let max = data.quotas.max_pending_calls;
+    let why =
+        format!("max_pending_calls: the receiver holds {max} calls unanswered already, its limit");
+    data.node.hits.pending_calls.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(actor = %data.cell.label, limit = "max_pending_calls", value = max, "{why}");
+    let _ = reply.send(Err(SendError::QuotaExceeded(why)));
 }
 
 /// The exit reason of a batch or a system message cancelled at the handler deadline.

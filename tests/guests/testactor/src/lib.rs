@@ -47,6 +47,8 @@ pub enum Call {
     History,
     /// Keeps the handle and replies when a `Release` cast comes.
     Defer,
+    /// How many deferred calls this actor holds.
+    DeferredCount,
     /// Replies once this actor holds a deferred call (at once if it already does).
     AwaitWaiter,
     Panic(String),
@@ -438,6 +440,7 @@ impl Actor for TestActor {
                 }
                 return CallResult::NoReply;
             }
+            Call::DeferredCount => Reply::Id(self.deferred.len() as u64),
             Call::AwaitWaiter => {
                 if self.deferred.is_empty() {
                     self.watchers.push(from.defer());
