@@ -890,6 +890,7 @@ async fn timers_subscriptions_and_groups_stop_at_their_quotas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_flood_stops_at_the_default_quota() {
     let rt = runtime();
+    let watch = Neighbour::watch(&rt).await;
     let a = spawn(&rt).await;
     for n in 0..foundation::DEFAULT_MAX_SUBSCRIPTIONS {
         assert_eq!(
@@ -909,6 +910,7 @@ async fn a_subscription_flood_stops_at_the_default_quota() {
         rt.publish("t.1", &Cast::Record(1)).await.unwrap().delivered,
         0
     );
+    watch.finish().await;
 }
 
 /// Monitors and links an actor holds are bounded by quotas too (a loop of

@@ -246,6 +246,7 @@ async fn exit_signals_sent_in_a_loop_meet_the_target_s_mailbox_bound() {
     let mut b = builder();
     b.send_timeout(std::time::Duration::from_millis(100));
     let rt = runtime_with(&b);
+    let watch = crate::limits::Neighbour::watch(&rt).await;
     let mut probe = rt.probe();
     let gate = spawn(&rt).await;
     let target = rt
@@ -304,4 +305,5 @@ async fn exit_signals_sent_in_a_loop_meet_the_target_s_mailbox_bound() {
         call(&flooder, Call::ExitFlood { to, n: 3 }).await,
         Reply::Ok
     );
+    watch.finish().await;
 }
