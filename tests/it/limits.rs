@@ -810,16 +810,7 @@ async fn timers_subscriptions_and_groups_stop_at_their_quotas() {
         max_groups: Some(3),
         ..Limits::default()
     };
-    let a = rt
-        .spawn_with(
-            ActorOptions::new("testactor").sandbox(Sandbox {
-                limits,
-                ..Sandbox::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let a = spawn_limited(&rt, limits).await;
     let ev = |op| call(&a, Call::Event(op));
     let me = a.id().get();
     let refused = |r: &Reply, quota: &str| matches!(r, Reply::Err(e) if e.contains("QuotaExceeded(") && e.contains(quota));
@@ -919,20 +910,15 @@ async fn a_subscription_flood_stops_at_the_default_quota() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn monitors_and_links_stop_at_their_quotas() {
     let rt = runtime();
-    let a = rt
-        .spawn_with(
-            ActorOptions::new("testactor").sandbox(Sandbox {
-                limits: Limits {
-                    max_monitors: Some(3),
-                    max_links: Some(2),
-                    ..Limits::default()
-                },
-                ..Sandbox::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let a = spawn_limited(
+        &rt,
+        Limits {
+            max_monitors: Some(3),
+            max_links: Some(2),
+            ..Limits::default()
+        },
+    )
+    .await;
     let b = spawn(&rt).await;
     let c = spawn(&rt).await;
     let d = spawn(&rt).await;
@@ -987,19 +973,14 @@ async fn monitors_and_links_stop_at_their_quotas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_held_unanswered_stop_at_the_receiver_s_quota() {
     let rt = runtime();
-    let hoarder = rt
-        .spawn_with(
-            ActorOptions::new("testactor").sandbox(Sandbox {
-                limits: Limits {
-                    max_pending_calls: Some(4),
-                    ..Limits::default()
-                },
-                ..Sandbox::default()
-            }),
-            &Args::default(),
-        )
-        .await
-        .unwrap();
+    let hoarder = spawn_limited(
+        &rt,
+        Limits {
+            max_pending_calls: Some(4),
+            ..Limits::default()
+        },
+    )
+    .await;
     let count = || hoarder.call::<_, Reply>(&Call::DeferredCount, LONG);
     let mut waiting = vec![];
     for held in 1..=4u64 {
