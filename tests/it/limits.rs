@@ -83,6 +83,16 @@ async fn spawn_limited(rt: &Runtime, limits: Limits) -> ActorRef {
     .expect("testactor starts")
 }
 
+/// Spawning a testactor with `args` fails: its `init` was stopped at a deadline,
+/// with this message.
+async fn init_stops_at_its_deadline(rt: &Runtime, args: Args, message: &str) {
+    let r = rt.spawn("testactor", &args).await;
+    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(*reason, ExitReason::Limit(Limit::Deadline, message.into()));
+}
+
 /// A guest's request to spawn a testactor.
 fn spawn_testactor() -> Call {
     Call::Spawn {
@@ -198,25 +208,15 @@ async fn a_busy_loop_in_init_fails_the_spawn_at_its_deadline() {
     b.handler_deadline(Some(Duration::from_millis(100)));
     let rt = runtime_with(&b);
     let watch = Neighbour::watch(&rt).await;
-    let r = rt
-        .spawn(
-            "testactor",
-            &Args {
-                spin_in_init: true,
-                ..Args::default()
-            },
-        )
-        .await;
-    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
-        panic!("{r:?}")
-    };
-    assert_eq!(
-        *reason,
-        ExitReason::Limit(
-            Limit::Deadline,
-            "deadline-exceeded: a handler ran longer than 100ms".into()
-        )
-    );
+    init_stops_at_its_deadline(
+        &rt,
+        Args {
+            spin_in_init: true,
+            ..Args::default()
+        },
+        "deadline-exceeded: a handler ran longer than 100ms",
+    )
+    .await;
     // The runtime's default deadline applies to every actor; this one is quick.
     let ok = spawn(&rt).await;
     neighbour_answers(&ok).await;
@@ -705,25 +705,15 @@ async fn init_has_a_deadline_in_wall_time_even_without_a_handler_deadline() {
     let mut b = builder();
     b.handler_deadline(Some(Duration::from_millis(100)));
     let rt = runtime_with(&b);
-    let r = rt
-        .spawn(
-            "testactor",
-            &Args {
-                sleep_in_init_ms: Some(15_000),
-                ..Args::default()
-            },
-        )
-        .await;
-    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
-        panic!("{r:?}")
-    };
-    assert_eq!(
-        *reason,
-        ExitReason::Limit(
-            Limit::Deadline,
-            "deadline-exceeded: a handler ran longer than 100ms".into()
-        )
-    );
+    init_stops_at_its_deadline(
+        &rt,
+        Args {
+            sleep_in_init_ms: Some(15_000),
+            ..Args::default()
+        },
+        "deadline-exceeded: a handler ran longer than 100ms",
+    )
+    .await;
 
     // No handler deadline: the init deadline (here 300 ms) still stops a spinning init.
     let mut b = builder();
@@ -732,25 +722,15 @@ async fn init_has_a_deadline_in_wall_time_even_without_a_handler_deadline() {
         ..foundation::Limits::default()
     });
     let rt = runtime_with(&b);
-    let r = rt
-        .spawn(
-            "testactor",
-            &Args {
-                spin_in_init: true,
-                ..Args::default()
-            },
-        )
-        .await;
-    let Err(SpawnError::InitFailed { reason, .. }) = &r else {
-        panic!("{r:?}")
-    };
-    assert_eq!(
-        *reason,
-        ExitReason::Limit(
-            Limit::Deadline,
-            "deadline-exceeded: init ran longer than its init_deadline of 300ms".into()
-        )
-    );
+    init_stops_at_its_deadline(
+        &rt,
+        Args {
+            spin_in_init: true,
+            ..Args::default()
+        },
+        "deadline-exceeded: init ran longer than its init_deadline of 300ms",
+    )
+    .await;
     // The init deadline bounds `init` only: a handler may then take its time.
     let a = spawn(&rt).await;
     assert_eq!(call(&a, Call::SleepMs(600)).await, Reply::Ok);
