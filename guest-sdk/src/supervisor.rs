@@ -64,6 +64,9 @@ pub struct NewChild {
     /// Whether its exit can shut the supervisor down (see [`AutoShutdown`]); only
     /// transient and temporary children can be significant.
     pub significant: bool,
+    /// Whether what is queued in an instance's mailbox when it exits goes to the
+    /// next instance (beyond OTP).
+    pub keep_mailbox: bool,
 }
 
 impl NewChild {
@@ -252,6 +255,7 @@ fn actor_child(new: &NewChild) -> ws::ActorChild {
             new.shutdown_ms.map(ws::Shutdown::Timeout)
         },
         significant: new.significant,
+        keep_mailbox: new.keep_mailbox,
     }
 }
 

@@ -11,8 +11,8 @@
 //! locks are never held across work proportional to the whole runtime.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::process::registry::validate_name;
 
@@ -191,7 +191,9 @@ impl Node {
 pub(crate) struct Events {
     groups: Mutex<Groups>,
     subs: Mutex<Subs>,
-    pub(crate) dead_letters: AtomicU64,
+    /// Shared with the slots of children that keep their mailbox, which count what
+    /// they hold when it can no longer be delivered.
+    pub(crate) dead_letters: Arc<AtomicU64>,
     next_timer: AtomicU64,
 }
 

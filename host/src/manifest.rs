@@ -34,6 +34,7 @@
 //! name = "counter"
 //! component = "counter"
 //! restart = "permanent"      # transient, temporary; supervised actors only
+//! keep_mailbox = true        # queued messages go to the next instance; supervised only
 //! shutdown = 5000            # milliseconds, "brutal_kill" or "infinity"
 //! ```
 //!
@@ -190,6 +191,8 @@ pub(crate) struct ActorDecl {
     pub(crate) shutdown: Option<Shutdown>,
     /// Whether its exit can shut its supervisor down (`auto_shutdown`).
     pub(crate) significant: bool,
+    /// Whether what is queued at an exit goes to the next instance.
+    pub(crate) keep_mailbox: bool,
     /// Its capabilities, and its limits with the manifest's defaults applied.
     pub(crate) sandbox: Arc<Sandbox>,
     /// Where the actor is declared, for errors about it.
@@ -311,6 +314,7 @@ struct RawActor {
     restart: Option<Spanned<Restart>>,
     shutdown: Option<Spanned<RawShutdown>>,
     significant: Option<Spanned<bool>>,
+    keep_mailbox: Option<Spanned<bool>>,
     limits: Option<RawLimits>,
     capabilities: Option<RawCapabilities>,
 }
@@ -328,11 +332,15 @@ impl Manifest {
                     let mut spec =
                         ChildSpec::actor(child, &actor.component, actor.args.clone()).name(child);
                     if let ChildKind::Actor {
-                        mailbox, sandbox, ..
+                        mailbox,
+                        sandbox,
+                        keep_mailbox,
+                        ..
                     } = &mut spec.kind
                     {
                         *mailbox = actor.mailbox;
                         *sandbox = Some(actor.sandbox.clone());
+                        *keep_mailbox = actor.keep_mailbox;
                     }
                     spec.restart = actor.restart.unwrap_or(spec.restart);
                     spec.shutdown = actor.shutdown.unwrap_or(spec.shutdown);
@@ -527,6 +535,7 @@ impl Manifest {
                 restart: actor.restart.as_ref().map(|r| *r.get_ref()),
                 shutdown: shutdown(&actor.shutdown, name).map_err(|(span, msg)| at(span, msg))?,
                 significant: actor.significant.as_ref().is_some_and(|s| *s.get_ref()),
+                keep_mailbox: actor.keep_mailbox.as_ref().is_some_and(|k| *k.get_ref()),
                 sandbox: Arc::new(Sandbox {
                     capabilities,
                     limits,
@@ -658,6 +667,22 @@ impl Manifest {
                     format!(
                         "{kind} {:?} has `restart`/`shutdown` but no supervisor lists it",
                         name.get_ref()
+                    ),
+                ));
+            }
+        }
+
+        // A kept mailbox goes to a next instance, which only a supervisor starts.
+        for raw_actor in &raw.actors {
+            let a = raw_actor.get_ref();
+            if let Some(keep) = a.keep_mailbox.as_ref().filter(|k| *k.get_ref())
+                && !parent_of.contains_key(a.name.get_ref().as_str())
+            {
+                return Err(at(
+                    keep.span(),
+                    format!(
+                        "actor {:?} has `keep_mailbox` but no supervisor lists it",
+                        a.name.get_ref()
                     ),
                 ));
             }

@@ -357,7 +357,14 @@ impl Node {
         for (_, tx) in holdings.pending.drain() {
             let _ = tx.send(Err(SendError::Exited(reason.clone())));
         }
-        let lost = rx.close_and_drain(&reason);
+        let lost = match cell.keeping_slot() {
+            // A child that keeps its mailbox leaves it to its next instance.
+            Some(slot) => {
+                slot.keep(rx.close_and_take(), reason.clone());
+                0
+            }
+            None => rx.close_and_drain(&reason),
+        };
         if lost > 0 {
             self.events
                 .dead_letters

@@ -54,7 +54,7 @@ fn unknown_key_is_a_typo_not_ignored() {
         format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\nmailbx = 3\n");
     assert_eq!(
         parse_err(&text),
-        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`, `restart`, `shutdown`, `significant`, `limits`, `capabilities`"
+        "app.toml:7:1: unknown field `mailbx`, expected one of `name`, `component`, `args`, `mailbox`, `restart`, `shutdown`, `significant`, `keep_mailbox`, `limits`, `capabilities`"
     );
 }
 
@@ -412,6 +412,10 @@ fn numbers_out_of_bounds_and_impossible_children_are_refused_where_written() {
     assert_eq!(
         parse_err(&format!("{TREE_BASE}significant = true\n")),
         "app.toml:7:15: actor \"a\" is `significant` but no supervisor lists it"
+    );
+    assert_eq!(
+        parse_err(&format!("{TREE_BASE}keep_mailbox = true\n")),
+        "app.toml:7:16: actor \"a\" has `keep_mailbox` but no supervisor lists it"
     );
     // Transient and significant, under a supervisor: fine.
     Manifest::parse(

@@ -559,3 +559,76 @@ async fn runtime_shutdown_stops_children_through_their_supervisor() {
     // the runtime stopped `bk` itself, its terminate would have run first.
     assert_eq!(events(&mut probe, 1).await, ["-a"]);
 }
+
+/// Polls `call` once, which queues it (there is room), and returns it to await
+/// later: messages sent after this come after it in the mailbox.
+async fn queued<F: std::future::Future + Unpin>(mut call: F) -> F {
+    tokio::select! {
+        biased;
+        _ = &mut call => panic!("answered before the receiver could handle it"),
+        _ = std::future::ready(()) => {}
+    }
+    call
+}
+
+/// A child that keeps its mailbox hands what was queued when it trapped to its next
+/// instance, in order, a waiting call included; without a next instance the kept
+/// messages end as an exit ends them: calls `exited`, casts dead letters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_mailbox_hands_queued_messages_to_the_next_instance() {
+    let rt = runtime();
+    let mut probe = rt.probe();
+    let gate = spawn(&rt).await;
+    let spec = sup(
+        Strategy::OneForOne,
+        vec![
+            child(&probe, "keeper").keep_mailbox(true),
+            child(&probe, "once")
+                .keep_mailbox(true)
+                .restart(Restart::Temporary),
+        ],
+    );
+    let _sup = rt.start_supervisor(spec, None).await.unwrap();
+    assert_eq!(events(&mut probe, 2).await, ["+keeper", "+once"]);
+
+    // The keeper waits on the gate while 5 casts and a call queue behind it, then
+    // traps once released.
+    let keeper = rt.whereis("keeper").unwrap();
+    let first = keeper.id();
+    assert_eq!(
+        call(&keeper, Call::BlockOnThenPanic(gate.id().get())).await,
+        Reply::Ok
+    );
+    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    for seq in 0..5 {
+        keeper.try_cast(&Cast::Record(seq)).unwrap();
+    }
+    let history = queued(Box::pin(keeper.call::<_, Reply>(&Call::History, LONG))).await;
+    let dead_before = rt.dead_letters();
+    gate.cast(&Cast::Release("go".into())).await.unwrap();
+    assert_eq!(events(&mut probe, 1).await, ["+keeper"]);
+    assert_ne!(keeper.id(), first, "a new instance");
+    // The next instance handled the kept casts, in order, then answered the kept call.
+    let expected: Vec<(u64, u64)> = (0..5).map(|s| (0, s)).collect();
+    assert_eq!(history.await.unwrap(), Reply::History(expected));
+    assert_eq!(rt.dead_letters(), dead_before, "nothing was lost");
+
+    // A temporary child is not restarted: what it kept ends with it.
+    let once = rt.whereis("once").unwrap();
+    assert_eq!(
+        call(&once, Call::BlockOnThenPanic(gate.id().get())).await,
+        Reply::Ok
+    );
+    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    for seq in 0..3 {
+        once.try_cast(&Cast::Record(seq)).unwrap();
+    }
+    let orphan = queued(Box::pin(once.call::<_, Reply>(&Call::History, LONG))).await;
+    gate.cast(&Cast::Release("go".into())).await.unwrap();
+    let r = orphan.await;
+    assert!(
+        matches!(&r, Err(foundation::ActorError::Send(foundation::SendError::Exited(ExitReason::Trap(m)))) if m.contains("full mailbox")),
+        "{r:?}"
+    );
+    assert_eq!(rt.dead_letters() - dead_before, 3);
+}

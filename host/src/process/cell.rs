@@ -2,8 +2,8 @@
 //! probe: its mailbox's sending side, its exit watch, its monitors and links) and the
 //! stable address (`Slot`) a supervisor keeps for a child across restarts.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use tokio::sync::watch;
@@ -11,7 +11,7 @@ use tokio::task::AbortHandle;
 
 use crate::error::{ExitReason, SendError};
 use crate::id::ActorId;
-use crate::process::mailbox::{Down, MailboxTx, Signal, SignalTx};
+use crate::process::mailbox::{Down, Envelope, MailboxTx, Signal, SignalTx, end_undelivered};
 
 /// What the runtime knows of one live actor; shared by its `ActorRef`s.
 #[derive(Debug)]
@@ -57,12 +57,27 @@ pub(crate) struct Slot {
     /// Empty only between a supervisor making the slot and its child's first
     /// instance being created; nothing can reach the slot before then.
     current: RwLock<Option<Arc<ActorCell>>>,
+    /// Set for a child that keeps its mailbox across restarts: where to count what
+    /// it kept if it is never delivered. Unset: instances drain their own.
+    keeps: OnceLock<Arc<AtomicU64>>,
+    /// What its last instance left queued, for the next one, and that instance's
+    /// exit reason.
+    kept: Mutex<Option<(VecDeque<Envelope>, ExitReason)>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // No next instance will come: end what was kept as the exit path would.
+        self.drop_kept();
+    }
 }
 
 impl Slot {
     pub(crate) fn new(cell: Arc<ActorCell>) -> Arc<Slot> {
         Arc::new(Slot {
             current: RwLock::new(Some(cell)),
+            keeps: OnceLock::new(),
+            kept: Mutex::new(None),
         })
     }
 
@@ -76,6 +91,63 @@ impl Slot {
 
     pub(crate) fn set(&self, cell: Arc<ActorCell>) {
         *self.current.write().unwrap() = Some(cell);
+    }
+
+    /// Makes each instance leave its queued messages to the next (`keep_mailbox`);
+    /// what is never delivered is counted in `dead_letters`.
+    pub(crate) fn keep_mailbox(&self, dead_letters: Arc<AtomicU64>) {
+        let _ = self.keeps.set(dead_letters);
+    }
+
+    /// Whether instances leave their queued messages here.
+    pub(crate) fn keeps_mailbox(&self) -> bool {
+        self.keeps.get().is_some()
+    }
+
+    /// An instance exited with `reason`, leaving `queued`.
+    pub(crate) fn keep(&self, queued: VecDeque<Envelope>, reason: ExitReason) {
+        let mut kept = self.kept.lock().unwrap();
+        match &mut *kept {
+            // Kept from an earlier instance that never reached a next one: older first.
+            Some((older, _)) => older.extend(queued),
+            None => *kept = Some((queued, reason)),
+        }
+    }
+
+    /// What the last instance left, for the next one.
+    pub(crate) fn take_kept(&self) -> VecDeque<Envelope> {
+        self.kept
+            .lock()
+            .unwrap()
+            .take()
+            .map(|(queued, _)| queued)
+            .unwrap_or_default()
+    }
+
+    /// Ends what was kept when no next instance will take it: calls are answered
+    /// `exited(reason)`, casts counted as dead letters (and logged). Returns the
+    /// number of casts.
+    pub(crate) fn drop_kept(&self) -> usize {
+        let Some((queued, reason)) = self.kept.lock().unwrap().take() else {
+            return 0;
+        };
+        // Counted before the calls are answered, so a caller that sees its answer
+        // sees the count too.
+        let casts = queued
+            .iter()
+            .filter(|e| matches!(e, Envelope::Cast { .. }))
+            .count();
+        if casts > 0 {
+            if let Some(dead_letters) = self.keeps.get() {
+                dead_letters.fetch_add(casts as u64, Ordering::Relaxed);
+            }
+            tracing::warn!(
+                casts,
+                "{casts} casts kept for a restart that did not come ({reason}); counted as dead letters"
+            );
+        }
+        end_undelivered(queued, &reason);
+        casts
     }
 }
 
@@ -128,6 +200,15 @@ impl ActorCell {
     /// Ties this instance to a supervisor's slot.
     pub(crate) fn set_slot(&self, slot: &Arc<Slot>) {
         *self.slot.lock().unwrap() = Arc::downgrade(slot);
+    }
+
+    /// Its supervisor's slot, if it keeps its mailbox across restarts.
+    pub(crate) fn keeping_slot(&self) -> Option<Arc<Slot>> {
+        self.slot
+            .lock()
+            .unwrap()
+            .upgrade()
+            .filter(|slot| slot.keeps_mailbox())
     }
 
     /// The stable address of this actor: its supervisor's slot, or a new one.

@@ -401,18 +401,32 @@ impl MailboxRx {
     /// caller to count and report.
     #[must_use = "casts that died with the actor are dead letters: count them"]
     pub(crate) fn close_and_drain(&mut self, reason: &ExitReason) -> usize {
-        let (user, _signals) = self.shared.close();
-        let mut casts = 0;
-        for env in user {
-            match env {
-                Envelope::Call { reply, .. } => {
-                    let _ = reply.send(Err(SendError::Exited(reason.clone())));
-                }
-                Envelope::Cast { .. } => casts += 1,
-            }
-        }
-        casts
+        end_undelivered(self.close_and_take(), reason)
     }
+
+    /// Closes the mailbox and hands back the user messages still queued, for a child
+    /// that keeps its mailbox across a restart.
+    pub(crate) fn close_and_take(&mut self) -> VecDeque<Envelope> {
+        self.shared.close().0
+    }
+}
+
+/// Ends messages that will never be handled: each call is answered
+/// `Exited(reason)`; returns how many casts there were (dead letters to count).
+pub(crate) fn end_undelivered(
+    envelopes: impl IntoIterator<Item = Envelope>,
+    reason: &ExitReason,
+) -> usize {
+    let mut casts = 0;
+    for env in envelopes {
+        match env {
+            Envelope::Call { reply, .. } => {
+                let _ = reply.send(Err(SendError::Exited(reason.clone())));
+            }
+            Envelope::Cast { .. } => casts += 1,
+        }
+    }
+    casts
 }
 
 impl Drop for MailboxRx {

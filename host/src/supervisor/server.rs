@@ -49,11 +49,18 @@ struct Child {
 }
 
 impl Child {
-    fn new(spec: ChildSpec, lineage: Option<&Arc<Lineage>>) -> Child {
+    fn new(node: &Node, spec: ChildSpec, lineage: Option<&Arc<Lineage>>) -> Child {
+        let slot = Arc::<Slot>::default();
+        if let ChildKind::Actor {
+            keep_mailbox: true, ..
+        } = spec.kind
+        {
+            slot.keep_mailbox(node.events.dead_letters.clone());
+        }
         Child {
             spec,
             cell: None,
-            slot: Arc::default(),
+            slot,
             inherited: Vec::new(),
             lineage: lineage.cloned().unwrap_or_default(),
             permit: None,
@@ -137,7 +144,7 @@ pub(crate) async fn start(
         children: spec
             .children
             .into_iter()
-            .map(|spec| Child::new(spec, lineage.as_ref()))
+            .map(|spec| Child::new(node, spec, lineage.as_ref()))
             .collect(),
         lineage,
         next_child: 1,
@@ -254,6 +261,7 @@ impl Supervisor {
                 args,
                 mailbox,
                 sandbox,
+                ..
             } => {
                 let spec = SpawnSpec {
                     name: child.spec.name.clone(),
@@ -378,7 +386,8 @@ impl Supervisor {
                     None => SupervisorReply::Error(ChildError::NotFound),
                     Some(i) => {
                         self.stop_children(i, i + 1).await;
-                        self.children.remove(i);
+                        // No next instance: what it kept ends here.
+                        self.children.remove(i).slot.drop_kept();
                         SupervisorReply::Terminated
                     }
                 }
@@ -427,7 +436,7 @@ impl Supervisor {
         let mut spec = spec;
         let child = match caller.and_then(|c| c.authority.get().cloned()) {
             // The host or a probe: the supervisor's own sandbox and lineage.
-            None => Child::new(spec, self.lineage.as_ref()),
+            None => Child::new(&self.node, spec, self.lineage.as_ref()),
             Some(authority) => {
                 let quotas = self.node.effective(&authority.sandbox);
                 let asker_label = format!("#{from}");
@@ -442,7 +451,7 @@ impl Supervisor {
                 if let ChildKind::Actor { sandbox, .. } = &mut spec.kind {
                     *sandbox = Some(authority.sandbox.clone());
                 }
-                let mut child = Child::new(spec, Some(&authority.lineage));
+                let mut child = Child::new(&self.node, spec, Some(&authority.lineage));
                 child.permit = Some(permit);
                 child
             }
@@ -475,6 +484,8 @@ impl Supervisor {
         };
         tracing::debug!(supervisor = %self.cell.label, child = %self.children[i].spec.id, %reason, restart, "child exited");
         if !restart {
+            // No next instance: what it kept ends here.
+            self.children[i].slot.drop_kept();
             let significant = self.children[i].spec.significant;
             if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
@@ -593,6 +604,10 @@ impl Drop for Supervisor {
             if let (Some(cell), Some(permit)) = (child.cell.take(), child.permit.take()) {
                 cell.permit.hold(permit);
             }
+            // No next instance: what its children kept ends with the supervisor (a
+            // child still running, of a killed supervisor, ends its own when its
+            // slot goes).
+            child.slot.drop_kept();
         }
         let reason = self.node.exit(
             &self.cell,

@@ -58,6 +58,9 @@ pub enum ChildKind {
         /// Its capabilities and limits (`None`: the supervisor's
         /// [`SupervisorSpec::sandbox`]).
         sandbox: Option<Arc<Sandbox>>,
+        /// Whether what is queued when an instance exits goes to the next one
+        /// (beyond OTP; see `docs/semantics.md`, "Supervisors").
+        keep_mailbox: bool,
     },
     /// A nested supervisor.
     Supervisor(SupervisorSpec),
@@ -92,6 +95,7 @@ impl ChildSpec {
                 args,
                 mailbox: None,
                 sandbox: None,
+                keep_mailbox: false,
             },
             name: None,
             restart: Restart::Permanent,
@@ -123,6 +127,15 @@ impl ChildSpec {
     pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
         if let ChildKind::Actor { sandbox: s, .. } = &mut self.kind {
             *s = Some(Arc::new(sandbox));
+        }
+        self
+    }
+
+    /// Hands what is queued in an instance's mailbox when it exits to the next
+    /// instance (no effect on a supervisor child).
+    pub fn keep_mailbox(mut self, keep: bool) -> Self {
+        if let ChildKind::Actor { keep_mailbox, .. } = &mut self.kind {
+            *keep_mailbox = keep;
         }
         self
     }
@@ -218,6 +231,8 @@ pub struct NewChild {
     pub brutal_kill: bool,
     /// Whether it is significant (S10).
     pub significant: bool,
+    /// Whether what is queued when an instance exits goes to the next one.
+    pub keep_mailbox: bool,
 }
 
 impl NewChild {
@@ -235,6 +250,7 @@ impl NewChild {
                 args: self.args,
                 mailbox: None,
                 sandbox: None,
+                keep_mailbox: self.keep_mailbox,
             },
             name: self.name,
             restart: self.restart,

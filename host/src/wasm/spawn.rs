@@ -156,6 +156,14 @@ impl Wasm {
         if let Some(slot) = &spec.slot {
             // Only supervisors pass a slot: the child is theirs to stop.
             cell.supervised.store(true, Ordering::SeqCst);
+            // What the last instance left queued (`keep_mailbox`) comes first, before
+            // the slot points here and new messages can arrive. The same child spec
+            // gives the same capacity, so it fits.
+            for envelope in slot.take_kept() {
+                if let Err(e) = cell.mailbox.try_send(envelope) {
+                    tracing::warn!(actor = %cell.label, "a kept message does not fit the new mailbox: {e}");
+                }
+            }
             slot.set(cell.clone());
             cell.set_slot(slot);
         }

@@ -172,6 +172,7 @@ fn new_child(child: ws::ActorChild) -> Result<NewChild, String> {
         shutdown_ms,
         brutal_kill,
         significant: child.significant,
+        keep_mailbox: child.keep_mailbox,
     })
 }
 
@@ -283,6 +284,7 @@ mod tests {
             restart: ws::Restart::Transient,
             shutdown: Some(ws::Shutdown::BrutalKill),
             significant: true,
+            keep_mailbox: false,
         })
     }
 
@@ -376,6 +378,7 @@ mod tests {
             restart: ws::Restart::Permanent,
             shutdown: Some(ws::Shutdown::Infinity),
             significant: false,
+            keep_mailbox: false,
         };
         assert!(
             new_child(child)
