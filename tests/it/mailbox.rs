@@ -69,8 +69,12 @@ async fn casts_queued_at_a_trap_or_a_kill_are_counted_as_dead_letters() {
     let rt = runtime();
     let gate = spawn(&rt).await;
 
-    // A trap: the actor is blocked, 10 casts queue behind it, then it traps.
-    let a = spawn(&rt).await;
+    // A trap with a full mailbox: the actor is blocked, 10 casts fill its mailbox,
+    // then it traps.
+    let a = rt
+        .spawn_with(ActorOptions::new("testactor").mailbox(10), &Args::default())
+        .await
+        .unwrap();
     assert_eq!(
         call(&a, Call::BlockOnThenPanic(gate.id().get())).await,
         Reply::Ok
@@ -79,6 +83,11 @@ async fn casts_queued_at_a_trap_or_a_kill_are_counted_as_dead_letters() {
     for seq in 0..10 {
         a.try_cast(&Cast::Record(seq)).unwrap();
     }
+    assert_eq!(
+        a.try_cast(&Cast::Record(10)),
+        Err(ActorError::Send(SendError::MailboxFull { capacity: 10 })),
+        "full"
+    );
     let before = rt.dead_letters();
     gate.cast(&Cast::Release("go".into())).await.unwrap();
     let reason = a.wait_exit().await;

@@ -390,25 +390,32 @@ fn on_signal(cell: &ActorCell, data: &mut ActorData, signal: Signal) -> SignalAc
 /// calls alike: past it the entry is cancelled (its future dropped, which unwinds
 /// the guest's stack and abandons any wait) and the deadline comes back as the
 /// error. The guest yields at every epoch tick, so the timer is seen within a slice
-/// even while it is busy. No deadline: no timer at all.
+/// even while it is busy.
+///
+/// The timer is armed only if the entry does not finish in its first poll (most
+/// entries run to the end without yielding), at the deadline counted from the entry's
+/// start: a timer costs a registration in tokio's wheel, which every spawn would pay
+/// for its `init` otherwise. No deadline: no clock read, no timer.
 ///
 /// The entry is pinned by the caller and borrowed here: an async fn that takes it by
 /// value keeps a second slot for it (its parameter, then its pinned local), and the
 /// `handle` entry is inline in every actor's task, so each idle actor paid 0.8 KiB
-/// for it (measured). The timer is boxed: only entries with a deadline pay for it.
+/// for it (measured). The timer is boxed: only entries that wait pay for it.
 async fn within<F: Future>(
     deadline: Option<Duration>,
     mut entry: std::pin::Pin<&mut F>,
 ) -> Result<F::Output, Duration> {
-    let mut timer = deadline.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+    let due = deadline.map(|d| (d, tokio::time::Instant::now() + d));
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(done) = entry.as_mut().poll(cx) {
             return Poll::Ready(Ok(done));
         }
-        if let Some((d, sleep)) = &mut timer
-            && sleep.as_mut().poll(cx).is_ready()
-        {
-            return Poll::Ready(Err(*d));
+        if let Some((d, at)) = due {
+            let sleep = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(d));
+            }
         }
         Poll::Pending
     })
