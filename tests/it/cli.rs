@@ -328,3 +328,66 @@ fn sigterm_during_start_up_stops_what_started_and_exits_zero() {
     // The counter ran its `terminate`: a graceful stop, not a kill.
     assert!(log.contains("counter stopping at 0 (shutdown)"), "{log}");
 }
+
+/// The resident memory of process `pid`, in bytes (Linux).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status");
+    kib * 1024
+}
+
+/// Guests that take monitors, timers, subscriptions and group memberships without
+/// end, in a process of their own (so its memory is theirs to measure): each meets
+/// its quota with a typed error, the host's memory stays under a stated bound, and
+/// the application still stops gracefully. Before the quotas they ran on to ten
+/// million (monitors alone held 436 MB).
+#[test]
+fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
+    /// The most the whole `foundation run` process may hold meanwhile (the runtime
+    /// with five actors is some tens of MB; the quotas bound the floods to a few MB).
+    const BOUND: u64 = 256 << 20;
+    let actors: String = ["monitors", "timers", "subscriptions", "groups"]
+        .iter()
+        .map(|kind| {
+            format!("[[actors]]\nname = \"{kind}\"\ncomponent = \"t\"\nargs = {{ flood = \"{kind}\" }}\n\n")
+        })
+        .collect();
+    let file = manifest_file(
+        "floods",
+        &format!(
+            "[components.t]\npath = {:?}\n\n{actors}",
+            foundation_fixtures::TESTACTOR
+        ),
+    );
+    let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
+    let mut seen = Vec::new();
+    for (kind, quota) in [
+        ("monitors", foundation::DEFAULT_MAX_MONITORS),
+        ("timers", foundation::DEFAULT_MAX_TIMERS),
+        ("subscriptions", foundation::DEFAULT_MAX_SUBSCRIPTIONS),
+        ("groups", foundation::DEFAULT_MAX_GROUPS),
+    ] {
+        let needle = format!("flood {kind} stopped after ");
+        let line = match seen.iter().find(|l: &&String| l.contains(&needle)) {
+            Some(l) => l.clone(),
+            None => {
+                wait_for(&lines, &needle, &mut seen);
+                seen.last().unwrap().clone()
+            }
+        };
+        assert!(
+            line.contains(&format!("{needle}{quota}: ")) && line.contains("QuotaExceeded("),
+            "{line}"
+        );
+    }
+    let held = rss(child.id());
+    assert!(
+        held < BOUND,
+        "the process holds {held} bytes after the floods, over {BOUND}"
+    );
+    sigterm_and_wait(&mut child, &lines, &mut seen);
+}

@@ -231,6 +231,7 @@ pub enum Cast {
     Release(String),
     Panic(String),
     Stop,
+    Flood(String),
     Terminated(String),
     Down {
         monitor: u64,
@@ -267,6 +268,7 @@ pub struct Args {
     pub panic_in_terminate: bool,
     pub panic_after_ms: Option<u64>,
     pub sleep_in_init_ms: Option<u64>,
+    pub flood: Option<String>,
 }
 
 pub fn init_tracing() {

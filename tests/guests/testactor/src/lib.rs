@@ -38,6 +38,8 @@ pub struct Args {
     panic_after_ms: Option<u64>,
     /// Sleep (a WASI wait, not running) this many milliseconds in `init`.
     sleep_in_init_ms: Option<u64>,
+    /// After `init`, flood the host with this resource (see `Cast::Flood`).
+    flood: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -322,6 +324,9 @@ pub enum Cast {
     Release(String),
     Panic(String),
     Stop,
+    /// Holds ever more of one resource (`monitors`, `timers`, `subscriptions`,
+    /// `groups`) until the host refuses, then logs `flood KIND stopped after N: ERR`.
+    Flood(String),
     Terminated(String),
     Down {
         monitor: u64,
@@ -399,6 +404,10 @@ impl Actor for TestActor {
         }
         if args.spin_in_init {
             spin();
+        }
+        if let Some(kind) = &args.flood {
+            foundation_sdk::cast(foundation_sdk::self_id(), &Cast::Flood(kind.clone()))
+                .map_err(|e| format!("flood: {e}"))?;
         }
         if let Some(ms) = args.sleep_in_init_ms {
             std::thread::sleep(Duration::from_millis(ms));
@@ -640,6 +649,10 @@ impl Actor for TestActor {
                 }
             }
             Cast::Panic(m) => panic!("{m}"),
+            Cast::Flood(kind) => {
+                let (n, why) = flood(&kind);
+                foundation_sdk::log::warn(&format!("flood {kind} stopped after {n}: {why}"));
+            }
             Cast::Stop => return Flow::Stop(ExitReason::Normal),
             Cast::Terminated(tag) => self.history.push((u64::MAX, tag.len() as u64)),
             Cast::Down { .. }
@@ -1020,4 +1033,34 @@ fn recurse(depth: u64) -> u64 {
         return frame[0];
     }
     recurse(depth - 1).wrapping_add(frame[15])
+}
+
+/// Takes one more unit of `kind` until the host refuses (or ten million, which no
+/// bounded host allows); returns how many it got and why it stopped.
+fn flood(kind: &str) -> (u64, String) {
+    use foundation_sdk::events;
+    let me = foundation_sdk::self_id();
+    let mut n = 0u64;
+    loop {
+        let step = match kind {
+            "monitors" => foundation_sdk::monitor(me)
+                .map(drop)
+                .map_err(|e| format!("{e:?}")),
+            "timers" => events::send_after(me, Duration::from_secs(3600), &Cast::Record(n))
+                .map(drop)
+                .map_err(|e| format!("{e:?}")),
+            "subscriptions" => {
+                events::subscribe(&format!("flood.{n}")).map_err(|e| format!("{e:?}"))
+            }
+            "groups" => events::join(&format!("flood{n}")).map_err(|e| format!("{e:?}")),
+            other => Err(format!("unknown flood {other:?}")),
+        };
+        if let Err(why) = step {
+            return (n, why);
+        }
+        n += 1;
+        if n == 10_000_000 {
+            return (n, "no bound".into());
+        }
+    }
 }
