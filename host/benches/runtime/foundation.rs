@@ -177,6 +177,7 @@ pub async fn run(
         "restart",
         "attack",
         "table",
+        "scale",
     ];
     if !in_process.iter().any(|k| only(k)) && !only("cold_start") {
         return out;
@@ -298,6 +299,34 @@ pub async fn run(
         for m in &members {
             m.wait_exit().await;
         }
+    }
+
+    if only("scale") {
+        // What one process can make the host hold: a probe (the host's own, without
+        // quotas) subscribed to `n` distinct subjects. A publish matches one pattern
+        // among `n`; the holder's exit removes them all.
+        let n = sizes.scale_held;
+        let mut subscriber = rt.probe();
+        for i in 0..n {
+            subscriber.subscribe(&format!("scale.{i}")).unwrap();
+        }
+        let publishes = 10_000u64;
+        let t0 = Instant::now();
+        for i in 0..publishes {
+            let topic = format!("scale.{}", (i * 7919) % n);
+            let sent = rt.publish(&topic, &Cast::Stop).await.unwrap();
+            assert_eq!(sent.delivered, 1);
+            subscriber.recv::<Cast>(LONG).await.unwrap();
+        }
+        let per = t0.elapsed().as_secs_f64() * 1e6 / publishes as f64;
+        out.push(Measured::new("scale", "publish_us", per));
+        let t0 = Instant::now();
+        drop(subscriber);
+        out.push(Measured::new(
+            "scale",
+            "exit_subscriptions_ms",
+            t0.elapsed().as_secs_f64() * 1e3,
+        ));
     }
 
     if only("spawn") {

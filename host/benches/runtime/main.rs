@@ -132,6 +132,8 @@ pub struct Sizes {
     pub table_keys: u64,
     pub table_writes_per_key: u64,
     pub table_reads_per_key: u64,
+    /// Subscriptions (and monitors) one process holds in the `scale` workload.
+    pub scale_held: u64,
 }
 
 impl Sizes {
@@ -151,6 +153,7 @@ impl Sizes {
             table_keys: 65_536,
             table_writes_per_key: 16,
             table_reads_per_key: 32,
+            scale_held: 100_000,
         }
     }
     fn quick() -> Sizes {
@@ -169,6 +172,7 @@ impl Sizes {
             table_keys: 65_536,
             table_writes_per_key: 2,
             table_reads_per_key: 4,
+            scale_held: 10_000,
         }
     }
 }
@@ -499,6 +503,20 @@ const ROWS: &[Row] = &[
         label: "  the same writes, insert-many of 64",
         unit: Unit::Rate,
         target: Target::AtLeast(3e6),
+    },
+    Row {
+        key: "scale",
+        metric: "publish_us",
+        label: "publish among 100k patterns, one matching",
+        unit: Unit::Micros,
+        target: Target::AtMost(10.0),
+    },
+    Row {
+        key: "scale",
+        metric: "exit_subscriptions_ms",
+        label: "  exit of a holder of 100k subscriptions",
+        unit: Unit::Millis,
+        target: Target::AtMost(100.0),
     },
     Row {
         key: "cold_start",
