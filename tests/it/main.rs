@@ -64,6 +64,10 @@ pub enum Call {
     BlockOnThenPanic(u64),
     Monitor(u64),
     Demonitor(u64),
+    MonitorMany {
+        target: u64,
+        n: u64,
+    },
     BlockOnThenDemonitor {
         gate: u64,
         monitor: u64,

@@ -52,6 +52,11 @@ enum TestCall {
     Echo(String),
     /// Replies, then loops forever.
     Spin,
+    /// Monitors `target` `n` times.
+    MonitorMany {
+        target: u64,
+        n: u64,
+    },
 }
 #[derive(Serialize)]
 enum TestCast {
@@ -327,6 +332,34 @@ pub async fn run(
             "exit_subscriptions_ms",
             t0.elapsed().as_secs_f64() * 1e3,
         ));
+        // A guest holding `n` monitors on one target (its quota's default), killed:
+        // its exit removes them all from the target.
+        let args = TestArgs {
+            notify_on_init: None,
+            tag: "watcher".into(),
+        };
+        let target = rt.spawn("testactor", &args).await.unwrap();
+        let watcher = rt.spawn("testactor", &args).await.unwrap();
+        let monitored: TestReply = watcher
+            .call(
+                &TestCall::MonitorMany {
+                    target: target.id().get(),
+                    n,
+                },
+                LONG,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(monitored, TestReply::Ok), "{monitored:?}");
+        let t0 = Instant::now();
+        watcher.kill();
+        watcher.wait_exit().await;
+        out.push(Measured::new(
+            "scale",
+            "exit_monitors_ms",
+            t0.elapsed().as_secs_f64() * 1e3,
+        ));
+        target.kill();
     }
 
     if only("spawn") {

@@ -87,6 +87,11 @@ pub enum Call {
     BlockOn(u64),
     /// Like `BlockOn`, then panics once the gate answers (a trap with a full mailbox).
     BlockOnThenPanic(u64),
+    /// Monitors `target` `n` times; replies `Ok`, or the first error.
+    MonitorMany {
+        target: u64,
+        n: u64,
+    },
     /// Monitors the actor; replies with the monitor ref.
     Monitor(u64),
     /// Replies whether the monitor was active.
@@ -521,6 +526,14 @@ impl Actor for TestActor {
                     Duration::from_secs(60),
                 );
                 panic!("released, and trapping with a full mailbox");
+            }
+            Call::MonitorMany { target, n } => {
+                for i in 0..n {
+                    if let Err(e) = foundation_sdk::monitor(id(target)) {
+                        return CallResult::Reply(Reply::Err(format!("after {i}: {e:?}")));
+                    }
+                }
+                Reply::Ok
             }
             Call::Monitor(target) => match foundation_sdk::monitor(id(target)) {
                 Ok(m) => Reply::Id(m.get()),
