@@ -21,6 +21,17 @@ const PENDING: u8 = 0;
 const FIRED: u8 = 1;
 const CANCELLED: u8 = 2;
 
+/// How many ticks of period `p`, the first due at `due`, are already past at `now`
+/// (their time came while the previous one was held back).
+fn missed_ticks(due: tokio::time::Instant, now: tokio::time::Instant, p: Duration) -> u64 {
+    if now <= due {
+        return 0;
+    }
+    // A tick whose time is not yet a whole period past is sent late, not skipped.
+    let late = now - due;
+    (late.as_nanos() / p.as_nanos().max(1)) as u64
+}
+
 impl Timer {
     /// Starts a timer owned by `owner` that casts `payload` to `to` after `delay`,
     /// then every `period` if given.
@@ -39,7 +50,8 @@ impl Timer {
         let task = node
             .handle
             .spawn(async move {
-                tokio::time::sleep(delay).await;
+                let mut due = tokio::time::Instant::now() + delay;
+                tokio::time::sleep_until(due).await;
                 let what = format!("timer {timer} of #{owner}");
                 loop {
                     if period.is_none()
@@ -51,7 +63,16 @@ impl Timer {
                     }
                     inner.fan_out(owner, &[to], &payload, &what).await;
                     let Some(p) = period else { return };
-                    tokio::time::sleep(p).await;
+                    // Ticks keep their schedule; those whose time passed while this
+                    // one was held back are skipped and counted, never sent in a burst.
+                    due += p;
+                    let missed = missed_ticks(due, tokio::time::Instant::now(), p);
+                    if missed > 0 {
+                        due += p * u32::try_from(missed).unwrap_or(u32::MAX);
+                        inner.events.dead_letters.fetch_add(missed, Ordering::Relaxed);
+                        tracing::warn!(timer, owner, to, missed, "{what}: {missed} interval ticks missed their time (the send was held back) and were skipped; counted as dead letters");
+                    }
+                    tokio::time::sleep_until(due).await;
                 }
             })
             .abort_handle();
@@ -84,5 +105,23 @@ impl Timer {
     /// A one-shot timer that has fired (its entry can go).
     pub(crate) fn is_done(&self) -> bool {
         !self.interval && self.state.load(Ordering::Acquire) != PENDING
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::missed_ticks;
+
+    #[test]
+    fn ticks_late_by_a_whole_period_or_more_are_missed() {
+        let p = Duration::from_millis(10);
+        let due = tokio::time::Instant::now();
+        assert_eq!(missed_ticks(due, due - p, p), 0, "not due yet");
+        assert_eq!(missed_ticks(due, due, p), 0);
+        assert_eq!(missed_ticks(due, due + p / 2, p), 0, "late, sent late");
+        assert_eq!(missed_ticks(due, due + p, p), 1);
+        assert_eq!(missed_ticks(due, due + p * 5 / 2, p), 2);
     }
 }

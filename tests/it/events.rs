@@ -398,3 +398,47 @@ fn topic_matching_agrees_with_a_reference_matcher() {
         })
         .unwrap();
 }
+
+/// An interval whose sends are held back keeps its schedule: the ticks that missed
+/// their time are skipped and counted as dead letters, so the shortfall shows
+/// (before, a 1 ms interval to a full mailbox produced one tick per send timeout and
+/// nothing counted the rest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interval_held_back_counts_the_ticks_it_skips() {
+    let mut b = builder();
+    b.send_timeout(Duration::from_millis(200));
+    let rt = runtime_with(&b);
+    let gate = spawn(&rt).await;
+    let target = rt
+        .spawn_with(ActorOptions::new("testactor").mailbox(1), &Args::default())
+        .await
+        .unwrap();
+    block(&target, &gate).await;
+    target.try_cast(&Cast::Record(0)).unwrap();
+    let owner = spawn(&rt).await;
+    let before = rt.dead_letters();
+    timer(
+        &owner,
+        EventCall::SendInterval {
+            to: target.id().get(),
+            period_ms: 1,
+            seq: 1,
+        },
+    )
+    .await;
+    // With the mailbox full each send waits its 200 ms; the ticks due meanwhile are
+    // counted as they are skipped: a hundred in about 0.2 s. Counting only the sends
+    // that timed out (five a second) would take 20 s: the 5 s bound tells them apart
+    // with room for a slow machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rt.dead_letters() - before < 100 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} dead letters",
+            rt.dead_letters() - before
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    owner.kill();
+    gate.cast(&Cast::Release("go".into())).await.unwrap();
+}

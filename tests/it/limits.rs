@@ -961,41 +961,29 @@ async fn calls_held_unanswered_stop_at_the_receiver_s_quota() {
         },
     )
     .await;
-    let count = || hoarder.call::<_, Reply>(&Call::DeferredCount, LONG);
-    let mut waiting = vec![];
-    for held in 1..=4u64 {
-        let h = hoarder.clone();
-        waiting.push(tokio::spawn(async move {
-            h.call::<_, Reply>(&Call::Defer, LONG).await
-        }));
-        // Each is held before the next is sent (they come from different tasks). A
-        // count asked while 3 are held is a 4th call for that moment, answered.
-        let deadline = std::time::Instant::now() + LONG;
-        loop {
-            match count().await {
-                Ok(Reply::Id(n)) if n == held => break,
-                Ok(Reply::Id(_)) => {}
-                // With 4 held, the count itself is a call past the quota.
-                Err(ActorError::Send(SendError::QuotaExceeded(why))) if held == 4 => {
-                    assert!(
-                        why.contains("max_pending_calls: the receiver holds 4 calls"),
-                        "{why}"
-                    );
-                    break;
-                }
-                other => panic!("{other:?}"),
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "call {held} never held"
-            );
-            tokio::task::yield_now().await;
-        }
+    // Five callers at once: whatever their order, four are held and one is refused
+    // at once; its answer is the first to come back.
+    let (tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..5 {
+        let (h, tx) = (hoarder.clone(), tx.clone());
+        tokio::spawn(async move {
+            let _ = tx.send(h.call::<_, Reply>(&Call::Defer, LONG).await);
+        });
     }
+    let first = answers.recv().await.unwrap();
+    assert!(
+        matches!(&first, Err(ActorError::Send(SendError::QuotaExceeded(why))) if why.contains("max_pending_calls: the receiver holds 4 calls")),
+        "{first:?}"
+    );
     assert_eq!(rt.limit_hits().pending_calls, 1);
+    // The refusal means the four others were taken already; the release comes after
+    // them, and each gets its answer.
     hoarder.cast(&Cast::Release("done".into())).await.unwrap();
-    for w in waiting {
-        assert_eq!(w.await.unwrap().unwrap(), Reply::Text("done".into()));
+    for _ in 0..4 {
+        assert_eq!(
+            answers.recv().await.unwrap(),
+            Ok(Reply::Text("done".into()))
+        );
     }
     assert_eq!(
         call(&hoarder, Call::Echo("free".into())).await,

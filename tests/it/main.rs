@@ -35,7 +35,6 @@ pub enum Call {
     History,
     Defer,
     AwaitWaiter,
-    DeferredCount,
     Panic(String),
     Spin,
     SleepMs(u64),

@@ -49,8 +49,6 @@ pub enum Call {
     History,
     /// Keeps the handle and replies when a `Release` cast comes.
     Defer,
-    /// How many deferred calls this actor holds.
-    DeferredCount,
     /// Replies once this actor holds a deferred call (at once if it already does).
     AwaitWaiter,
     Panic(String),
@@ -454,7 +452,6 @@ impl Actor for TestActor {
                 }
                 return CallResult::NoReply;
             }
-            Call::DeferredCount => Reply::Id(self.deferred.len() as u64),
             Call::AwaitWaiter => {
                 if self.deferred.is_empty() {
                     self.watchers.push(from.defer());
