@@ -332,6 +332,31 @@ pub async fn run(
             "exit_subscriptions_ms",
             t0.elapsed().as_secs_f64() * 1e3,
         ));
+        // Reading a manifest of 20,000 actors (half of them under one supervisor),
+        // what `foundation check` does before it compiles the components.
+        let mut text = String::from("[components.c]\npath = \"c.wasm\"\n\n");
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "[[actors]]\nname = \"a{i}\"\ncomponent = \"c\"\nargs = {{ start = {i} }}\n\n"
+            ));
+        }
+        let children: Vec<String> = (0..20_000)
+            .step_by(2)
+            .map(|i| format!("\"a{i}\""))
+            .collect();
+        text.push_str(&format!(
+            "[[supervisors]]\nname = \"root\"\nchildren = [{}]\n",
+            children.join(", ")
+        ));
+        let t0 = Instant::now();
+        let manifest =
+            foundation::Manifest::parse(&text, Path::new("app.toml"), Path::new(".")).unwrap();
+        out.push(Measured::new(
+            "scale",
+            "manifest_20k_ms",
+            t0.elapsed().as_secs_f64() * 1e3,
+        ));
+        assert_eq!(manifest.actor_names().len(), 20_000);
         // A guest holding `n` monitors on one target (its quota's default), killed:
         // its exit removes them all from the target.
         let args = TestArgs {

@@ -526,6 +526,13 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(100.0),
     },
     Row {
+        key: "scale",
+        metric: "manifest_20k_ms",
+        label: "  reading a manifest of 20k actors (check's parse)",
+        unit: Unit::Millis,
+        target: Target::AtMost(1000.0),
+    },
+    Row {
         key: "cold_start",
         metric: "ms",
         label: "cold start, 10 components",
