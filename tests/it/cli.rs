@@ -341,21 +341,28 @@ fn rss(pid: u32) -> u64 {
 }
 
 /// Guests that take monitors, timers, subscriptions and group memberships without
-/// end, in a process of their own (so its memory is theirs to measure): each meets
-/// its quota with a typed error, the host's memory stays under a stated bound, and
-/// the application still stops gracefully. Before the quotas they ran on to ten
-/// million (monitors alone held 436 MB).
+/// end, and one that sends exit signals without end to a victim that takes none, in
+/// a process of their own (so its memory is theirs to measure): each meets its bound
+/// with a typed error, the host's memory stays under a stated bound, and the
+/// application still stops gracefully. Before, they ran on to ten million (monitors
+/// alone held 436 MB; the exit signals grew the host by 120 MB a second).
 #[test]
 fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
     /// The most the whole `foundation run` process may hold meanwhile (the runtime
     /// with five actors is some tens of MB; the quotas bound the floods to a few MB).
     const BOUND: u64 = 256 << 20;
-    let actors: String = ["monitors", "timers", "subscriptions", "groups"]
-        .iter()
-        .map(|kind| {
-            format!("[[actors]]\nname = \"{kind}\"\ncomponent = \"t\"\nargs = {{ flood = \"{kind}\" }}\n\n")
-        })
-        .collect();
+    // A victim that traps exits and takes none of its messages, flooded with exit
+    // signals: they hold places of its mailbox, so the flood meets `mailbox-full`
+    // (after the send timeout, 5 s) once its 1024 places are taken.
+    let mut actors = String::from(
+        "[[actors]]\nname = \"victim\"\ncomponent = \"t\"\nargs = { trap_exits = true, flood = \"sleep\" }\n\n\
+         [[actors]]\nname = \"exits\"\ncomponent = \"t\"\nargs = { flood = \"exits:victim\" }\n\n",
+    );
+    for kind in ["monitors", "timers", "subscriptions", "groups"] {
+        actors.push_str(&format!(
+            "[[actors]]\nname = \"{kind}\"\ncomponent = \"t\"\nargs = {{ flood = \"{kind}\" }}\n\n"
+        ));
+    }
     let file = manifest_file(
         "floods",
         &format!(
@@ -365,11 +372,24 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
     );
     let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
     let mut seen = Vec::new();
-    for (kind, quota) in [
-        ("monitors", foundation::DEFAULT_MAX_MONITORS),
-        ("timers", foundation::DEFAULT_MAX_TIMERS),
-        ("subscriptions", foundation::DEFAULT_MAX_SUBSCRIPTIONS),
-        ("groups", foundation::DEFAULT_MAX_GROUPS),
+    for (kind, quota, error) in [
+        (
+            "monitors",
+            foundation::DEFAULT_MAX_MONITORS,
+            "QuotaExceeded(",
+        ),
+        ("timers", foundation::DEFAULT_MAX_TIMERS, "QuotaExceeded("),
+        (
+            "subscriptions",
+            foundation::DEFAULT_MAX_SUBSCRIPTIONS,
+            "QuotaExceeded(",
+        ),
+        ("groups", foundation::DEFAULT_MAX_GROUPS, "QuotaExceeded("),
+        (
+            "exits:victim",
+            foundation::DEFAULT_MAILBOX_CAPACITY,
+            "MailboxFull",
+        ),
     ] {
         let needle = format!("flood {kind} stopped after ");
         let line = match seen.iter().find(|l: &&String| l.contains(&needle)) {
@@ -380,7 +400,7 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
             }
         };
         assert!(
-            line.contains(&format!("{needle}{quota}: ")) && line.contains("QuotaExceeded("),
+            line.contains(&format!("{needle}{quota}: ")) && line.contains(error),
             "{line}"
         );
     }

@@ -1050,6 +1050,15 @@ fn recurse(depth: u64) -> u64 {
 fn flood(kind: &str) -> (u64, String) {
     use foundation_sdk::events;
     let me = foundation_sdk::self_id();
+    if kind == "sleep" {
+        // Handles nothing more (a victim that never takes its messages).
+        std::thread::sleep(Duration::from_secs(3600));
+        return (0, "woke".into());
+    }
+    // `exits:NAME`: exit signals to the actor registered as NAME.
+    let exit_to = kind
+        .strip_prefix("exits:")
+        .map(|name| foundation_sdk::whereis(name).ok_or_else(|| format!("no {name:?}")));
     let mut n = 0u64;
     loop {
         let step = match kind {
@@ -1063,6 +1072,12 @@ fn flood(kind: &str) -> (u64, String) {
                 events::subscribe(&format!("flood.{n}")).map_err(|e| format!("{e:?}"))
             }
             "groups" => events::join(&format!("flood{n}")).map_err(|e| format!("{e:?}")),
+            _ if exit_to.is_some() => match &exit_to {
+                Some(Ok(to)) => foundation_sdk::exit(*to, ExitReason::Custom(format!("flood {n}")))
+                    .map_err(|e| format!("{e:?}")),
+                Some(Err(e)) => Err(e.clone()),
+                None => unreachable!(),
+            },
             other => Err(format!("unknown flood {other:?}")),
         };
         if let Err(why) = step {
