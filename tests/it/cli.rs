@@ -363,6 +363,12 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
             "[[actors]]\nname = \"{kind}\"\ncomponent = \"t\"\nargs = {{ flood = \"{kind}\" }}\n\n"
         ));
     }
+    // A neighbour calls a well-behaved actor 2000 times while the floods run and
+    // reports its p99.
+    actors.push_str(
+        "[[actors]]\nname = \"echo\"\ncomponent = \"t\"\n\n\
+         [[actors]]\nname = \"neighbour\"\ncomponent = \"t\"\nargs = { flood = \"ping:echo\" }\n\n",
+    );
     let file = manifest_file(
         "floods",
         &format!(
@@ -404,6 +410,21 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
             "{line}"
         );
     }
+    let needle = "flood ping:echo stopped after 2000: p99 ";
+    if !seen.iter().any(|l| l.contains(needle)) {
+        wait_for(&lines, needle, &mut seen);
+    }
+    let line = seen.iter().find(|l| l.contains(needle)).unwrap();
+    let p99_us: u64 = line
+        .split(needle)
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        p99_us < 500_000,
+        "the neighbour's call p99 was {p99_us} us during the floods"
+    );
     let held = rss(child.id());
     assert!(
         held < BOUND,

@@ -1050,6 +1050,27 @@ fn recurse(depth: u64) -> u64 {
 fn flood(kind: &str) -> (u64, String) {
     use foundation_sdk::events;
     let me = foundation_sdk::self_id();
+    if let Some(name) = kind.strip_prefix("ping:") {
+        // A neighbour: calls NAME 2000 times and reports its p99 (microseconds).
+        let Some(to) = foundation_sdk::whereis(name) else {
+            return (0, format!("no {name:?}"));
+        };
+        let mut took = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            let t0 = std::time::Instant::now();
+            if let Err(e) = foundation_sdk::call::<_, Reply>(
+                to,
+                &Call::Echo("ping".into()),
+                Duration::from_secs(30),
+            ) {
+                return (took.len() as u64, format!("{e:?}"));
+            }
+            took.push(t0.elapsed());
+        }
+        took.sort();
+        let p99 = took[took.len() * 99 / 100];
+        return (took.len() as u64, format!("p99 {} us", p99.as_micros()));
+    }
     if kind == "sleep" {
         // Handles nothing more (a victim that never takes its messages).
         std::thread::sleep(Duration::from_secs(3600));
