@@ -63,7 +63,7 @@ fn check_rejects_a_broken_manifest_with_its_location() {
 
 /// Starts `foundation <args>` with `RUST_LOG=info`; returns the process and its log
 /// lines (stderr) over a channel.
-fn run_logged(args: &[&std::ffi::OsStr]) -> (std::process::Child, mpsc::Receiver<String>) {
+fn run_logged(args: &[&std::ffi::OsStr]) -> (Running, mpsc::Receiver<String>) {
     let mut child = foundation()
         .args(args)
         .env("RUST_LOG", "info")
@@ -72,7 +72,33 @@ fn run_logged(args: &[&std::ffi::OsStr]) -> (std::process::Child, mpsc::Receiver
         .spawn()
         .unwrap();
     let lines = lines_of(&mut child);
-    (child, lines)
+    (Running(child), lines)
+}
+
+/// A `foundation` process that is killed if a test fails while it still runs: a
+/// leftover would hold the build lock this suite's runner takes, and the machine.
+struct Running(std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 /// Hands a process's stderr lines over a channel.
@@ -363,6 +389,14 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
             "[[actors]]\nname = \"{kind}\"\ncomponent = \"t\"\nargs = {{ flood = \"{kind}\" }}\n\n"
         ));
     }
+    // Fifty callers that give up on each call after 1 ms, against an actor that holds
+    // every call unanswered: its `max_pending_calls` (10,000) refuses them in the end.
+    actors.push_str("[[actors]]\nname = \"hoarder\"\ncomponent = \"t\"\n\n");
+    for i in 0..50 {
+        actors.push_str(&format!(
+            "[[actors]]\nname = \"caller{i}\"\ncomponent = \"t\"\nargs = {{ flood = \"calls:hoarder\" }}\n\n"
+        ));
+    }
     // A neighbour calls a well-behaved actor 2000 times while the floods run and
     // reports its p99.
     actors.push_str(
@@ -410,6 +444,27 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
             "{line}"
         );
     }
+    // Every caller ends refused, and together they had the hoarder hold its quota
+    // (a call that timed out while still queued, then refused, counts for its caller
+    // without being held: hence at least).
+    let needle = "flood calls:hoarder stopped after ";
+    while seen.iter().filter(|l| l.contains(needle)).count() < 50 {
+        wait_for(&lines, needle, &mut seen);
+    }
+    let mut held = 0u64;
+    for line in seen.iter().filter(|l| l.contains(needle)) {
+        assert!(line.contains("QuotaExceeded("), "{line}");
+        held += line
+            .split(needle)
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+    }
+    assert!(
+        held >= foundation::DEFAULT_MAX_PENDING_CALLS as u64,
+        "the callers got {held} calls held"
+    );
     let needle = "flood ping:echo stopped after 2000: p99 ";
     if !seen.iter().any(|l| l.contains(needle)) {
         wait_for(&lines, needle, &mut seen);

@@ -1071,6 +1071,21 @@ fn flood(kind: &str) -> (u64, String) {
         let p99 = took[took.len() * 99 / 100];
         return (took.len() as u64, format!("p99 {} us", p99.as_micros()));
     }
+    if let Some(name) = kind.strip_prefix("calls:") {
+        // Calls NAME with `Defer` (which it holds unanswered), giving up on each
+        // after 1 ms, until a call fails otherwise than by its timeout.
+        let Some(to) = foundation_sdk::whereis(name) else {
+            return (0, format!("no {name:?}"));
+        };
+        for n in 0..10_000_000u64 {
+            match foundation_sdk::call::<_, Reply>(to, &Call::Defer, Duration::from_millis(1)) {
+                Err(foundation_sdk::SendError::Timeout) => {}
+                Err(e) => return (n, format!("{e:?}")),
+                Ok(r) => return (n, format!("answered: {r:?}")),
+            }
+        }
+        return (10_000_000, "no bound".into());
+    }
     if kind == "sleep" {
         // Handles nothing more (a victim that never takes its messages).
         std::thread::sleep(Duration::from_secs(3600));
