@@ -476,8 +476,14 @@ async fn s10_all_significant_waits_for_the_last_significant_child() {
     };
     let sup = rt.start_supervisor(spec, None).await.unwrap();
     assert_eq!(events(&mut probe, 2).await, ["+s1", "+s2"]);
-    named(&rt, "s1").cast(&Cast::Stop).await.unwrap();
+    let s1 = named(&rt, "s1");
+    probe.monitor(s1.id());
+    s1.cast(&Cast::Stop).await.unwrap();
     assert_eq!(events(&mut probe, 1).await, ["-s1"]);
+    // Its DOWN and its exit signal to the supervisor leave in the same step of its
+    // exit; once the DOWN is here, the exit signal is in the supervisor's system
+    // queue, which it takes before the call below.
+    probe.recv_down(LONG).await.unwrap();
     // The supervisor still answers: it lists the remaining child.
     let children = rt.which_children(&sup).await.unwrap();
     assert_eq!(
