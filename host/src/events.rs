@@ -186,6 +186,9 @@ impl Node {
     }
 }
 
+/// The most entries an exit removes under one lock (see `Events::remove_actor`).
+const REMOVE_CHUNK: usize = 64;
+
 /// Groups, subscriptions and the dead-letter count of one runtime.
 #[derive(Default)]
 pub(crate) struct Events {
@@ -326,20 +329,33 @@ impl Events {
     }
 
     /// The actor stopped: it leaves every group and ends every subscription, in time
-    /// proportional to how many it held.
+    /// proportional to how many it held. The locks are taken per chunk of
+    /// `REMOVE_CHUNK` entries, so no join or publish waits on more than that however
+    /// much the actor held; this runs before the actor's exit is announced, so
+    /// nothing reaches it through a group or a pattern after its DOWN.
     pub(crate) fn remove_actor(&self, actor: u64) {
+        let groups = self.groups.lock().unwrap().of.remove(&actor);
+        for chunk in groups
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .chunks(REMOVE_CHUNK)
         {
             let g = &mut *self.groups.lock().unwrap();
-            if let Some(groups) = g.of.remove(&actor) {
-                for (group, (seq, _)) in groups {
-                    remove_member(&mut g.members, &group, seq);
-                }
+            for (group, (seq, _)) in chunk {
+                remove_member(&mut g.members, group, *seq);
             }
         }
-        let s = &mut *self.subs.lock().unwrap();
-        if let Some(patterns) = s.of.remove(&actor) {
-            for (pattern, seq) in patterns {
-                s.root.remove(pattern.split('.'), seq);
+        let patterns = self.subs.lock().unwrap().of.remove(&actor);
+        for chunk in patterns
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .chunks(REMOVE_CHUNK)
+        {
+            let s = &mut *self.subs.lock().unwrap();
+            for (pattern, seq) in chunk {
+                s.root.remove(pattern.split('.'), *seq);
             }
         }
     }
