@@ -335,33 +335,39 @@ impl Events {
     /// nothing reaches it through a group or a pattern after its DOWN.
     pub(crate) fn remove_actor(&self, actor: u64) {
         let groups = self.groups.lock().unwrap().of.remove(&actor);
-        for chunk in groups
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .chunks(REMOVE_CHUNK)
-        {
-            let g = &mut *self.groups.lock().unwrap();
-            for (group, (seq, _)) in chunk {
-                remove_member(&mut g.members, group, *seq);
-            }
-        }
+        in_chunks(
+            &self.groups,
+            groups.into_iter().flatten(),
+            |g, (group, (seq, _))| remove_member(&mut g.members, &group, seq),
+        );
         let patterns = self.subs.lock().unwrap().of.remove(&actor);
-        for chunk in patterns
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .chunks(REMOVE_CHUNK)
-        {
-            let s = &mut *self.subs.lock().unwrap();
-            for (pattern, seq) in chunk {
-                s.root.remove(pattern.split('.'), *seq);
-            }
-        }
+        in_chunks(
+            &self.subs,
+            patterns.into_iter().flatten(),
+            |s, (pattern, seq)| {
+                s.root.remove(pattern.split('.'), seq);
+            },
+        );
     }
 
     pub(crate) fn next_timer(&self) -> u64 {
         self.next_timer.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Applies `remove` to each of `items` under `lock`, taking it anew every
+/// `REMOVE_CHUNK` items.
+fn in_chunks<S, T>(
+    lock: &Mutex<S>,
+    items: impl IntoIterator<Item = T>,
+    mut remove: impl FnMut(&mut S, T),
+) {
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let mut state = lock.lock().unwrap();
+        for item in items.by_ref().take(REMOVE_CHUNK) {
+            remove(&mut state, item);
+        }
     }
 }
 

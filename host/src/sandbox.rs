@@ -548,12 +548,30 @@ fn quota_refused(
     value: usize,
     what: &str,
 ) -> SpawnError {
+    SpawnError::QuotaExceeded(limit_hit(
+        counter,
+        actor,
+        quota,
+        value,
+        format!(
+            "{quota}: the limit of {value} live {what} is reached (counting everything started from the same root actor)"
+        ),
+    ))
+}
+
+/// What every quota refusal does: counts it in `counter` (one of [`HitCounters`]),
+/// logs it at `warn` with the actor, the quota and its value, and hands back `why`,
+/// the text the refused caller gets.
+pub(crate) fn limit_hit(
+    counter: &AtomicU64,
+    actor: &str,
+    quota: &str,
+    value: usize,
+    why: String,
+) -> String {
     counter.fetch_add(1, Ordering::Relaxed);
-    let why = format!(
-        "{quota}: the limit of {value} live {what} is reached (counting everything started from the same root actor)"
-    );
     tracing::warn!(actor, limit = quota, value, "{why}");
-    SpawnError::QuotaExceeded(why)
+    why
 }
 
 #[cfg(test)]

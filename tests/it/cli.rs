@@ -278,23 +278,31 @@ fn exits_by_itself(
     }
 }
 
-#[test]
-fn run_exits_nonzero_when_the_root_supervisor_gives_up() {
-    // The worker panics 50 ms after each start; one restart is allowed, so the
-    // second panic makes the root supervisor give up.
-    let file = manifest_file(
-        "gives-up",
-        &format!(
-            "[components.t]\npath = {:?}\n\n[[supervisors]]\nname = \"root\"\nmax_restarts = 1\nchildren = [\"w\"]\n\n\
-             [[actors]]\nname = \"w\"\ncomponent = \"t\"\nargs = {{ tag = \"w\", panic_after_ms = 50 }}\n",
-            foundation_fixtures::TESTACTOR
-        ),
+/// Runs a manifest whose component `t` is testactor (the header is added) until the
+/// process exits by itself; asserts it exits 1 and returns its log.
+fn runs_until_it_fails(tag: &str, manifest: &str) -> String {
+    let header = format!(
+        "[components.t]\npath = {:?}\n\n",
+        foundation_fixtures::TESTACTOR
     );
+    let file = manifest_file(tag, &(header + manifest));
     let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
     let mut seen = Vec::new();
     let status = exits_by_itself(&mut child, &lines, &mut seen);
     let log = seen.join("\n");
     assert_eq!(status.code(), Some(1), "{log}");
+    log
+}
+
+#[test]
+fn run_exits_nonzero_when_the_root_supervisor_gives_up() {
+    // The worker panics 50 ms after each start; one restart is allowed, so the
+    // second panic makes the root supervisor give up.
+    let log = runs_until_it_fails(
+        "gives-up",
+        "[[supervisors]]\nname = \"root\"\nmax_restarts = 1\nchildren = [\"w\"]\n\n\
+         [[actors]]\nname = \"w\"\ncomponent = \"t\"\nargs = { tag = \"w\", panic_after_ms = 50 }\n",
+    );
     assert!(log.contains("w panics as told"), "{log}");
     assert!(log.contains("top-level \"root\" stopped"), "{log}");
     assert!(log.contains("error: top-level \"root\" stopped"), "{log}");
@@ -304,19 +312,11 @@ fn run_exits_nonzero_when_the_root_supervisor_gives_up() {
 
 #[test]
 fn run_exits_nonzero_when_a_top_level_actor_stops() {
-    let file = manifest_file(
+    let log = runs_until_it_fails(
         "actor-stops",
-        &format!(
-            "[components.t]\npath = {:?}\n\n[[actors]]\nname = \"a\"\ncomponent = \"t\"\n\n\
-             [[actors]]\nname = \"b\"\ncomponent = \"t\"\nargs = {{ tag = \"b\", panic_after_ms = 50 }}\n",
-            foundation_fixtures::TESTACTOR
-        ),
+        "[[actors]]\nname = \"a\"\ncomponent = \"t\"\n\n\
+         [[actors]]\nname = \"b\"\ncomponent = \"t\"\nargs = { tag = \"b\", panic_after_ms = 50 }\n",
     );
-    let (mut child, lines) = run_logged(&["run".as_ref(), file.as_os_str()]);
-    let mut seen = Vec::new();
-    let status = exits_by_itself(&mut child, &lines, &mut seen);
-    let log = seen.join("\n");
-    assert_eq!(status.code(), Some(1), "{log}");
     assert!(
         log.contains("error: top-level \"b\" stopped (trap: "),
         "{log}"

@@ -75,11 +75,7 @@ async fn casts_queued_at_a_trap_or_a_kill_are_counted_as_dead_letters() {
         .spawn_with(ActorOptions::new("testactor").mailbox(10), &Args::default())
         .await
         .unwrap();
-    assert_eq!(
-        call(&a, Call::BlockOnThenPanic(gate.id().get())).await,
-        Reply::Ok
-    );
-    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    block_then_panic(&a, &gate).await;
     for seq in 0..10 {
         a.try_cast(&Cast::Record(seq)).unwrap();
     }

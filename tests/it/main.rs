@@ -333,7 +333,16 @@ pub async fn spawn(rt: &Runtime) -> ActorRef {
 /// Blocks `actor` in a call to `gate` (its mailbox fills meanwhile) and returns once
 /// the gate holds that call; `Cast::Release` to the gate unblocks it.
 pub async fn block(actor: &ActorRef, gate: &ActorRef) {
-    assert_eq!(call(actor, Call::BlockOn(gate.id().get())).await, Reply::Ok);
+    hold(actor, gate, Call::BlockOn(gate.id().get())).await
+}
+
+/// Like [`block`]; once the gate is released, `actor` traps.
+pub async fn block_then_panic(actor: &ActorRef, gate: &ActorRef) {
+    hold(actor, gate, Call::BlockOnThenPanic(gate.id().get())).await
+}
+
+async fn hold(actor: &ActorRef, gate: &ActorRef, how: Call) {
+    assert_eq!(call(actor, how).await, Reply::Ok);
     assert_eq!(call(gate, Call::AwaitWaiter).await, Reply::Ok);
 }
 

@@ -601,11 +601,7 @@ async fn keep_mailbox_hands_queued_messages_to_the_next_instance() {
     // traps once released.
     let keeper = rt.whereis("keeper").unwrap();
     let first = keeper.id();
-    assert_eq!(
-        call(&keeper, Call::BlockOnThenPanic(gate.id().get())).await,
-        Reply::Ok
-    );
-    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    block_then_panic(&keeper, &gate).await;
     for seq in 0..5 {
         keeper.try_cast(&Cast::Record(seq)).unwrap();
     }
@@ -621,11 +617,7 @@ async fn keep_mailbox_hands_queued_messages_to_the_next_instance() {
 
     // A temporary child is not restarted: what it kept ends with it.
     let once = rt.whereis("once").unwrap();
-    assert_eq!(
-        call(&once, Call::BlockOnThenPanic(gate.id().get())).await,
-        Reply::Ok
-    );
-    assert_eq!(call(&gate, Call::AwaitWaiter).await, Reply::Ok);
+    block_then_panic(&once, &gate).await;
     for seq in 0..3 {
         once.try_cast(&Cast::Record(seq)).unwrap();
     }

@@ -426,10 +426,13 @@ async fn within<F: Future>(
 #[cold]
 fn refuse_call(data: &ActorData, reply: crate::process::mailbox::ReplyTx) {
     let max = data.quotas.max_pending_calls;
-    let why =
-        format!("max_pending_calls: the receiver holds {max} calls unanswered already, its limit");
-    data.node.hits.pending_calls.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(actor = %data.cell.label, limit = "max_pending_calls", value = max, "{why}");
+    let why = crate::sandbox::limit_hit(
+        &data.node.hits.pending_calls,
+        &data.cell.label,
+        "max_pending_calls",
+        max,
+        format!("max_pending_calls: the receiver holds {max} calls unanswered already, its limit"),
+    );
     let _ = reply.send(Err(SendError::QuotaExceeded(why)));
 }
 

@@ -86,7 +86,7 @@ impl Governor {
     /// slice: it tells `ticker` it is busy (one tick alone is an entry that happened
     /// to span it).
     pub(crate) fn on_tick(&mut self, ticker: &EpochTicker) -> wasmtime::Result<UpdateDeadline> {
-        let (tick, _) = ticker.now();
+        let tick = ticker.ticks();
         if self.last_tick.is_some_and(|last| tick == last + 1) {
             ticker.busy();
         }

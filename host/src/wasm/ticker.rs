@@ -109,12 +109,14 @@ impl EpochTicker {
         }
     }
 
-    /// The ticks so far and the current interval between them.
-    pub(crate) fn now(&self) -> (u64, Duration) {
-        (
-            self.shared.ticks.load(Ordering::Relaxed),
-            Duration::from_nanos(self.shared.interval_ns.load(Ordering::Relaxed)),
-        )
+    /// The ticks so far.
+    pub(crate) fn ticks(&self) -> u64 {
+        self.shared.ticks.load(Ordering::Relaxed)
+    }
+
+    /// The current interval between ticks.
+    fn interval(&self) -> Duration {
+        Duration::from_nanos(self.shared.interval_ns.load(Ordering::Relaxed))
     }
 
     /// A guest ran a full slice: keep ticking every slice, or start to.
@@ -124,7 +126,7 @@ impl EpochTicker {
         if !self.shared.busy.load(Ordering::Relaxed) {
             self.shared.busy.store(true, Ordering::Relaxed);
             // A slow ticker sleeps the idle interval: wake it.
-            if self.now().1 > self.slice {
+            if self.interval() > self.slice {
                 self.thread.unpark();
             }
         }

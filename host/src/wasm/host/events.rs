@@ -1,10 +1,10 @@
 //! The host side of the `events` interface: timers, process groups and pub/sub.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use crate::events::EventError;
-use crate::sandbox::HitCounters;
+use crate::sandbox::{HitCounters, limit_hit};
 
 use crate::timers::Timer;
 use crate::wasm::bindings::foundation::actor::events as we;
@@ -19,11 +19,16 @@ impl ActorData {
         max: usize,
         counter: impl Fn(&HitCounters) -> &AtomicU64,
     ) -> Result<T, EventError> {
-        if let Err(EventError::QuotaExceeded(why)) = &result {
-            counter(&self.node.hits).fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(actor = %self.cell.label, limit = quota, value = max, "{why}");
-        }
-        result
+        result.map_err(|e| match e {
+            EventError::QuotaExceeded(why) => EventError::QuotaExceeded(limit_hit(
+                counter(&self.node.hits),
+                &self.cell.label,
+                quota,
+                max,
+                why,
+            )),
+            other => other,
+        })
     }
 
     fn check_event_size(&self, msg: &[u8]) -> Result<(), we::EventError> {
@@ -46,10 +51,13 @@ impl ActorData {
             self.timers.retain(|_, t| !t.is_done());
         }
         if self.timers.len() >= max {
-            let refused = Err(EventError::QuotaExceeded(format!(
-                "max_timers: this actor holds {max} live timers already, its limit"
+            return Err(we::EventError::QuotaExceeded(limit_hit(
+                &self.node.hits.timers,
+                &self.cell.label,
+                "max_timers",
+                max,
+                format!("max_timers: this actor holds {max} live timers already, its limit"),
             )));
-            return Ok(self.counted(refused, "max_timers", max, |h| &h.timers)?);
         }
         let id = self.node.events.next_timer();
         let timer = Timer::start(&self.node, self.me(), to, delay, period, msg, id);

@@ -7,6 +7,7 @@ use crate::error::{ExitReason, SendError};
 use crate::id::ActorId;
 use crate::node::SpawnSpec;
 use crate::process::cell;
+use crate::sandbox::limit_hit;
 use crate::wasm::bindings::foundation::actor::processes as wp;
 use crate::wasm::bindings::wit;
 use crate::wasm::host::convert::name_error;
@@ -20,10 +21,13 @@ impl ActorData {
         if self.cell.link_count() < max {
             return Ok(());
         }
-        let why = format!("max_links: this actor holds {max} links already, its limit");
-        self.node.hits.links.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(actor = %self.cell.label, limit = "max_links", value = max, "{why}");
-        Err(why)
+        Err(limit_hit(
+            &self.node.hits.links,
+            &self.cell.label,
+            "max_links",
+            max,
+            format!("max_links: this actor holds {max} links already, its limit"),
+        ))
     }
 }
 
@@ -81,10 +85,13 @@ impl wp::Host for ActorData {
     fn monitor(&mut self, target: u64) -> Result<u64, wit::SendError> {
         let max = self.quotas.max_monitors;
         if self.holdings.monitors.len() >= max {
-            let why = format!("max_monitors: this actor holds {max} monitors already, its limit");
-            self.node.hits.monitors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(actor = %self.cell.label, limit = "max_monitors", value = max, "{why}");
-            return Err(wit::SendError::QuotaExceeded(why));
+            return Err(wit::SendError::QuotaExceeded(limit_hit(
+                &self.node.hits.monitors,
+                &self.cell.label,
+                "max_monitors",
+                max,
+                format!("max_monitors: this actor holds {max} monitors already, its limit"),
+            )));
         }
         let monitor = self.node.monitor(&self.cell.mailbox.signals, target);
         self.holdings.monitors.insert(monitor, target);

@@ -2,11 +2,11 @@
 //! holds, each operation checked against the caller's id.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use wasmtime::component::Resource;
 
 use crate::id::ActorId;
+use crate::sandbox::limit_hit;
 use crate::tables::table::{Table, TableAccess, TableHandle, TableKind, TableOptions};
 use crate::wasm::bindings::foundation::actor::tables as wt;
 use crate::wasm::host::convert::page;
@@ -58,10 +58,13 @@ impl wt::HostTable for ActorData {
         // Only this actor creates tables it owns, so the count cannot race.
         let max = self.quotas.max_tables;
         if self.node.tables.owned_count(self.me()) >= max {
-            self.node.hits.tables.fetch_add(1, Ordering::Relaxed);
-            let why = format!("max_tables: this actor already owns {max} tables, its limit");
-            tracing::warn!(actor = %self.cell.label, limit = "max_tables", value = max, "{why}");
-            return Err(wt::TableError::QuotaExceeded(why));
+            return Err(wt::TableError::QuotaExceeded(limit_hit(
+                &self.node.hits.tables,
+                &self.cell.label,
+                "max_tables",
+                max,
+                format!("max_tables: this actor already owns {max} tables, its limit"),
+            )));
         }
         let table = self.node.tables.create(
             self.me(),
