@@ -55,6 +55,8 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         world: "actor-world",
+        // Also the standard interfaces the world includes (`wasi:keyvalue`).
+        generate_all,
         pub_export_macro: true,
         export_macro_name: "__export_actor_world",
         default_bindings_module: "foundation_sdk::bindings",
@@ -76,6 +78,7 @@ pub mod task_bindings {
 
 pub mod codec;
 pub mod events;
+pub mod kv;
 pub mod supervisor;
 pub mod tables;
 

@@ -212,6 +212,9 @@ pub enum Error {
     /// reserve its memory).
     #[error("cannot configure the wasm engine: {0}")]
     Engine(String),
+    /// A store could not be opened (see `docs/semantics.md`, "Durable state").
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// An actor from the manifest could not be started.
     #[error("actor {actor:?}: {source}")]
     Spawn {

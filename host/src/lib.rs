@@ -37,6 +37,7 @@ mod sandbox;
 mod process;
 
 mod events;
+mod store;
 mod tables;
 
 mod node;
@@ -71,6 +72,9 @@ pub use sandbox::{
     DEFAULT_MAX_LINKS, DEFAULT_MAX_MONITORS, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_SUBSCRIPTIONS,
     DEFAULT_MAX_TABLE_ELEMENTS, DEFAULT_MAX_TABLES, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIMERS,
     DirAccess, LimitHits, Limits, Sandbox, SandboxError,
+};
+pub use store::{
+    Bucket, Cas, DEFAULT_MAX_VALUE_SIZE, KeyPage, LIST_PAGE, MAX_KEY_SIZE, StoreConfig, StoreError,
 };
 pub use supervisor::spec::{
     AutoShutdown, ChildInfo, ChildKind, ChildSpec, NewChild, Restart, Shutdown, Strategy,

@@ -93,6 +93,7 @@ use std::sync::Arc;
 use crate::error::{Location, ManifestError};
 use crate::node::{DEFAULT_MAX_MESSAGE_SIZE, MAX_INSTANCES, MAX_MAILBOX_CAPACITY};
 use crate::sandbox::{Capabilities, DirAccess, Limits, Sandbox};
+use crate::store::{StoreConfig, default_data_dir};
 use crate::supervisor::spec::{
     AutoShutdown, ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec,
 };
@@ -116,6 +117,11 @@ pub struct Manifest {
     /// `[limits]`: the defaults of this manifest's actors (already applied to each
     /// actor's sandbox).
     pub(crate) limits: Limits,
+    /// `[stores.NAME]`: durable key-value stores.
+    pub(crate) stores: BTreeMap<String, StoreConfig>,
+    /// Where SQLite stores live: `[storage] dir`, else `$FOUNDATION_DATA_DIR`, else
+    /// `data` next to the manifest.
+    pub(crate) data_dir: PathBuf,
     /// Actor and supervisor names to their index in `actors` or `supervisors`.
     index: HashMap<String, Decl>,
 }
@@ -211,6 +217,35 @@ struct RawManifest {
     #[serde(default)]
     runtime: RawRuntime,
     limits: Option<RawLimits>,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    stores: BTreeMap<String, Spanned<RawStore>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    dir: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum RawBackend {
+    #[default]
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default)]
+    backend: RawBackend,
+    url: Option<Spanned<String>>,
+    password_env: Option<String>,
+    pool_size: Option<Spanned<usize>>,
+    max_value_size: Option<Spanned<RawSize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -261,6 +296,8 @@ struct RawCapabilities {
     env: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
     connect: Vec<Spanned<String>>,
+    #[serde(default)]
+    keyvalue: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -447,6 +484,12 @@ impl Manifest {
             },
         };
 
+        let stores = stores(&raw.stores).map_err(|(s, m)| at(s, m))?;
+        let data_dir = match &raw.storage.dir {
+            Some(dir) => base_dir.join(dir),
+            None => default_data_dir(base_dir),
+        };
+
         // Every actor and supervisor declared so far, by name.
         let mut index: HashMap<String, Decl> =
             HashMap::with_capacity(raw.actors.len() + raw.supervisors.len());
@@ -510,7 +553,7 @@ impl Manifest {
                 None => Limits::default(),
             };
             let capabilities = match &actor.capabilities {
-                Some(c) => capabilities(c, name, base_dir).map_err(|(s, m)| at(s, m))?,
+                Some(c) => capabilities(c, name, base_dir, &stores).map_err(|(s, m)| at(s, m))?,
                 None => Capabilities::default(),
             };
             let limits = own.or(&defaults);
@@ -737,6 +780,8 @@ impl Manifest {
             roots: roots.into_iter().map(|(_, name)| name).collect(),
             runtime,
             limits: defaults,
+            stores,
+            data_dir,
             index,
         })
     }
@@ -832,25 +877,29 @@ fn shutdown(
 
 type Spot = (Range<usize>, String);
 
+/// A size in bytes, more than zero: a number, or text such as "64 MiB".
+fn size_field(v: &Spanned<RawSize>, owner: &str, key: &str) -> Result<usize, Spot> {
+    let bytes = match v.get_ref() {
+        RawSize::Bytes(n) => Some(*n),
+        RawSize::Text(t) => parse_size(t),
+    };
+    let bytes = bytes.and_then(|b| usize::try_from(b).ok()).ok_or_else(|| {
+        (
+            v.span(),
+            format!(
+                "{owner}: `{key}` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
+            ),
+        )
+    })?;
+    if bytes == 0 {
+        return Err((v.span(), format!("{owner}: `{key}` must be more than zero")));
+    }
+    Ok(bytes)
+}
+
 fn limits(raw: &RawLimits, owner: &str) -> Result<Limits, Spot> {
     let size = |v: &Option<Spanned<RawSize>>, key: &str| -> Result<Option<usize>, Spot> {
-        let Some(v) = v else { return Ok(None) };
-        let bytes = match v.get_ref() {
-            RawSize::Bytes(n) => Some(*n),
-            RawSize::Text(t) => parse_size(t),
-        };
-        let bytes = bytes.and_then(|b| usize::try_from(b).ok()).ok_or_else(|| {
-            (
-                v.span(),
-                format!(
-                    "{owner}: `{key}` is a number of bytes or a size such as \"64 MiB\" (units B, KiB, MiB, GiB, KB, MB, GB)"
-                ),
-            )
-        })?;
-        if bytes == 0 {
-            return Err((v.span(), format!("{owner}: `{key}` must be more than zero")));
-        }
-        Ok(Some(bytes))
+        v.as_ref().map(|v| size_field(v, owner, key)).transpose()
     };
     let duration = |v: &Option<Spanned<RawDuration>>, key: &str, infinity: bool| {
         let Some(v) = v else { return Ok(None) };
@@ -928,7 +977,83 @@ fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-fn capabilities(raw: &RawCapabilities, actor: &str, base_dir: &Path) -> Result<Capabilities, Spot> {
+/// The `[stores.NAME]` sections.
+fn stores(
+    raw: &BTreeMap<String, Spanned<RawStore>>,
+) -> Result<BTreeMap<String, StoreConfig>, Spot> {
+    let mut stores = BTreeMap::new();
+    for (name, decl) in raw {
+        let span = decl.span();
+        let decl = decl.get_ref();
+        let max_value = decl
+            .max_value_size
+            .as_ref()
+            .map(|size| size_field(size, &format!("[stores.{name}]"), "max_value_size"))
+            .transpose()?;
+        let mut config = match decl.backend {
+            RawBackend::Sqlite => {
+                if let Some(url) = &decl.url {
+                    return Err((
+                        url.span(),
+                        format!(
+                            "[stores.{name}]: `url` is for backend = \"postgres\"; a sqlite store lives in the data directory ([storage] dir)"
+                        ),
+                    ));
+                }
+                if decl.password_env.is_some() || decl.pool_size.is_some() {
+                    return Err((
+                        span,
+                        format!(
+                            "[stores.{name}]: `password_env` and `pool_size` are for backend = \"postgres\""
+                        ),
+                    ));
+                }
+                StoreConfig::sqlite()
+            }
+            RawBackend::Postgres => {
+                let Some(url) = &decl.url else {
+                    return Err((
+                        span,
+                        format!(
+                            "[stores.{name}]: backend = \"postgres\" needs `url` (\"postgres://USER@HOST:PORT/DATABASE\")"
+                        ),
+                    ));
+                };
+                let mut config = StoreConfig::postgres(url.get_ref().clone());
+                if let StoreConfig::Postgres {
+                    password_env,
+                    pool_size,
+                    ..
+                } = &mut config
+                {
+                    *password_env = decl.password_env.clone();
+                    if let Some(n) = &decl.pool_size {
+                        if !(1..=1024).contains(n.get_ref()) {
+                            return Err((
+                                n.span(),
+                                format!("[stores.{name}]: `pool_size` must be from 1 to 1024"),
+                            ));
+                        }
+                        *pool_size = *n.get_ref();
+                    }
+                }
+                config
+            }
+        };
+        if let Some(bytes) = max_value {
+            config = config.max_value_size(bytes);
+        }
+        stores.insert(name.clone(), config);
+    }
+    Ok(stores)
+}
+
+fn capabilities(
+    raw: &RawCapabilities,
+    actor: &str,
+    base_dir: &Path,
+    stores: &BTreeMap<String, StoreConfig>,
+) -> Result<Capabilities, Spot> {
     let mut caps = Capabilities::default();
     let mut guests: Vec<&str> = Vec::new();
     for dir in &raw.dirs {
@@ -977,6 +1102,22 @@ fn capabilities(raw: &RawCapabilities, actor: &str, base_dir: &Path) -> Result<C
         caps = caps
             .connect(dest.get_ref())
             .map_err(|e| (dest.span(), format!("actor {actor:?}: {e}")))?;
+    }
+    for store in &raw.keyvalue {
+        let name = store.get_ref();
+        if !stores.contains_key(name) {
+            let known = if stores.is_empty() {
+                "the manifest declares no [stores]".to_string()
+            } else {
+                let names: Vec<_> = stores.keys().map(String::as_str).collect();
+                format!("declared stores: {}", names.join(", "))
+            };
+            return Err((
+                store.span(),
+                format!("actor {actor:?} is granted unknown store {name:?}; {known}"),
+            ));
+        }
+        caps = caps.keyvalue(name);
     }
     Ok(caps)
 }

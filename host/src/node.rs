@@ -22,6 +22,7 @@ use crate::process::cell::{self, ActorCell, Slot};
 use crate::process::mailbox::{Down, Envelope, MailboxRx, ReplyTx, Signal, SignalTx, mailbox};
 use crate::process::registry::Registry;
 use crate::sandbox::{Authority, Effective, HitCounters, Limits, Lineage, Permit, Sandbox};
+use crate::store::Stores;
 use crate::tables::owners::Tables;
 
 /// Default mailbox capacity (messages) of an actor that does not set its own.
@@ -146,6 +147,8 @@ pub(crate) struct Node {
     pub(crate) registry: Registry,
     /// Host-owned tables (ETS).
     pub(crate) tables: Tables,
+    /// Durable key-value stores, opened when the runtime was built.
+    pub(crate) stores: Stores,
     /// Process groups, subscriptions, dead letters.
     pub(crate) events: Events,
     pub(crate) ids: IdGen,
@@ -176,8 +179,10 @@ impl Node {
         settings: Settings,
         handle: tokio::runtime::Handle,
         spawner: Arc<dyn Spawner>,
+        stores: Stores,
     ) -> Node {
         Node {
+            stores,
             registry: Registry::default(),
             tables: Tables::default(),
             events: Events::default(),

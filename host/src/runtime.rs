@@ -1,5 +1,6 @@
 //! The runtime: builder, components, spawning, the typed `ActorRef`, shutdown.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use crate::node::{
 use crate::probe::Probe;
 use crate::process::cell::ActorCell;
 use crate::sandbox::{LimitHits, Limits};
+use crate::store::{Bucket, StoreConfig, StoreError, Stores, default_data_dir};
 use crate::supervisor::server as supervisor;
 use crate::supervisor::spec::{ChildInfo, NewChild, SupervisorSpec};
 use crate::supervisor::wire::{ChildError, SupervisorReply, SupervisorRequest};
@@ -53,6 +55,10 @@ pub struct RuntimeBuilder {
     engine: EngineSettings,
     cache_dir: Option<PathBuf>,
     epoch_interval: Duration,
+    /// Declared stores, by name.
+    stores: BTreeMap<String, StoreConfig>,
+    /// Where SQLite stores live (`None`: `$FOUNDATION_DATA_DIR`, else `./data`).
+    data_dir: Option<PathBuf>,
 }
 
 impl Default for RuntimeBuilder {
@@ -73,6 +79,8 @@ impl Default for RuntimeBuilder {
             },
             cache_dir: default_cache_dir(),
             epoch_interval: Duration::from_millis(1),
+            stores: BTreeMap::new(),
+            data_dir: None,
         }
     }
 }
@@ -294,6 +302,29 @@ impl RuntimeBuilder {
         }
         // For what the manifest does not declare: children added at run time.
         self.settings.limits = manifest.limits.or(&self.settings.limits);
+        for (name, config) in &manifest.stores {
+            self.store(name, config.clone());
+        }
+        if self.data_dir.is_none() {
+            self.data_dir = Some(manifest.data_dir.clone());
+        }
+        self
+    }
+
+    /// Declares the durable key-value store `name` (see `docs/semantics.md`, "Durable
+    /// state"); actors reach it through `wasi:keyvalue` when granted it
+    /// ([`Capabilities::keyvalue`](crate::Capabilities::keyvalue)), Rust through
+    /// [`Runtime::store`]. Stores open when the runtime is built.
+    pub fn store(&mut self, name: &str, config: StoreConfig) -> &mut Self {
+        self.stores.insert(name.to_string(), config);
+        self
+    }
+
+    /// The directory of the SQLite stores (`foundation.db` in it). Default:
+    /// `$FOUNDATION_DATA_DIR`, else `data` in the working directory; with a manifest,
+    /// its `[storage] dir`, else `$FOUNDATION_DATA_DIR`, else `data` next to it.
+    pub fn data_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.data_dir = Some(dir.into());
         self
     }
 
@@ -324,7 +355,12 @@ impl RuntimeBuilder {
             max_memory: self.engine.max_memory_bytes,
             ..self.settings.clone()
         };
-        let node = Arc::new(Node::new(settings, handle, wasm.clone()));
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => default_data_dir(Path::new(".")),
+        };
+        let stores = Stores::open(&self.stores, &data_dir)?;
+        let node = Arc::new(Node::new(settings, handle, wasm.clone(), stores));
         Ok(Runtime { node, wasm })
     }
 }
@@ -368,6 +404,12 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// The durable key-value store `name`, declared with [`RuntimeBuilder::store`] or
+    /// in the manifest (`[stores.NAME]`). The host is granted every store.
+    pub fn store(&self, name: &str) -> Result<Bucket, StoreError> {
+        self.node.stores.get(name)
+    }
+
     /// A builder with the default settings.
     ///
     /// ```

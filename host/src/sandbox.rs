@@ -66,6 +66,7 @@ pub struct Capabilities {
     pub(crate) dirs: Vec<DirGrant>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) connect: Vec<NetRule>,
+    pub(crate) keyvalue: Vec<String>,
 }
 
 /// How a granted directory may be used.
@@ -162,9 +163,26 @@ impl Capabilities {
         Ok(self)
     }
 
+    /// Grants the key-value store `store` (declared with
+    /// [`RuntimeBuilder::store`](crate::RuntimeBuilder::store) or `[stores.NAME]`).
+    pub fn keyvalue(mut self, store: &str) -> Self {
+        if !self.keyvalue.iter().any(|s| s == store) {
+            self.keyvalue.push(store.to_string());
+        }
+        self
+    }
+
+    /// Whether the store named `store` is granted.
+    pub(crate) fn grants_store(&self, store: &str) -> bool {
+        self.keyvalue.iter().any(|s| s == store)
+    }
+
     /// Whether any capability is granted.
     pub fn is_empty(&self) -> bool {
-        self.dirs.is_empty() && self.env.is_empty() && self.connect.is_empty()
+        self.dirs.is_empty()
+            && self.env.is_empty()
+            && self.connect.is_empty()
+            && self.keyvalue.is_empty()
     }
 }
 

@@ -4,6 +4,7 @@
 mod calls;
 mod cli;
 mod events;
+mod kv;
 mod lifecycle;
 mod limits;
 mod links;
@@ -113,6 +114,88 @@ pub enum Call {
     Allocate(u64),
     Recurse(u64),
     Sandbox(SandboxCall),
+    Kv(KvCall),
+}
+
+/// testactor's `KvCall`, by shape.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum KvCall {
+    Open(String),
+    Get {
+        store: String,
+        key: String,
+    },
+    GetRaw {
+        store: String,
+        key: String,
+    },
+    Set {
+        store: String,
+        key: String,
+        value: u64,
+    },
+    SetRaw {
+        store: String,
+        key: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    Delete {
+        store: String,
+        key: String,
+    },
+    Exists {
+        store: String,
+        key: String,
+    },
+    ListKeys {
+        store: String,
+        cursor: Option<String>,
+    },
+    AllKeys(String),
+    Increment {
+        store: String,
+        key: String,
+        delta: i64,
+        times: u64,
+    },
+    Update {
+        store: String,
+        key: String,
+        times: u64,
+    },
+    CasConflict {
+        store: String,
+        key: String,
+    },
+    GetMany {
+        store: String,
+        keys: Vec<String>,
+    },
+    SetMany {
+        store: String,
+        entries: Vec<(String, u64)>,
+    },
+    DeleteMany {
+        store: String,
+        keys: Vec<String>,
+    },
+}
+
+/// testactor's `KvWriter`: see there.
+#[derive(Serialize, Debug, Clone)]
+pub struct KvWriter {
+    pub store: String,
+    pub prefix: String,
+    pub ack_file: String,
+}
+
+/// testactor's `kv_value`: what its kv writer stores under its n-th key.
+pub fn kv_value(n: u64) -> Vec<u8> {
+    let len = 16 + (n.wrapping_mul(37) % 2000) as usize;
+    (0..len)
+        .map(|i| (n as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect()
 }
 
 /// testactor's `EventCall`, by shape.
@@ -272,6 +355,7 @@ pub struct Args {
     pub panic_after_ms: Option<u64>,
     pub sleep_in_init_ms: Option<u64>,
     pub flood: Option<String>,
+    pub kv_writer: Option<KvWriter>,
 }
 
 pub fn init_tracing() {
@@ -292,6 +376,17 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(foundation_fixtures::WORKSPACE)
         .join("target")
         .join("foundation-cache")
+}
+
+/// A fresh directory under the target dir (tests never write outside it).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(foundation_fixtures::WORKSPACE)
+        .join("target")
+        .join("scratch-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A builder with test settings: small pool, shared cache.

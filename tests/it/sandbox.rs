@@ -34,17 +34,6 @@ async fn spawn_in(rt: &Runtime, capabilities: Capabilities) -> ActorRef {
     .expect("testactor starts")
 }
 
-/// A fresh directory under the target dir (tests never write outside it).
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(foundation_fixtures::WORKSPACE)
-        .join("target")
-        .join("sandbox-tests")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `root/data` (with `file.txt`, a symlink out of it by `..` and one by absolute
 /// path) and `root/outside/secret.txt`.
 fn tree(root: &Path) -> PathBuf {

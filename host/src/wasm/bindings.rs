@@ -26,9 +26,18 @@ wasmtime::component::bindgen!({
         // A panic ends the instance in the host function that records it: a host
         // error unwinds the guest without the signal an `unreachable` trap costs.
         "foundation:actor/logging.record-panic": trappable,
+        // Wait for the store's threads (or the database): storage I/O never runs on
+        // the actor's thread.
+        "wasi:keyvalue/store": async,
+        "wasi:keyvalue/atomics": async,
+        "wasi:keyvalue/batch": async,
     },
     exports: { default: async },
-    with: { "foundation:actor/tables.table": crate::tables::table::TableHandle },
+    with: {
+        "foundation:actor/tables.table": crate::tables::table::TableHandle,
+        "wasi:keyvalue/store.bucket": crate::store::Bucket,
+        "wasi:keyvalue/atomics.cas": crate::store::CasHandle,
+    },
 });
 
 pub(crate) use self::exports::foundation::actor::actor::BatchResult;

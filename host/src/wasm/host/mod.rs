@@ -13,6 +13,7 @@ use crate::wasm::store::ActorData;
 
 pub(crate) mod convert;
 mod events;
+mod keyvalue;
 mod logging;
 mod messaging;
 mod processes;

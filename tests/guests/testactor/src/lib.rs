@@ -40,6 +40,28 @@ pub struct Args {
     sleep_in_init_ms: Option<u64>,
     /// After `init`, flood the host with this resource (see `Cast::Flood`).
     flood: Option<String>,
+    /// After `init`, write keys to a store without end, acknowledging each; see
+    /// `KvWriter`.
+    kv_writer: Option<KvWriter>,
+}
+
+/// Writes `{prefix}{n}` = `kv_value(n)` (raw bytes) for n = 0, 1, ... to `store`,
+/// appending `{prefix}{n}\n` to `ack_file` after each write returned `ok`: what the
+/// kill -9 test checks is durable.
+#[derive(Deserialize, Debug, Clone)]
+pub struct KvWriter {
+    store: String,
+    prefix: String,
+    ack_file: String,
+}
+
+/// The value the kv writer stores under its n-th key: its length and every byte
+/// depend on `n`, so a torn or misplaced value shows.
+pub fn kv_value(n: u64) -> Vec<u8> {
+    let len = 16 + (n.wrapping_mul(37) % 2000) as usize;
+    (0..len)
+        .map(|i| (n as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect()
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -160,6 +182,81 @@ pub enum Call {
     Recurse(u64),
     /// A probe of the sandbox; see `SandboxCall`.
     Sandbox(SandboxCall),
+    /// A key-value store operation; see `KvCall`.
+    Kv(KvCall),
+}
+
+/// Operations on the store `store` (opened each time) through `wasi:keyvalue`. Typed
+/// values are u64s. Results come back as `Reply::Text` of their Debug form, errors as
+/// `Reply::Err` of the error's Display form.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum KvCall {
+    Open(String),
+    Get {
+        store: String,
+        key: String,
+    },
+    GetRaw {
+        store: String,
+        key: String,
+    },
+    Set {
+        store: String,
+        key: String,
+        value: u64,
+    },
+    SetRaw {
+        store: String,
+        key: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    Delete {
+        store: String,
+        key: String,
+    },
+    Exists {
+        store: String,
+        key: String,
+    },
+    /// One page: replies `Text` of `(keys, cursor)`.
+    ListKeys {
+        store: String,
+        cursor: Option<String>,
+    },
+    /// Every key through the paging iterator: replies `Text` of `(count, first, last)`.
+    AllKeys(String),
+    /// `times` increments by `delta`, one call each: replies the last value.
+    Increment {
+        store: String,
+        key: String,
+        delta: i64,
+        times: u64,
+    },
+    /// `times` read-modify-writes adding 1 through compare-and-swap.
+    Update {
+        store: String,
+        key: String,
+        times: u64,
+    },
+    /// Reads `key` for a swap, sets it in between, then swaps: replies `Text` of
+    /// what the swap said, then of a retry on the fresh handle.
+    CasConflict {
+        store: String,
+        key: String,
+    },
+    GetMany {
+        store: String,
+        keys: Vec<String>,
+    },
+    SetMany {
+        store: String,
+        entries: Vec<(String, u64)>,
+    },
+    DeleteMany {
+        store: String,
+        keys: Vec<String>,
+    },
 }
 
 /// Probes of what the sandbox allows. I/O errors come back as
@@ -326,6 +423,8 @@ pub enum Cast {
     /// Answers every deferred call with this text.
     Release(String),
     Panic(String),
+    /// The kv writer's next write (see `KvWriter`).
+    KvWrite(u64),
     Stop,
     /// Holds ever more of one resource (`monitors`, `timers`, `subscriptions`,
     /// `groups`) until the host refuses, then logs `flood KIND stopped after N: ERR`.
@@ -364,6 +463,7 @@ struct TestActor {
     forward_info: Option<u64>,
     tasks: Vec<foundation_sdk::Task>,
     panic_in_terminate: bool,
+    kv_writer: Option<KvWriter>,
 }
 
 fn outcome<T: std::fmt::Debug>(r: Result<T, foundation_sdk::SendError>) -> Reply {
@@ -408,6 +508,10 @@ impl Actor for TestActor {
         if args.spin_in_init {
             spin();
         }
+        if let Some(writer) = &args.kv_writer {
+            foundation_sdk::cast(foundation_sdk::self_id(), &Cast::KvWrite(0))
+                .map_err(|e| format!("kv writer {writer:?}: {e}"))?;
+        }
         if let Some(kind) = &args.flood {
             foundation_sdk::cast(foundation_sdk::self_id(), &Cast::Flood(kind.clone()))
                 .map_err(|e| format!("flood: {e}"))?;
@@ -438,6 +542,7 @@ impl Actor for TestActor {
             panic_in_terminate: args.panic_in_terminate,
             tag: args.tag,
             forward_info: args.forward_info,
+            kv_writer: args.kv_writer,
         })
     }
 
@@ -627,6 +732,7 @@ impl Actor for TestActor {
             },
             Call::TrapExits(enabled) => Reply::Bool(foundation_sdk::trap_exits(enabled)),
             Call::Table(op) => table_call(op),
+            Call::Kv(op) => kv_call(op),
             Call::Event(op) => event_call(op),
             Call::Allocate(mib) => {
                 let v = vec![1u8; (mib as usize) << 20];
@@ -659,6 +765,23 @@ impl Actor for TestActor {
                 }
             }
             Cast::Panic(m) => panic!("{m}"),
+            Cast::KvWrite(n) => {
+                let Some(w) = &self.kv_writer else {
+                    return Flow::Continue;
+                };
+                let key = format!("{}{n}", w.prefix);
+                // A failed write is the writer's end: the test sees no ack for it.
+                let bucket = foundation_sdk::kv::Bucket::open(&w.store).expect("open the store");
+                bucket.set_raw(&key, &kv_value(n)).expect("a durable write");
+                use std::io::Write;
+                let mut acks = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&w.ack_file)
+                    .expect("open the ack file");
+                acks.write_all(format!("{key}\n").as_bytes()).expect("ack");
+                let _ = foundation_sdk::cast(foundation_sdk::self_id(), &Cast::KvWrite(n + 1));
+            }
             Cast::Flood(kind) => {
                 let (n, why) = flood(&kind);
                 foundation_sdk::log::warn(&format!("flood {kind} stopped after {n}: {why}"));
@@ -868,6 +991,93 @@ fn sandbox_call(probe: SandboxCall) -> Reply {
             }
             Reply::Text(format!("created {}", tables.len()))
         }
+    }
+}
+
+fn kv_call(op: KvCall) -> Reply {
+    use foundation_sdk::kv::{Bucket, CasError, KvError};
+    fn shown<T: std::fmt::Debug, E: Into<KvError>>(r: Result<T, E>) -> Reply {
+        match r.map_err(Into::into) {
+            Ok(v) => Reply::Text(format!("{v:?}")),
+            Err(e) => Reply::Err(e.to_string()),
+        }
+    }
+    let open = |store: &str| Bucket::open(store).map_err(KvError::from);
+    match op {
+        KvCall::Open(store) => shown(open(&store).map(|_| ())),
+        KvCall::Get { store, key } => shown(open(&store).and_then(|b| b.get::<u64>(&key))),
+        KvCall::GetRaw { store, key } => shown(open(&store).and_then(|b| {
+            Ok(b.get_raw(&key)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        })),
+        KvCall::Set { store, key, value } => shown(open(&store).and_then(|b| b.set(&key, &value))),
+        KvCall::SetRaw { store, key, bytes } => {
+            shown(open(&store).and_then(|b| Ok(b.set_raw(&key, &bytes)?)))
+        }
+        KvCall::Delete { store, key } => shown(open(&store).and_then(|b| Ok(b.delete(&key)?))),
+        KvCall::Exists { store, key } => shown(open(&store).and_then(|b| Ok(b.exists(&key)?))),
+        KvCall::ListKeys { store, cursor } => shown(open(&store).and_then(|b| {
+            let page = b.list_keys(cursor.as_deref())?;
+            Ok((page.keys, page.cursor))
+        })),
+        KvCall::AllKeys(store) => shown(open(&store).and_then(|b| {
+            let keys = b.keys().collect::<Result<Vec<_>, _>>()?;
+            Ok((keys.len(), keys.first().cloned(), keys.last().cloned()))
+        })),
+        KvCall::Increment {
+            store,
+            key,
+            delta,
+            times,
+        } => shown(open(&store).and_then(|b| {
+            let mut last = None;
+            for _ in 0..times {
+                last = Some(b.increment(&key, delta)?);
+            }
+            Ok(last)
+        })),
+        KvCall::Update { store, key, times } => shown(open(&store).and_then(|b| {
+            let mut last = 0;
+            for _ in 0..times {
+                last = b.update(&key, |old: Option<u64>| old.unwrap_or(0) + 1)?;
+            }
+            Ok(last)
+        })),
+        KvCall::CasConflict { store, key } => shown(open(&store).and_then(|b| {
+            let cas = b.cas(&key)?;
+            let seen = cas.current()?;
+            b.set_raw(&key, b"between")?;
+            let first = match cas.swap(b"mine") {
+                Ok(()) => "swapped".to_string(),
+                Err(CasError::Conflict(now)) => {
+                    let current = now
+                        .current()?
+                        .map(|v| String::from_utf8_lossy(&v).into_owned());
+                    let retry = match now.swap(b"mine") {
+                        Ok(()) => "retry swapped".to_string(),
+                        Err(e) => format!("retry {e:?}"),
+                    };
+                    format!("conflict, now {current:?}; {retry}")
+                }
+                Err(CasError::Store(e)) => format!("store error {e}"),
+            };
+            Ok((
+                seen.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                first,
+            ))
+        })),
+        KvCall::GetMany { store, keys } => shown(open(&store).and_then(|b| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            b.get_many::<u64>(&keys)
+        })),
+        KvCall::SetMany { store, entries } => shown(open(&store).and_then(|b| {
+            let entries: Vec<(&str, u64)> = entries.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            b.set_many(&entries)
+        })),
+        KvCall::DeleteMany { store, keys } => shown(open(&store).and_then(|b| {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            Ok(b.delete_many(&keys)?)
+        })),
     }
 }
 

@@ -1,0 +1,385 @@
+//! The embedded SQLite backend: one database (`foundation.db`, WAL mode,
+//! `synchronous = FULL`) per data directory, held by one host process (a lock file),
+//! written by one writer thread that commits everything queued behind a running commit
+//! together (group commit), and read by reader threads of their own.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::{Answer, Backend, KeyPage, LIST_PAGE, Op, Out, StoreError};
+
+/// Reader threads (and connections). Reads of a WAL database do not wait for the
+/// writer or each other.
+const READERS: usize = 2;
+/// The most writes one commit takes; more wait for the next.
+const MAX_GROUP: usize = 512;
+/// Requests queued per thread before submitters are told the store is overloaded.
+const QUEUE: usize = 65_536;
+
+type Request = (Arc<str>, Op, oneshot::Sender<Result<Out, StoreError>>);
+
+pub(crate) struct Sqlite {
+    file: PathBuf,
+    writer: SyncSender<Request>,
+    readers: SyncSender<Request>,
+    /// The writer thread: joined when the store closes, so its last commit is done
+    /// and the directory's lock released when the runtime is gone.
+    writer_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after what it holds.
+        let (closed, _) = sync_channel(0);
+        drop(std::mem::replace(&mut self.writer, closed));
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqlite").field("file", &self.file).finish()
+    }
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS kv (
+        bucket  TEXT    NOT NULL,
+        key     TEXT    NOT NULL,
+        value   BLOB    NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (bucket, key)
+    ) WITHOUT ROWID;
+";
+
+impl Sqlite {
+    /// Opens (creating if needed) the database in `dir`, refusing a directory another
+    /// process holds and a file that is not a SQLite database.
+    pub(crate) fn open(dir: &Path) -> Result<Sqlite, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Failed(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let lock_path = dir.join("foundation.lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Failed(format!(
+                    "cannot open the lock file {}: {e}",
+                    lock_path.display()
+                ))
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Unavailable(format!(
+                    "the data directory {} is in use by another foundation process (it holds {}); \
+                     two hosts cannot share one SQLite directory: give each its own \
+                     ([storage] dir or $FOUNDATION_DATA_DIR), or use a postgres store",
+                    dir.display(),
+                    lock_path.display()
+                )));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(StoreError::Failed(format!(
+                    "cannot lock {}: {e}",
+                    lock_path.display()
+                )));
+            }
+        }
+        let file = dir.join("foundation.db");
+        let bad = |e: rusqlite::Error| {
+            StoreError::Failed(format!(
+                "cannot open the database {}: {e} (is it a SQLite database? move it away to start empty)",
+                file.display()
+            ))
+        };
+        let writer = Connection::open(&file).map_err(bad)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(bad)?;
+        writer.execute_batch(SCHEMA).map_err(bad)?;
+        // A version no write has had: higher than every version on disk.
+        let next_version: i64 = writer
+            .query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM kv", [], |r| {
+                r.get(0)
+            })
+            .map_err(bad)?;
+
+        let (writer_tx, writer_rx) = sync_channel::<Request>(QUEUE);
+        let name = format!("foundation-sqlite-writer {}", file.display());
+        let writer_thread = std::thread::Builder::new()
+            .name("foundation-sqlite-writer".into())
+            .spawn(move || write_loop(writer, writer_rx, next_version as u64, lock))
+            .map_err(|e| StoreError::Failed(format!("cannot start {name}: {e}")))?;
+
+        let (reader_tx, reader_rx) = sync_channel::<Request>(QUEUE);
+        let reader_rx = Arc::new(Mutex::new(reader_rx));
+        for _ in 0..READERS {
+            let conn = Connection::open_with_flags(
+                &file,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(bad)?;
+            conn.execute_batch("PRAGMA busy_timeout = 5000;")
+                .map_err(bad)?;
+            let rx = reader_rx.clone();
+            std::thread::Builder::new()
+                .name("foundation-sqlite-reader".into())
+                .spawn(move || read_loop(conn, rx))
+                .map_err(|e| StoreError::Failed(format!("cannot start a SQLite reader: {e}")))?;
+        }
+        Ok(Sqlite {
+            file,
+            writer: writer_tx,
+            readers: reader_tx,
+            writer_thread: Some(writer_thread),
+        })
+    }
+}
+
+impl Backend for Sqlite {
+    fn submit(&self, bucket: &Arc<str>, op: Op) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        let queue = if op.writes() {
+            &self.writer
+        } else {
+            &self.readers
+        };
+        match queue.try_send((bucket.clone(), op, tx)) {
+            Ok(()) => {}
+            Err(TrySendError::Full((_, _, tx))) => {
+                let _ = tx.send(Err(StoreError::Unavailable(format!(
+                    "the SQLite store {} has {QUEUE} operations queued; try again later",
+                    self.file.display()
+                ))));
+            }
+            Err(TrySendError::Disconnected((_, _, tx))) => {
+                let _ = tx.send(Err(StoreError::Unavailable(format!(
+                    "the SQLite store {} has stopped (its thread ended)",
+                    self.file.display()
+                ))));
+            }
+        }
+        rx
+    }
+}
+
+fn failed(e: rusqlite::Error) -> StoreError {
+    StoreError::Failed(e.to_string())
+}
+
+/// Takes the next request and everything queued behind it, commits them in one
+/// transaction (each write in a savepoint of its own, so one that fails rolls back
+/// alone), then answers them: one fsync for the whole group.
+fn write_loop(mut conn: Connection, rx: Receiver<Request>, mut next_version: u64, _lock: File) {
+    let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
+    let mut results: Vec<Result<Out, StoreError>> = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = rx.recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        let committed = (|| -> Result<(), rusqlite::Error> {
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (bucket, op, _) in &group {
+                let mut sp = tx.savepoint()?;
+                let result = write(&sp, bucket, op, &mut next_version);
+                if result.is_ok() {
+                    sp.commit()?;
+                } else {
+                    sp.rollback()?;
+                }
+                results.push(result);
+            }
+            tx.commit()
+        })();
+        match committed {
+            Ok(()) => {
+                for ((_, _, reply), result) in group.drain(..).zip(results.drain(..)) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was committed (SQLite rolls back a transaction
+                // whose COMMIT fails): each writer is told so.
+                tracing::error!(error = %e, "a SQLite commit failed; its writes were not made");
+                results.clear();
+                for (_, _, reply) in group.drain(..) {
+                    let _ = reply.send(Err(StoreError::Failed(format!(
+                        "the commit failed, nothing was written: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+fn write(
+    conn: &Connection,
+    bucket: &str,
+    op: &Op,
+    next_version: &mut u64,
+) -> Result<Out, StoreError> {
+    let mut version = || {
+        let v = *next_version;
+        *next_version += 1;
+        v as i64
+    };
+    const UPSERT: &str = "INSERT INTO kv (bucket, key, value, version) VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value, version = excluded.version";
+    const DELETE: &str = "DELETE FROM kv WHERE bucket = ?1 AND key = ?2";
+    match op {
+        Op::Set(key, value) => {
+            conn.prepare_cached(UPSERT)
+                .and_then(|mut s| s.execute(params![bucket, key, value, version()]))
+                .map_err(failed)?;
+            Ok(Out::Done)
+        }
+        Op::Delete(key) => {
+            conn.prepare_cached(DELETE)
+                .and_then(|mut s| s.execute(params![bucket, key]))
+                .map_err(failed)?;
+            Ok(Out::Done)
+        }
+        Op::SetMany(entries) => {
+            let mut s = conn.prepare_cached(UPSERT).map_err(failed)?;
+            for (key, value) in entries {
+                s.execute(params![bucket, key, value, version()])
+                    .map_err(failed)?;
+            }
+            Ok(Out::Done)
+        }
+        Op::DeleteMany(keys) => {
+            let mut s = conn.prepare_cached(DELETE).map_err(failed)?;
+            for key in keys {
+                s.execute(params![bucket, key]).map_err(failed)?;
+            }
+            Ok(Out::Done)
+        }
+        Op::Increment(key, delta) => {
+            let now = read(conn, bucket, key)?.map(|(v, _)| v);
+            let n = super::counter(bucket, key, now.as_deref(), *delta)?;
+            conn.prepare_cached(UPSERT)
+                .and_then(|mut s| {
+                    s.execute(params![bucket, key, n.to_string().as_bytes(), version()])
+                })
+                .map_err(failed)?;
+            Ok(Out::Int(n))
+        }
+        Op::Swap {
+            key,
+            version: expected,
+            value,
+        } => {
+            let now = read(conn, bucket, key)?;
+            let now_version = now.as_ref().map_or(0, |(_, v)| *v);
+            if now_version != *expected {
+                let (value, version) = now.map_or((None, 0), |(v, n)| (Some(v), n));
+                return Ok(Out::Swapped(Err((value, version))));
+            }
+            conn.prepare_cached(UPSERT)
+                .and_then(|mut s| s.execute(params![bucket, key, value, version()]))
+                .map_err(failed)?;
+            Ok(Out::Swapped(Ok(())))
+        }
+        _ => Err(StoreError::Failed(format!("{op:?} is not a write"))),
+    }
+}
+
+fn read(conn: &Connection, bucket: &str, key: &str) -> Result<Option<(Vec<u8>, u64)>, StoreError> {
+    conn.prepare_cached("SELECT value, version FROM kv WHERE bucket = ?1 AND key = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![bucket, key], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .optional()
+        })
+        .map_err(failed)
+}
+
+fn read_loop(mut conn: Connection, rx: Arc<Mutex<Receiver<Request>>>) {
+    loop {
+        // Hold the lock only to take one request.
+        let request = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((bucket, op, reply)) = request else {
+            return;
+        };
+        let _ = reply.send(answer(&mut conn, &bucket, &op));
+    }
+}
+
+fn answer(conn: &mut Connection, bucket: &str, op: &Op) -> Result<Out, StoreError> {
+    match op {
+        Op::Get(key) => Ok(Out::Value(read(conn, bucket, key)?.map(|(v, _)| v))),
+        Op::Exists(key) => conn
+            .prepare_cached("SELECT 1 FROM kv WHERE bucket = ?1 AND key = ?2")
+            .and_then(|mut s| s.exists(params![bucket, key]))
+            .map(Out::Bool)
+            .map_err(failed),
+        Op::Read(key) => {
+            let now = read(conn, bucket, key)?;
+            Ok(match now {
+                Some((v, n)) => Out::Versioned(Some(v), n),
+                None => Out::Versioned(None, 0),
+            })
+        }
+        Op::List(cursor) => {
+            let mut s = conn
+                .prepare_cached(
+                    "SELECT key FROM kv WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+                )
+                .map_err(failed)?;
+            // One more than a page tells whether another page follows.
+            let mut keys: Vec<String> = s
+                .query_map(
+                    params![
+                        bucket,
+                        cursor.as_deref().unwrap_or(""),
+                        LIST_PAGE as i64 + 1
+                    ],
+                    |r| r.get(0),
+                )
+                .and_then(|rows| rows.collect())
+                .map_err(failed)?;
+            let cursor = if keys.len() > LIST_PAGE {
+                keys.truncate(LIST_PAGE);
+                keys.last().cloned()
+            } else {
+                None
+            };
+            Ok(Out::Keys(KeyPage { keys, cursor }))
+        }
+        Op::GetMany(keys) => {
+            // One read transaction: one snapshot for every key.
+            let tx = conn.transaction().map_err(failed)?;
+            let mut values = Vec::with_capacity(keys.len());
+            for key in keys {
+                values.push(read(&tx, bucket, key)?.map(|(v, _)| v));
+            }
+            tx.finish().map_err(failed)?;
+            Ok(Out::Values(values))
+        }
+        _ => Err(StoreError::Failed(format!("{op:?} is not a read"))),
+    }
+}
