@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("benchactor", "benchactor", "BENCHACTOR"),
     ("ticker-guest", "ticker_guest", "TICKER"),
     ("heir-guest", "heir_guest", "HEIR"),
+    ("bank-guest", "bank_guest", "BANK"),
 ];
 
 fn main() {

@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2
 rustup component add rustfmt clippy
 
+# The store tests start their own PostgreSQL server (initdb in a temporary
+# directory, a free loopback port) from Debian's package; nothing else is used.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+fi
+
 cargo fmt --all -- --check
 cargo test
 # The embedding example, on the counter guest that the test build made.

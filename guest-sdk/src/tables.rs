@@ -41,6 +41,10 @@ pub struct TableOptions {
     pub max_entries: Option<u64>,
     /// Byte quota of keys and values (the runtime's default when `None`).
     pub max_bytes: Option<u64>,
+    /// Keep the table on disk too: every write reaches the runtime's table store
+    /// before it returns, and creating it again (after a restart of this actor or of
+    /// the host) brings its rows back. Needs a name; `Set` or `OrderedSet`.
+    pub durable: bool,
 }
 
 impl Default for TableOptions {
@@ -52,6 +56,7 @@ impl Default for TableOptions {
             heir: None,
             max_entries: None,
             max_bytes: None,
+            durable: false,
         }
     }
 }
@@ -186,6 +191,7 @@ impl Table {
             heir: options.heir.as_ref().map(|(a, d)| (a.get(), d.clone())),
             max_entries: options.max_entries,
             max_bytes: options.max_bytes,
+            durable: options.durable,
         })
         .map(Table)
     }

@@ -77,6 +77,24 @@
 //! ]
 //! env = { LOG_LEVEL = "debug" }
 //! connect = ["127.0.0.1:4222", "10.0.0.0/8:*", "localhost:5432"]
+//! keyvalue = ["orders"]       # stores it may open (wasi:keyvalue)
+//! ```
+//!
+//! Durable key-value stores (see `docs/semantics.md`, "Durable state"):
+//!
+//! ```toml
+//! [storage]
+//! dir = "data"                # SQLite's directory; default $FOUNDATION_DATA_DIR, else data/
+//! tables = "orders"           # the store durable tables write to (optional)
+//!
+//! [stores.orders]             # backend = "sqlite" (default): in the data directory
+//! max_value_size = "1 MiB"
+//!
+//! [stores.shared]
+//! backend = "postgres"
+//! url = "postgres://app@127.0.0.1:5432/app"
+//! password_env = "SHARED_DB_PASSWORD"   # the password, read from the environment
+//! pool_size = 8
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -122,6 +140,8 @@ pub struct Manifest {
     /// Where SQLite stores live: `[storage] dir`, else `$FOUNDATION_DATA_DIR`, else
     /// `data` next to the manifest.
     pub(crate) data_dir: PathBuf,
+    /// `[storage] tables`: the store durable tables write to.
+    pub(crate) table_store: Option<String>,
     /// Actor and supervisor names to their index in `actors` or `supervisors`.
     index: HashMap<String, Decl>,
 }
@@ -227,6 +247,7 @@ struct RawManifest {
 #[serde(deny_unknown_fields)]
 struct RawStorage {
     dir: Option<String>,
+    tables: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -488,6 +509,19 @@ impl Manifest {
         let data_dir = match &raw.storage.dir {
             Some(dir) => base_dir.join(dir),
             None => default_data_dir(base_dir),
+        };
+        let table_store = match &raw.storage.tables {
+            Some(name) if !stores.contains_key(name.get_ref()) => {
+                return Err(at(
+                    name.span(),
+                    format!(
+                        "[storage]: `tables` names {:?}, which is not a declared store ([stores.NAME])",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            Some(name) => Some(name.get_ref().clone()),
+            None => None,
         };
 
         // Every actor and supervisor declared so far, by name.
@@ -782,6 +816,7 @@ impl Manifest {
             limits: defaults,
             stores,
             data_dir,
+            table_store,
             index,
         })
     }
@@ -1279,6 +1314,58 @@ mod tests {
         let plain = format!("{COMPONENT}\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n");
         let m = Manifest::parse(&plain, Path::new("app.toml"), &dir).unwrap();
         assert!(m.actors[0].sandbox.capabilities.is_empty());
+    }
+
+    #[test]
+    fn stores_are_declared_granted_and_checked_with_their_location() {
+        let parse =
+            |text: &str| Manifest::parse(text, Path::new("app.toml"), Path::new("/apps/bank"));
+        let text = format!(
+            "{COMPONENT}\n[storage]\ndir = \"state\"\ntables = \"ledger\"\n\n\
+             [stores.ledger]\nmax_value_size = \"4 KiB\"\n\n\
+             [stores.shared]\nbackend = \"postgres\"\nurl = \"postgres://app@127.0.0.1/app\"\n\
+             password_env = \"PW\"\npool_size = 4\n\n\
+             [[actors]]\nname = \"c\"\ncomponent = \"counter\"\n\
+             capabilities = {{ keyvalue = [\"ledger\", \"shared\"] }}\n"
+        );
+        let m = parse(&text).unwrap();
+        assert_eq!(m.data_dir, Path::new("/apps/bank/state"));
+        assert_eq!(m.table_store.as_deref(), Some("ledger"));
+        assert_eq!(
+            m.stores["ledger"],
+            StoreConfig::sqlite().max_value_size(4096)
+        );
+        assert!(matches!(
+            &m.stores["shared"],
+            StoreConfig::Postgres { password_env: Some(v), pool_size: 4, .. } if v == "PW"
+        ));
+        let caps = &m.actors[0].sandbox.capabilities;
+        assert!(caps.grants_store("ledger") && caps.grants_store("shared"));
+        assert!(!caps.grants_store("other"));
+        // The URL may hold a password: Debug never shows it.
+        assert!(!format!("{:?}", m.stores["shared"]).contains("127.0.0.1"));
+
+        let unknown = format!(
+            "{COMPONENT}\n[stores.ledger]\n\n[[actors]]\nname = \"c\"\ncomponent = \"counter\"\n\
+             capabilities = {{ keyvalue = [\"ledgr\"] }}\n"
+        );
+        let e = parse(&unknown).unwrap_err().to_string();
+        assert!(
+            e.contains("app.toml:9:30:")
+                && e.contains("unknown store \"ledgr\"; declared stores: ledger"),
+            "{e}"
+        );
+        let no_url = format!("{COMPONENT}\n[stores.shared]\nbackend = \"postgres\"\n");
+        let e = parse(&no_url).unwrap_err().to_string();
+        assert!(e.contains("needs `url`"), "{e}");
+        let url_on_sqlite = format!("{COMPONENT}\n[stores.s]\nurl = \"postgres://x\"\n");
+        let e = parse(&url_on_sqlite).unwrap_err().to_string();
+        assert!(e.contains("`url` is for backend = \"postgres\""), "{e}");
+        let bad_tables = format!("{COMPONENT}\n[storage]\ntables = \"nope\"\n");
+        let e = parse(&bad_tables).unwrap_err().to_string();
+        assert!(e.contains("not a declared store"), "{e}");
+        let bad_backend = format!("{COMPONENT}\n[stores.s]\nbackend = \"redis\"\n");
+        assert!(parse(&bad_backend).is_err());
     }
 
     #[test]

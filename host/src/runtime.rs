@@ -59,6 +59,8 @@ pub struct RuntimeBuilder {
     stores: BTreeMap<String, StoreConfig>,
     /// Where SQLite stores live (`None`: `$FOUNDATION_DATA_DIR`, else `./data`).
     data_dir: Option<PathBuf>,
+    /// The store durable tables write to.
+    table_store: Option<String>,
 }
 
 impl Default for RuntimeBuilder {
@@ -81,6 +83,7 @@ impl Default for RuntimeBuilder {
             epoch_interval: Duration::from_millis(1),
             stores: BTreeMap::new(),
             data_dir: None,
+            table_store: None,
         }
     }
 }
@@ -308,6 +311,9 @@ impl RuntimeBuilder {
         if self.data_dir.is_none() {
             self.data_dir = Some(manifest.data_dir.clone());
         }
+        if let Some(store) = &manifest.table_store {
+            self.table_store(store);
+        }
         self
     }
 
@@ -317,6 +323,13 @@ impl RuntimeBuilder {
     /// [`Runtime::store`]. Stores open when the runtime is built.
     pub fn store(&mut self, name: &str, config: StoreConfig) -> &mut Self {
         self.stores.insert(name.to_string(), config);
+        self
+    }
+
+    /// The declared store that durable tables write their rows to (a table created
+    /// with `durable` by an actor; see `docs/semantics.md`, "Durable tables").
+    pub fn table_store(&mut self, store: &str) -> &mut Self {
+        self.table_store = Some(store.to_string());
         self
     }
 
@@ -359,7 +372,7 @@ impl RuntimeBuilder {
             Some(dir) => dir.clone(),
             None => default_data_dir(Path::new(".")),
         };
-        let stores = Stores::open(&self.stores, &data_dir)?;
+        let stores = Stores::open(&self.stores, self.table_store.as_deref(), &data_dir)?;
         let node = Arc::new(Node::new(settings, handle, wasm.clone(), stores));
         Ok(Runtime { node, wasm })
     }
@@ -867,6 +880,7 @@ impl Runtime {
             options,
             self.node.settings.max_message_size,
             &self.node.registry,
+            None,
         )?;
         Ok(TableRef {
             table,
@@ -1030,7 +1044,9 @@ impl Runtime {
 
     /// Stops every actor, newest first (reverse start order): each runs `terminate`
     /// with reason `shutdown` within the shutdown timeout, and is killed past it. New
-    /// spawns are refused from the moment this is called.
+    /// spawns are refused from the moment this is called. Then the stores close: every
+    /// write they accepted is committed, later operations fail with `unavailable`, and
+    /// the data directory is free for another runtime.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> anyhow::Result<()> {
@@ -1059,6 +1075,8 @@ impl Runtime {
                 .await;
             }
         }
+        // Every actor is gone: what they wrote is committed; let go of the stores.
+        self.node.stores.close().await;
     }
 }
 

@@ -46,6 +46,20 @@ fn decode<V: serde::de::DeserializeOwned>(b: &[u8]) -> Result<V, TableError> {
 }
 
 impl TableRef {
+    /// The table, if Rust may write to it: a durable table's writes wait for its
+    /// store, which only an actor's (async) write does; Rust keeps durable state with
+    /// [`Runtime::store`](crate::Runtime::store).
+    fn writable(&self) -> Result<&Table, TableError> {
+        if self.table.durability().is_some() {
+            return Err(TableError::Invalid(format!(
+                "{} is durable: actors write to it (their writes wait for its store); \
+                 from Rust, keep durable state with Runtime::store",
+                self.table.label()
+            )));
+        }
+        Ok(&self.table)
+    }
+
     /// The table's id.
     ///
     /// ```
@@ -74,7 +88,7 @@ impl TableRef {
         key: &[u8],
         value: &V,
     ) -> Result<(), TableError> {
-        self.table.insert(HOST, key, &encode(value)?)
+        self.writable()?.insert(HOST, key, &encode(value)?)
     }
     /// Writes encoded bytes under `key`.
     ///
@@ -87,7 +101,7 @@ impl TableRef {
     /// # Ok(()) }
     /// ```
     pub fn insert_raw(&self, key: &[u8], value: &[u8]) -> Result<(), TableError> {
-        self.table.insert(HOST, key, value)
+        self.writable()?.insert(HOST, key, value)
     }
     /// Writes only if `key` has no value; returns whether it wrote.
     ///
@@ -105,7 +119,7 @@ impl TableRef {
         key: &[u8],
         value: &V,
     ) -> Result<bool, TableError> {
-        self.table.insert_new(HOST, key, &encode(value)?)
+        self.writable()?.insert_new(HOST, key, &encode(value)?)
     }
     /// The value under `key` of a set (the first one of a bag).
     ///
@@ -185,7 +199,7 @@ impl TableRef {
     /// # Ok(()) }
     /// ```
     pub fn delete(&self, key: &[u8]) -> Result<bool, TableError> {
-        self.table.delete(HOST, key)
+        self.writable()?.delete(HOST, key)
     }
     /// Removes and returns the encoded values under `key`.
     ///
@@ -201,7 +215,7 @@ impl TableRef {
     /// # Ok(()) }
     /// ```
     pub fn take_raw(&self, key: &[u8]) -> Result<Vec<Vec<u8>>, TableError> {
-        self.table.take(HOST, key)
+        self.writable()?.take(HOST, key)
     }
     /// Adds `incr` to the integer under `key` atomically; returns the new value.
     ///
@@ -221,7 +235,7 @@ impl TableRef {
         incr: i64,
         default: Option<i64>,
     ) -> Result<i64, TableError> {
-        self.table.update_counter(HOST, key, incr, default)
+        self.writable()?.update_counter(HOST, key, incr, default)
     }
     /// The number of entries.
     ///

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::*;
 
-fn foundation() -> Command {
+pub(crate) fn foundation() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_foundation"));
     cmd.env("FOUNDATION_CACHE_DIR", cache_dir());
     cmd
@@ -23,7 +23,7 @@ fn example(name: &str) -> PathBuf {
 
 #[test]
 fn check_accepts_every_example() {
-    for name in ["counter", "pingpong", "tasks", "ticker", "heir"] {
+    for name in ["counter", "pingpong", "tasks", "ticker", "heir", "bank"] {
         let out = foundation()
             .arg("check")
             .arg(example(name))
@@ -77,7 +77,7 @@ fn run_logged(args: &[&std::ffi::OsStr]) -> (Running, mpsc::Receiver<String>) {
 
 /// A `foundation` process that is killed if a test fails while it still runs: a
 /// leftover would hold the build lock this suite's runner takes, and the machine.
-struct Running(std::process::Child);
+pub(crate) struct Running(pub(crate) std::process::Child);
 
 impl std::ops::Deref for Running {
     type Target = std::process::Child;
@@ -486,4 +486,54 @@ fn floods_of_host_state_meet_their_quotas_and_the_memory_stays_bounded() {
         "the process holds {held} bytes after the floods, over {BOUND}"
     );
     sigterm_and_wait(&mut child, &lines, &mut seen);
+}
+
+/// The bank example, as its README section runs it: balances in a durable store
+/// survive `kill -9`, and no transfer interrupted by it loses or makes money.
+#[test]
+fn the_bank_example_keeps_its_balances_across_kill_9() {
+    let data = scratch("bank");
+    let manifest = example("bank");
+    let run = || {
+        let mut child = foundation()
+            .args(["run".as_ref(), manifest.as_os_str()])
+            .env("RUST_LOG", "info")
+            .env("FOUNDATION_DATA_DIR", &data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = lines_of(&mut child);
+        (Running(child), lines)
+    };
+    let total = |line: &str| -> u64 {
+        let t = line.rsplit("total ").next().unwrap();
+        t.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or_else(|_| panic!("no total in {line}"))
+    };
+
+    let (mut first, lines) = run();
+    let mut seen = Vec::new();
+    wait_for(&lines, "balances at start", &mut seen);
+    assert_eq!(total(seen.last().unwrap()), 4000, "{}", seen.join("\n"));
+    wait_for(&lines, "balances after 1000 transfers", &mut seen);
+    assert_eq!(total(seen.last().unwrap()), 4000, "{}", seen.join("\n"));
+    first.kill().unwrap(); // SIGKILL, mid-transfer as likely as not
+    first.wait().unwrap();
+
+    let (mut second, lines) = run();
+    let mut seen = Vec::new();
+    wait_for(&lines, "balances at start", &mut seen);
+    let start = seen.last().unwrap().clone();
+    assert_eq!(total(&start), 4000, "{}", seen.join("\n"));
+    assert!(
+        !start.contains("alice 1000, bob 1000, carol 1000, dave 1000"),
+        "the balances were reset, not kept: {start}"
+    );
+    wait_for(&lines, "balances after 500 transfers", &mut seen);
+    assert_eq!(total(seen.last().unwrap()), 4000, "{}", seen.join("\n"));
+    sigterm_and_wait(&mut second, &lines, &mut seen);
 }

@@ -24,15 +24,49 @@ fn err(r: Reply) -> String {
     }
 }
 
-/// A runtime whose data directory is fresh, with stores `orders` (values up to 1 KiB)
-/// and `other`.
-fn store_runtime(name: &str) -> (Runtime, PathBuf) {
+/// Where a test's stores live.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn config(self) -> StoreConfig {
+        match self {
+            Backend::Sqlite => StoreConfig::sqlite(),
+            Backend::Postgres => postgres_config(&foundation_fixtures::postgres::server().url()),
+        }
+    }
+}
+
+/// A postgres store config with the test server's password variable.
+fn postgres_config(url: &str) -> StoreConfig {
+    StoreConfig::postgres(url).password_env(foundation_fixtures::postgres::PASSWORD_ENV)
+}
+
+/// A runtime whose data directory is fresh, with stores `{name}-orders` (values up to
+/// 1 KiB) and `{name}-other` on `backend` (names unique per test: the PostgreSQL
+/// server is shared by the tests).
+struct Fixture {
+    rt: Runtime,
+    orders: String,
+    other: String,
+}
+
+fn store_runtime(name: &str, backend: Backend) -> Fixture {
     let dir = scratch(name);
+    let orders = format!("{name}-orders");
+    let other = format!("{name}-other");
     let mut b = builder();
     b.data_dir(&dir)
-        .store("orders", StoreConfig::sqlite().max_value_size(1024))
-        .store("other", StoreConfig::sqlite());
-    (runtime_with(&b), dir)
+        .store(&orders, backend.config().max_value_size(1024))
+        .store(&other, backend.config());
+    Fixture {
+        rt: runtime_with(&b),
+        orders,
+        other,
+    }
 }
 
 async fn granted(rt: &Runtime, stores: &[&str]) -> ActorRef {
@@ -56,12 +90,25 @@ fn s(text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_store_operation_from_a_guest() {
-    let (rt, _dir) = store_runtime("kv-ops");
-    let a = granted(&rt, &["orders", "ghost"]).await;
-    let orders = || s("orders");
+    every_operation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_store_operation_from_a_guest_on_postgres() {
+    every_operation(Backend::Postgres).await;
+}
+
+async fn every_operation(backend: Backend) {
+    let f = store_runtime(&format!("kv-ops-{backend:?}"), backend);
+    let rt = &f.rt;
+    let a = granted(rt, &[&f.orders, "ghost"]).await;
+    let orders = || f.orders.clone();
 
     // Grants: not granted is access-denied, granted but undeclared no-such-store.
-    assert_eq!(err(kv(&a, KvCall::Open(s("other"))).await), "access-denied");
+    assert_eq!(
+        err(kv(&a, KvCall::Open(f.other.clone())).await),
+        "access-denied"
+    );
     assert_eq!(err(kv(&a, KvCall::Open(s("ghost"))).await), "no-such-store");
     assert_eq!(text(kv(&a, KvCall::Open(orders())).await), "()");
 
@@ -96,7 +143,7 @@ async fn every_store_operation_from_a_guest() {
     );
 
     // What a guest writes, Rust reads, and the other way round.
-    let bucket = rt.store("orders").unwrap();
+    let bucket = rt.store(&f.orders).unwrap();
     assert_eq!(text(kv(&a, set("b", 9)).await), "()");
     assert_eq!(
         bucket.get("b").await.unwrap(),
@@ -194,22 +241,32 @@ async fn every_store_operation_from_a_guest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_keys_pages_through_every_key_in_order() {
-    let (rt, _dir) = store_runtime("kv-list");
-    let a = granted(&rt, &["other"]).await;
-    let bucket = rt.store("other").unwrap();
+    list_keys(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_keys_pages_through_every_key_in_order_on_postgres() {
+    list_keys(Backend::Postgres).await;
+}
+
+async fn list_keys(backend: Backend) {
+    let f = store_runtime(&format!("kv-list-{backend:?}"), backend);
+    let rt = &f.rt;
+    let a = granted(rt, &[&f.other]).await;
+    let bucket = rt.store(&f.other).unwrap();
     let entries: Vec<(String, Vec<u8>)> = (0..2500)
         .map(|i| (format!("key-{i:05}"), vec![1]))
         .collect();
     bucket.set_many(&entries).await.unwrap();
     // Another store's keys never show.
-    rt.store("orders")
+    rt.store(&f.orders)
         .unwrap()
         .set("key-x", b"1")
         .await
         .unwrap();
 
     let page = |cursor: Option<String>| KvCall::ListKeys {
-        store: s("other"),
+        store: f.other.clone(),
         cursor,
     };
     let mut seen: Vec<String> = Vec::new();
@@ -243,7 +300,7 @@ async fn list_keys_pages_through_every_key_in_order() {
     let expected: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     assert_eq!(seen, expected);
     assert_eq!(
-        text(kv(&a, KvCall::AllKeys(s("other"))).await),
+        text(kv(&a, KvCall::AllKeys(f.other.clone())).await),
         "(2500, Some(\"key-00000\"), Some(\"key-02499\"))"
     );
     // From Rust, the same pages.
@@ -254,20 +311,31 @@ async fn list_keys_pages_through_every_key_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atomics_lose_nothing_under_eight_concurrent_writers() {
-    let (rt, _dir) = store_runtime("kv-atomics");
+    atomics(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atomics_lose_nothing_under_eight_concurrent_writers_on_postgres() {
+    atomics(Backend::Postgres).await;
+}
+
+async fn atomics(backend: Backend) {
+    let f = store_runtime(&format!("kv-atomics-{backend:?}"), backend);
+    let rt = &f.rt;
     let mut writers = Vec::new();
     for _ in 0..8 {
-        writers.push(granted(&rt, &["orders"]).await);
+        writers.push(granted(rt, &[&f.orders]).await);
     }
     let runs: Vec<_> = writers
         .iter()
         .cloned()
         .map(|w| {
+            let store = f.orders.clone();
             tokio::spawn(async move {
                 let counted = kv(
                     &w,
                     KvCall::Increment {
-                        store: s("orders"),
+                        store: store.clone(),
                         key: s("hits"),
                         delta: 1,
                         times: 200,
@@ -278,7 +346,7 @@ async fn atomics_lose_nothing_under_eight_concurrent_writers() {
                 let updated = kv(
                     &w,
                     KvCall::Update {
-                        store: s("orders"),
+                        store,
                         key: s("cas"),
                         times: 50,
                     },
@@ -291,7 +359,7 @@ async fn atomics_lose_nothing_under_eight_concurrent_writers() {
     for run in runs {
         run.await.unwrap();
     }
-    let bucket = rt.store("orders").unwrap();
+    let bucket = rt.store(&f.orders).unwrap();
     assert_eq!(
         bucket.get("hits").await.unwrap().as_deref(),
         Some(&b"1600"[..])
@@ -364,4 +432,307 @@ async fn a_runtime_without_stores_creates_no_directory() {
         rt.store("orders"),
         Err(foundation::StoreError::NoSuchStore(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_fails_each_operation_then_the_pool_reconnects() {
+    // A port nothing listens on: every operation fails, naming the store, after the
+    // connect timeout; nothing hangs. (The server's start sets the password.)
+    foundation_fixtures::postgres::server();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut b = builder();
+    b.store(
+        "down",
+        postgres_config(&format!(
+            "postgres://{}@127.0.0.1:{closed}/postgres",
+            foundation_fixtures::postgres::USER
+        )),
+    );
+    let rt = runtime_with(&b);
+    let down = rt.store("down").unwrap();
+    let e = down.set("k", b"v").await.unwrap_err().to_string();
+    assert!(
+        e.starts_with("unavailable") && e.contains("\"down\"") && e.contains("nothing was done"),
+        "{e}"
+    );
+    let a = granted(&rt, &["down"]).await;
+    let e = err(kv(
+        &a,
+        KvCall::Get {
+            store: s("down"),
+            key: s("k"),
+        },
+    )
+    .await);
+    assert!(e.starts_with("unavailable"), "{e}");
+
+    // A server that drops the connections: the pool replaces them, and operations
+    // go on.
+    let f = store_runtime("kv-reconnect", Backend::Postgres);
+    let bucket = f.rt.store(&f.orders).unwrap();
+    bucket.set("before", b"1").await.unwrap();
+    let admin = f.rt.store(&f.other).unwrap();
+    admin.set("x", b"1").await.unwrap();
+    terminate_foundation_sessions().await;
+    let mut outcome = bucket.set("after", b"2").await;
+    if let Err(e) = &outcome {
+        // A connection the pool had not yet seen closed fails this once, saying so.
+        assert!(e.to_string().starts_with("unavailable"), "{e}");
+        outcome = bucket.set("after", b"2").await;
+    }
+    outcome.unwrap();
+    assert_eq!(
+        bucket.get("after").await.unwrap().as_deref(),
+        Some(&b"2"[..])
+    );
+}
+
+/// Ends every session of the `foundation` application on the test server, as a
+/// restarting database or a network cut would.
+async fn terminate_foundation_sessions() {
+    let killed = pg_client()
+        .await
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'foundation'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!killed.is_empty(), "the stores had sessions to end");
+}
+
+fn durable_table(name: &str) -> TableCall {
+    TableCall::Create {
+        name: Some(name.to_string()),
+        kind: "ordered".into(),
+        access: "protected".into(),
+        heir: None,
+        max_entries: None,
+        max_bytes: None,
+        durable: true,
+    }
+}
+
+async fn table_id(actor: &ActorRef, op: TableCall) -> u64 {
+    match call(actor, Call::Table(op)).await {
+        Reply::Id(id) => id,
+        other => panic!("create failed: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_table_comes_back_after_its_owner_and_the_host_restart() {
+    durable_tables(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_table_comes_back_after_its_owner_and_the_host_restart_on_postgres() {
+    durable_tables(Backend::Postgres).await;
+}
+
+async fn durable_tables(backend: Backend) {
+    let dir = scratch(&format!("durable-table-{backend:?}"));
+    let name = format!("prices-{backend:?}-{}", std::process::id());
+    let build = || {
+        let mut b = builder();
+        b.data_dir(&dir)
+            .store("tables", backend.config())
+            .table_store("tables");
+        runtime_with(&b)
+    };
+    let rt = build();
+    let owner = spawn(&rt).await;
+    let id = table_id(&owner, durable_table(&name)).await;
+    let op = |op: TableCall| Call::Table(op);
+    for (key, value) in [("a", 1), ("b", 2), ("c", 3)] {
+        let insert = TableCall::Insert {
+            table: id,
+            key: key.into(),
+            value,
+        };
+        assert_eq!(call(&owner, op(insert)).await, Reply::Text("()".into()));
+    }
+    let counted = TableCall::UpdateCounter {
+        table: id,
+        key: "a".into(),
+        incr: 10,
+        default: None,
+    };
+    assert_eq!(call(&owner, op(counted)).await, Reply::Text("11".into()));
+    let deleted = TableCall::Delete {
+        table: id,
+        key: "b".into(),
+    };
+    assert_eq!(call(&owner, op(deleted)).await, Reply::Text("true".into()));
+    let many = TableCall::InsertMany {
+        table: id,
+        entries: vec![("d".into(), 4), ("e".into(), 5)],
+    };
+    assert_eq!(call(&owner, op(many)).await, Reply::Text("2".into()));
+    let inserted_new = TableCall::InsertNew {
+        table: id,
+        key: "c".into(),
+        value: 99,
+    };
+    assert_eq!(
+        call(&owner, op(inserted_new)).await,
+        Reply::Text("false".into())
+    );
+    // Rust reads a durable table like any other, and may not write it.
+    let t = rt.table(&name).unwrap();
+    assert_eq!(t.get::<u64>(b"a").unwrap(), Some(11));
+    let e = t.insert(b"z", &1u64).unwrap_err().to_string();
+    assert!(e.contains("is durable"), "{e}");
+
+    // The owner stops: the table is deleted (no heir), its rows stay.
+    owner.stop(foundation::ExitReason::Shutdown).await;
+    assert!(rt.table(&name).is_err());
+    let again = spawn(&rt).await;
+    table_id(&again, durable_table(&name)).await;
+    let expected = [("a", 11), ("c", 3), ("d", 4), ("e", 5)];
+    let check = |rt: &Runtime| {
+        let t = rt.table(&name).unwrap();
+        let page = t.range_raw(None, None, 100).unwrap();
+        let got: Vec<(String, u64)> = page
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    String::from_utf8(e.key.clone()).unwrap(),
+                    foundation::codec::decode(&e.value).unwrap(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, u64)> = expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(got, want);
+        assert_eq!(t.size().unwrap(), 4);
+    };
+    check(&rt);
+    rt.shutdown().await;
+    drop(rt);
+
+    // The host restarts: the same rows.
+    let rt = build();
+    let third = spawn(&rt).await;
+    table_id(&third, durable_table(&name)).await;
+    check(&rt);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_table_options_and_a_missing_table_store_are_refused_clearly() {
+    let (rt, _) = (runtime(), ());
+    let a = spawn(&rt).await;
+    let refused = |op: TableCall| {
+        let a = a.clone();
+        async move {
+            match call(&a, Call::Table(op)).await {
+                Reply::Err(e) => e,
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        }
+    };
+    let e = refused(durable_table("no-store")).await;
+    assert!(e.contains("need the runtime's table store"), "{e}");
+    let e = refused(TableCall::Create {
+        name: None,
+        kind: "set".into(),
+        access: "protected".into(),
+        heir: None,
+        max_entries: None,
+        max_bytes: None,
+        durable: true,
+    })
+    .await;
+    assert!(e.contains("needs a name"), "{e}");
+    let e = refused(TableCall::Create {
+        name: Some("bag".into()),
+        kind: "bag".into(),
+        access: "protected".into(),
+        heir: None,
+        max_entries: None,
+        max_bytes: None,
+        durable: true,
+    })
+    .await;
+    assert!(e.contains("set or an ordered-set"), "{e}");
+    // From Rust: refused, with the reason.
+    let e = rt
+        .create_table(foundation::TableOptions {
+            name: Some("rust".into()),
+            durable: true,
+            ..foundation::TableOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("created by an actor"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_write_its_store_refuses_fails_and_changes_nothing() {
+    // PostgreSQL refuses values over 16 bytes for this table's rows (a constraint
+    // added for the test): the write fails with `storage`, and memory is as before.
+    let name = format!("guarded-{}", std::process::id());
+    let mut b = builder();
+    b.store("tables", Backend::Postgres.config())
+        .table_store("tables");
+    let rt = runtime_with(&b);
+    let owner = spawn(&rt).await;
+    let id = table_id(&owner, durable_table(&name)).await;
+    let insert = |key: &str, value: u64| {
+        Call::Table(TableCall::Insert {
+            table: id,
+            key: key.into(),
+            value,
+        })
+    };
+    assert_eq!(call(&owner, insert("k", 1)).await, Reply::Text("()".into()));
+    pg_admin(&format!(
+        "ALTER TABLE foundation_table_rows ADD CONSTRAINT small_{} \
+         CHECK (name <> '{name}' OR length(value) <= 1)",
+        name.replace('-', "_")
+    ))
+    .await;
+    let e = match call(&owner, insert("k", 1 << 40)).await {
+        Reply::Err(e) => e,
+        other => panic!("expected a storage error, got {other:?}"),
+    };
+    assert!(
+        e.contains("Storage(") && e.contains("nothing changed") && e.contains("check constraint"),
+        "{e}"
+    );
+    let t = rt.table(&name).unwrap();
+    assert_eq!(t.get::<u64>(b"k").unwrap(), Some(1), "the write was undone");
+    let e = match call(&owner, insert("new", 1 << 40)).await {
+        Reply::Err(e) => e,
+        other => panic!("expected a storage error, got {other:?}"),
+    };
+    assert!(e.contains("Storage("), "{e}");
+    assert_eq!(t.get::<u64>(b"new").unwrap(), None);
+    assert_eq!(t.size().unwrap(), 1);
+}
+
+/// Runs `sql` on the test PostgreSQL server as its administrator.
+async fn pg_admin(sql: &str) {
+    let client = pg_client().await;
+    client.batch_execute(sql).await.unwrap();
+}
+
+async fn pg_client() -> tokio_postgres::Client {
+    let server = foundation_fixtures::postgres::server();
+    let password = std::env::var(foundation_fixtures::postgres::PASSWORD_ENV).unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &format!(
+            "host=127.0.0.1 port={} user={} password={password} dbname=postgres application_name=admin",
+            server.port,
+            foundation_fixtures::postgres::USER
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    client
 }

@@ -3,6 +3,7 @@
 
 mod calls;
 mod cli;
+mod durability;
 mod events;
 mod kv;
 mod lifecycle;
@@ -188,6 +189,7 @@ pub struct KvWriter {
     pub store: String,
     pub prefix: String,
     pub ack_file: String,
+    pub table: Option<String>,
 }
 
 /// testactor's `kv_value`: what its kv writer stores under its n-th key.
@@ -224,6 +226,7 @@ pub enum TableCall {
         heir: Option<u64>,
         max_entries: Option<u64>,
         max_bytes: Option<u64>,
+        durable: bool,
     },
     Open(String),
     Insert {

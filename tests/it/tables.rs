@@ -18,6 +18,7 @@ struct NewTable {
     heir: Option<u64>,
     max_entries: Option<u64>,
     max_bytes: Option<u64>,
+    durable: bool,
 }
 
 impl NewTable {
@@ -34,6 +35,7 @@ impl NewTable {
             heir: self.heir,
             max_entries: self.max_entries,
             max_bytes: self.max_bytes,
+            durable: self.durable,
         }
     }
 }

@@ -5,7 +5,10 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use foundation::{ActorOptions, ActorRef, ChildSpec, Probe, Runtime, Strategy, SupervisorSpec};
+use foundation::{
+    ActorOptions, ActorRef, Capabilities, ChildSpec, Probe, Runtime, Sandbox, StoreConfig,
+    Strategy, SupervisorSpec,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{Measured, Sizes, percentiles_us};
@@ -25,6 +28,7 @@ enum Cast {
     Stop,
     Done,
     Panic,
+    KvWrite(String, String, u64, u64),
 }
 
 #[derive(Serialize, Debug)]
@@ -32,6 +36,7 @@ enum Call {
     Count,
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
     CreateTable,
+    CreateDurableTable(String),
 }
 
 #[derive(Deserialize, Debug)]
@@ -645,4 +650,177 @@ fn leb128(out: &mut Vec<u8>, mut v: u64) {
         }
         out.push(byte | 0x80);
     }
+}
+
+/// A fresh directory for one system's durable data, under the workspace's target.
+pub fn data_dir(system: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(foundation_fixtures::WORKSPACE)
+        .join("target/bench")
+        .join(format!("durable-{system}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Whether the `postgres` workload runs: selected, and PostgreSQL installed.
+pub fn postgres_selected(only: &(dyn Fn(&str) -> bool + Sync)) -> bool {
+    if !only("postgres") {
+        return false;
+    }
+    let installed = foundation_fixtures::postgres::available();
+    if !installed {
+        eprintln!("  postgres: skipped: PostgreSQL is not installed (apt-get install postgresql)");
+    }
+    installed
+}
+
+/// `n` acknowledged writes to `store`, split over `writers` running at once; the
+/// rate of acknowledged writes.
+async fn kv_writes(writers: &[ActorRef], probe: &mut Probe, store: &str, run: &str, n: u64) -> f64 {
+    let per = n / writers.len() as u64;
+    let t0 = Instant::now();
+    for (i, w) in writers.iter().enumerate() {
+        w.cast(&Cast::KvWrite(
+            store.to_string(),
+            format!("{run}-w{i}-"),
+            per,
+            probe.id().get(),
+        ))
+        .await
+        .unwrap();
+    }
+    wait_done(probe, writers.len()).await;
+    (per * writers.len() as u64) as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// Durable state: acknowledged writes from 1 and 8 guest writers to a SQLite store
+/// (`durable`) and to PostgreSQL (`postgres`), and the lookups of two readers in a
+/// durable table beside the same in an in-memory table.
+pub async fn durable(
+    sizes: &Sizes,
+    only: &(dyn Fn(&str) -> bool + Sync),
+    cache: &Path,
+) -> Vec<Measured> {
+    let mut out = Vec::new();
+    let pg = postgres_selected(only);
+    if !only("durable") && !pg {
+        return out;
+    }
+    let dir = data_dir("foundation");
+    let mut b = Runtime::builder();
+    b.max_instances(64)
+        .cache_dir(Some(cache.to_path_buf()))
+        .data_dir(&dir)
+        .store("bench", StoreConfig::sqlite())
+        .table_store("bench");
+    if pg {
+        let url = foundation_fixtures::postgres::server().url();
+        b.store(
+            "pg",
+            StoreConfig::postgres(url).password_env(foundation_fixtures::postgres::PASSWORD_ENV),
+        );
+    }
+    let rt = b.build().expect("a runtime with stores");
+    rt.add_component("bench", foundation_fixtures::BENCHACTOR)
+        .expect("benchactor");
+    let sandbox = Sandbox {
+        capabilities: Capabilities::default().keyvalue("bench").keyvalue("pg"),
+        ..Sandbox::default()
+    };
+    let mut writers = Vec::new();
+    for _ in 0..8 {
+        let w = rt
+            .spawn_with(
+                ActorOptions::new("bench").sandbox(sandbox.clone()),
+                &Args::default(),
+            )
+            .await
+            .expect("a writer");
+        writers.push(w);
+    }
+    let mut probe = rt.probe();
+    let run = format!("{}", std::process::id());
+    if only("durable") {
+        let one = kv_writes(
+            &writers[..1],
+            &mut probe,
+            "bench",
+            &format!("{run}-1"),
+            sizes.kv_writes,
+        )
+        .await;
+        out.push(Measured::new("durable", "kv_write_1", one));
+        let eight = kv_writes(
+            &writers,
+            &mut probe,
+            "bench",
+            &format!("{run}-8"),
+            sizes.kv_writes,
+        )
+        .await;
+        out.push(Measured::new("durable", "kv_write_8", eight));
+
+        // Lookups in an in-memory and a durable table of the same keys, side by side.
+        let owner = spawn(&rt, None).await;
+        let readers = [spawn(&rt, None).await, spawn(&rt, None).await];
+        let keys = sizes.durable_table_keys;
+        let reads = keys * sizes.table_reads_per_key;
+        let done = probe.id().get();
+        let Reply::Count(memory) = owner.call(&Call::CreateTable, LONG).await.unwrap() else {
+            panic!("create table")
+        };
+        let durable_name = format!("bench-{run}");
+        let Reply::Count(durable) = owner
+            .call(&Call::CreateDurableTable(durable_name), LONG)
+            .await
+            .unwrap()
+        else {
+            panic!("create a durable table")
+        };
+        for (table, metric) in [
+            (memory, "memory_lookup_rate"),
+            (durable, "durable_lookup_rate"),
+        ] {
+            owner
+                .cast(&Cast::TableWriteMany(table, keys, keys, TABLE_BATCH, done))
+                .await
+                .unwrap();
+            wait_done(&mut probe, 1).await;
+            let t0 = Instant::now();
+            for r in &readers {
+                r.cast(&Cast::TableRead(table, keys, reads, done))
+                    .await
+                    .unwrap();
+            }
+            wait_done(&mut probe, 2).await;
+            out.push(Measured::new(
+                "durable",
+                metric,
+                (2 * reads) as f64 / t0.elapsed().as_secs_f64(),
+            ));
+        }
+    }
+    if pg {
+        let one = kv_writes(
+            &writers[..1],
+            &mut probe,
+            "pg",
+            &format!("{run}-1"),
+            sizes.kv_writes,
+        )
+        .await;
+        out.push(Measured::new("postgres", "pg_write_1", one));
+        let eight = kv_writes(
+            &writers,
+            &mut probe,
+            "pg",
+            &format!("{run}-8"),
+            sizes.kv_writes,
+        )
+        .await;
+        out.push(Measured::new("postgres", "pg_write_8", eight));
+    }
+    rt.shutdown().await;
+    drop(probe);
+    let _ = std::fs::remove_dir_all(&dir);
+    out
 }

@@ -134,6 +134,10 @@ pub struct Sizes {
     pub table_reads_per_key: u64,
     /// Subscriptions (and monitors) one process holds in the `scale` workload.
     pub scale_held: u64,
+    /// Acknowledged durable writes per figure (`durable`, `postgres`).
+    pub kv_writes: u64,
+    /// Keys of the durable and in-memory tables read side by side (`durable`).
+    pub durable_table_keys: u64,
 }
 
 impl Sizes {
@@ -154,6 +158,8 @@ impl Sizes {
             table_writes_per_key: 16,
             table_reads_per_key: 32,
             scale_held: 100_000,
+            kv_writes: 8_000,
+            durable_table_keys: 16_384,
         }
     }
     fn quick() -> Sizes {
@@ -173,6 +179,8 @@ impl Sizes {
             table_writes_per_key: 2,
             table_reads_per_key: 4,
             scale_held: 10_000,
+            kv_writes: 1_600,
+            durable_table_keys: 4_096,
         }
     }
 }
@@ -318,6 +326,18 @@ enum Target {
     Erlang(f64),
     AtLeast(f64),
     AtMost(f64),
+    /// At least `factor` of the native baseline's figure (the tokio column: the same
+    /// work in plain Rust) and at least `at_least`.
+    Native {
+        factor: f64,
+        at_least: f64,
+    },
+    /// At least `factor` of foundation's own figure `metric` of the same workload
+    /// (measured side by side).
+    Of {
+        metric: &'static str,
+        factor: f64,
+    },
     None,
 }
 
@@ -533,6 +553,63 @@ const ROWS: &[Row] = &[
         target: Target::AtMost(1000.0),
     },
     Row {
+        key: "durable",
+        metric: "kv_write_1",
+        label: "acknowledged durable writes (SQLite), 1 writer",
+        unit: Unit::Rate,
+        target: Target::Native {
+            factor: 0.8,
+            at_least: 0.0,
+        },
+    },
+    Row {
+        key: "durable",
+        metric: "kv_write_8",
+        label: "  the same, 8 writers (group commit)",
+        unit: Unit::Rate,
+        target: Target::Native {
+            factor: 0.8,
+            at_least: 20e3,
+        },
+    },
+    Row {
+        key: "durable",
+        metric: "memory_lookup_rate",
+        label: "table lookups, 2 readers, in-memory table",
+        unit: Unit::Rate,
+        target: Target::None,
+    },
+    Row {
+        key: "durable",
+        metric: "durable_lookup_rate",
+        label: "  the same lookups, durable table",
+        unit: Unit::Rate,
+        target: Target::Of {
+            metric: "memory_lookup_rate",
+            factor: 0.9,
+        },
+    },
+    Row {
+        key: "postgres",
+        metric: "pg_write_1",
+        label: "acknowledged writes to PostgreSQL, 1 writer",
+        unit: Unit::Rate,
+        target: Target::Native {
+            factor: 0.8,
+            at_least: 0.0,
+        },
+    },
+    Row {
+        key: "postgres",
+        metric: "pg_write_8",
+        label: "  the same, 8 writers",
+        unit: Unit::Rate,
+        target: Target::Native {
+            factor: 0.8,
+            at_least: 0.0,
+        },
+    },
+    Row {
         key: "cold_start",
         metric: "ms",
         label: "cold start, 10 components",
@@ -598,7 +675,11 @@ fn main() {
                 let sizes = sizes.clone();
                 let only = only.clone();
                 let cache = cache.clone();
-                async move { foundation::run(&sizes, &only, &cache).await }
+                async move {
+                    let mut out = foundation::run(&sizes, &only, &cache).await;
+                    out.extend(foundation::durable(&sizes, &only, &cache).await);
+                    out
+                }
             }),
         );
         if !opts.no_tokio {
@@ -609,7 +690,11 @@ fn main() {
                 on_tokio(s, {
                     let sizes = sizes.clone();
                     let only = only.clone();
-                    async move { native::run(&sizes, &only).await }
+                    async move {
+                        let mut out = native::run(&sizes, &only).await;
+                        out.extend(native::durable(&sizes, &only).await);
+                        out
+                    }
                 }),
             );
         }
@@ -791,14 +876,30 @@ fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note
                 show(e),
                 factor.map_or("—".to_string(), |x| format!("{x:.2}x"))
             ));
-            let ok = match (row.target, f) {
-                (Target::Erlang(x), Some(_)) => factor.map(|k| k >= x),
-                (Target::AtLeast(x), Some(f)) => Some(f >= x),
-                (Target::AtMost(x), Some(f)) => Some(f <= x),
-                _ => None,
+            // Targets relative to another figure show the ratio they judge.
+            let (ok, ratio) = match (row.target, f) {
+                (Target::Erlang(x), Some(_)) => (factor.map(|k| k >= x), None),
+                (Target::AtLeast(x), Some(f)) => (Some(f >= x), None),
+                (Target::AtMost(x), Some(f)) => (Some(f <= x), None),
+                (Target::Native { factor, at_least }, Some(f)) => match t {
+                    Some(t) if t > 0.0 => (Some(f / t >= factor && f >= at_least), Some(f / t)),
+                    _ => (None, None),
+                },
+                (Target::Of { metric, factor }, Some(f)) => {
+                    let of = results
+                        .get(&("foundation", s))
+                        .and_then(|m| m.get(&(row.key.to_string(), metric.to_string())))
+                        .copied();
+                    match of {
+                        Some(o) if o > 0.0 => (Some(f / o >= factor), Some(f / o)),
+                        _ => (None, None),
+                    }
+                }
+                _ => (None, None),
             };
             if let Some(ok) = ok {
-                verdicts.push(format!("{s}T {}", if ok { "✓" } else { "✗" }));
+                let ratio = ratio.map_or(String::new(), |r| format!(" {r:.2}x"));
+                verdicts.push(format!("{s}T{ratio} {}", if ok { "✓" } else { "✗" }));
             }
         }
         if !any {
@@ -808,6 +909,11 @@ fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note
             Target::Erlang(x) => format!("≥ {x}x Erlang"),
             Target::AtLeast(x) => format!("≥ {}", row.unit.show(x)),
             Target::AtMost(x) => format!("≤ {}", row.unit.show(x)),
+            Target::Native { factor, at_least } if at_least > 0.0 => {
+                format!("≥ {factor}x native, ≥ {}", row.unit.show(at_least))
+            }
+            Target::Native { factor, .. } => format!("≥ {factor}x native"),
+            Target::Of { metric, factor } => format!("≥ {factor}x {metric}"),
             Target::None => String::new(),
         };
         let verdicts = verdicts.join(" ");
@@ -815,7 +921,11 @@ fn print_table(results: &Results, schedulers: &[u32], sizes: &Sizes, erlang_note
         println!("{line}");
     }
     println!(
-        "\n\"vs Erlang\" is a speed factor (> 1: foundation is faster or smaller). Sizes: {sizes:?}"
+        "\n\"vs Erlang\" is a speed factor (> 1: foundation is faster or smaller). \
+         For the durable rows the tokio column is the same writes in plain Rust \
+         (rusqlite, WAL, synchronous = FULL, a commit per write; tokio-postgres, a \
+         statement per write), and the target column shows foundation's ratio to it. \
+         Sizes: {sizes:?}"
     );
     if let Some(note) = erlang_note {
         println!("Erlang/OTP: not measured: {note}");

@@ -292,3 +292,123 @@ pub async fn memory(n: usize) -> Vec<Measured> {
     }
     measured
 }
+
+/// The baseline of the durable rows: the same acknowledged writes in plain Rust.
+/// SQLite: rusqlite on a WAL database with `synchronous = FULL`, the writers' own
+/// connections, one commit per write (what a program without group commit does).
+/// PostgreSQL: tokio-postgres, one connection per writer, one upsert per write.
+pub async fn durable(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Measured> {
+    let mut out = Vec::new();
+    if only("durable") {
+        let dir = crate::foundation::data_dir("rusqlite");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("baseline.db");
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;",
+        )
+        .unwrap();
+        drop(conn);
+        for (metric, writers) in [("kv_write_1", 1u64), ("kv_write_8", 8)] {
+            let per = sizes.kv_writes / writers;
+            let file = file.clone();
+            let rate = tokio::task::spawn_blocking(move || {
+                let t0 = Instant::now();
+                std::thread::scope(|scope| {
+                    for w in 0..writers {
+                        let file = &file;
+                        scope.spawn(move || {
+                            let conn = rusqlite::Connection::open(file).unwrap();
+                            conn.execute_batch(
+                                "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 60000;",
+                            )
+                            .unwrap();
+                            let mut upsert = conn
+                                .prepare(
+                                    "INSERT INTO kv (key, value) VALUES (?1, ?2)
+                                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                )
+                                .unwrap();
+                            let value = [7u8; 100];
+                            for i in 0..per {
+                                upsert
+                                    .execute(rusqlite::params![
+                                        format!("{metric}-w{w}-{i}"),
+                                        &value[..]
+                                    ])
+                                    .unwrap();
+                            }
+                        });
+                    }
+                });
+                (per * writers) as f64 / t0.elapsed().as_secs_f64()
+            })
+            .await
+            .unwrap();
+            out.push(Measured::new("durable", metric, rate));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if crate::foundation::postgres_selected(only) {
+        let server = foundation_fixtures::postgres::server();
+        let password = std::env::var(foundation_fixtures::postgres::PASSWORD_ENV).unwrap();
+        let config = format!(
+            "host=127.0.0.1 port={} user={} password={password} dbname=postgres",
+            server.port,
+            foundation_fixtures::postgres::USER
+        );
+        let connect = || async {
+            let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+        };
+        connect()
+            .await
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS native_kv (key TEXT PRIMARY KEY, value BYTEA NOT NULL)",
+            )
+            .await
+            .unwrap();
+        let run = std::process::id();
+        for (metric, writers) in [("pg_write_1", 1u64), ("pg_write_8", 8)] {
+            let per = sizes.kv_writes / writers;
+            let mut clients = Vec::new();
+            for _ in 0..writers {
+                clients.push(connect().await);
+            }
+            let t0 = Instant::now();
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .enumerate()
+                .map(|(w, client)| {
+                    tokio::spawn(async move {
+                        let upsert = client
+                            .prepare(
+                                "INSERT INTO native_kv (key, value) VALUES ($1, $2)
+                                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            )
+                            .await
+                            .unwrap();
+                        let value = vec![7u8; 100];
+                        for i in 0..per {
+                            let key = format!("{run}-{metric}-w{w}-{i}");
+                            client.execute(&upsert, &[&key, &value]).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            out.push(Measured::new(
+                "postgres",
+                metric,
+                (per * writers) as f64 / t0.elapsed().as_secs_f64(),
+            ));
+        }
+    }
+    out
+}

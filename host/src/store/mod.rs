@@ -8,11 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+mod postgres;
 mod sqlite;
 
 /// The longest key, in bytes.
@@ -123,6 +126,16 @@ impl StoreConfig {
         self
     }
 
+    /// Reads the password of a postgres store from the environment variable `var`
+    /// when the store opens (no effect on a SQLite store). The password never appears
+    /// in the manifest, the log or `Debug` output.
+    pub fn password_env(mut self, var: &str) -> StoreConfig {
+        if let StoreConfig::Postgres { password_env, .. } = &mut self {
+            *password_env = Some(var.to_string());
+        }
+        self
+    }
+
     fn max_value(&self) -> usize {
         match self {
             StoreConfig::Sqlite { max_value_size }
@@ -159,6 +172,9 @@ impl Cas {
     }
 }
 
+/// Rows of a durable table: keys and values, in key order.
+pub(crate) type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A guest's compare-and-swap handle (`wasi:keyvalue/atomics.cas`): the read and
 /// the store it came from.
 #[derive(Debug)]
@@ -186,6 +202,14 @@ pub(crate) enum Op {
     },
     SetMany(Vec<(String, Vec<u8>)>),
     DeleteMany(Vec<String>),
+    /// The rows of the durable table named by the bucket argument, in key order.
+    TableLoad,
+    /// Writes and deletes rows of the durable table named by the bucket argument, in
+    /// one transaction.
+    TableWrite {
+        puts: Rows,
+        deletes: Vec<Vec<u8>>,
+    },
 }
 
 impl Op {
@@ -199,6 +223,7 @@ impl Op {
                 | Op::Swap { .. }
                 | Op::SetMany(_)
                 | Op::DeleteMany(_)
+                | Op::TableWrite { .. }
         )
     }
 }
@@ -211,6 +236,7 @@ pub(crate) enum Out {
     Keys(KeyPage),
     Values(Vec<Option<Vec<u8>>>),
     Versioned(Option<Vec<u8>>, u64),
+    Rows(Rows),
     Int(i64),
     /// `Swap`: written, or the value and version the key holds instead.
     Swapped(Result<(), (Option<Vec<u8>>, u64)>),
@@ -223,6 +249,10 @@ pub(crate) type Answer = oneshot::Receiver<Result<Out, StoreError>>;
 /// caller's.
 pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn submit(&self, bucket: &Arc<str>, op: Op) -> Answer;
+
+    /// Finishes what was submitted, then refuses more (`unavailable`) and lets go of
+    /// what it holds (a data directory's lock, connections).
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 /// A handle on one store (a bucket), usable from Rust and cheap to clone. From
@@ -423,10 +453,69 @@ fn unexpected(out: &Out) -> StoreError {
     StoreError::Failed(format!("the backend answered {out:?} to another operation"))
 }
 
+/// Where durable tables keep their rows: the backend of one declared store (its
+/// `[storage] tables`), in rows of their own, apart from its key-value pairs.
+#[derive(Clone)]
+pub(crate) struct TableStore {
+    /// The store's name, for errors.
+    store: Arc<str>,
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for TableStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableStore")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TableStore {
+    async fn run(&self, table: &str, op: Op) -> Result<Out, StoreError> {
+        let answer = self.backend.submit(&Arc::from(table), op);
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "store {:?} was closed before it answered",
+                self.store
+            )))
+        })
+    }
+
+    /// Every row stored for the durable table `table`, in key order.
+    pub(crate) async fn load(&self, table: &str) -> Result<Rows, StoreError> {
+        match self.run(table, Op::TableLoad).await? {
+            Out::Rows(rows) => Ok(rows),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Writes `puts` and removes `deletes` in one transaction; durable on `Ok`.
+    pub(crate) async fn write(
+        &self,
+        table: &str,
+        puts: Rows,
+        deletes: Vec<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        match self.run(table, Op::TableWrite { puts, deletes }).await? {
+            Out::Done => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The name of the store it writes to.
+    pub(crate) fn store(&self) -> &str {
+        &self.store
+    }
+}
+
 /// The stores of one runtime, opened when it is built.
 #[derive(Debug, Default)]
 pub(crate) struct Stores {
     buckets: BTreeMap<String, Bucket>,
+    /// The store of durable tables, if one is named.
+    tables: Option<TableStore>,
+    /// Each backend once (SQLite stores share one), to close.
+    backends: Vec<Arc<dyn Backend>>,
 }
 
 impl Stores {
@@ -434,9 +523,11 @@ impl Stores {
     /// `data_dir`, opened only if one is declared.
     pub(crate) fn open(
         configs: &BTreeMap<String, StoreConfig>,
+        table_store: Option<&str>,
         data_dir: &Path,
     ) -> Result<Stores, StoreError> {
         let mut sqlite: Option<Arc<dyn Backend>> = None;
+        let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
         let mut buckets = BTreeMap::new();
         for (name, config) in configs {
             let backend = match config {
@@ -445,13 +536,24 @@ impl Stores {
                     None => {
                         let b: Arc<dyn Backend> = Arc::new(sqlite::Sqlite::open(data_dir)?);
                         sqlite = Some(b.clone());
+                        backends.push(b.clone());
                         b
                     }
                 },
-                StoreConfig::Postgres { .. } => {
-                    return Err(StoreError::Unavailable(format!(
-                        "store {name:?}: the postgres backend is not built yet"
-                    )));
+                StoreConfig::Postgres {
+                    url,
+                    password_env,
+                    pool_size,
+                    ..
+                } => {
+                    let b: Arc<dyn Backend> = Arc::new(postgres::Postgres::open(
+                        name,
+                        url,
+                        password_env.as_deref(),
+                        *pool_size,
+                    )?);
+                    backends.push(b.clone());
+                    b
                 }
             };
             buckets.insert(
@@ -463,7 +565,38 @@ impl Stores {
                 },
             );
         }
-        Ok(Stores { buckets })
+        let tables = match table_store {
+            Some(name) => {
+                let bucket = buckets.get(name).ok_or_else(|| {
+                    StoreError::NoSuchStore(format!(
+                        "{name} (named as the store of durable tables)"
+                    ))
+                })?;
+                Some(TableStore {
+                    store: bucket.name.clone(),
+                    backend: bucket.backend.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(Stores {
+            buckets,
+            tables,
+            backends,
+        })
+    }
+
+    /// Closes every store: what was submitted is done, later operations are
+    /// refused, SQLite's directory is free for another process.
+    pub(crate) async fn close(&self) {
+        for backend in &self.backends {
+            backend.close().await;
+        }
+    }
+
+    /// The store of durable tables.
+    pub(crate) fn tables(&self) -> Option<&TableStore> {
+        self.tables.as_ref()
     }
 
     pub(crate) fn get(&self, name: &str) -> Result<Bucket, StoreError> {

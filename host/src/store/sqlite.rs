@@ -4,7 +4,9 @@
 //! together (group commit), and read by reader threads of their own.
 
 use std::fs::{File, TryLockError};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -23,9 +25,16 @@ const QUEUE: usize = 65_536;
 
 type Request = (Arc<str>, Op, oneshot::Sender<Result<Out, StoreError>>);
 
+/// What the writer thread is sent: a write, or the order to finish and let go of the
+/// directory (told on the sender once done).
+enum Write {
+    Op(Request),
+    Close(oneshot::Sender<()>),
+}
+
 pub(crate) struct Sqlite {
     file: PathBuf,
-    writer: SyncSender<Request>,
+    writer: SyncSender<Write>,
     readers: SyncSender<Request>,
     /// The writer thread: joined when the store closes, so its last commit is done
     /// and the directory's lock released when the runtime is gone.
@@ -56,6 +65,12 @@ const SCHEMA: &str = "
         value   BLOB    NOT NULL,
         version INTEGER NOT NULL,
         PRIMARY KEY (bucket, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS table_rows (
+        name  TEXT NOT NULL,
+        key   BLOB NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (name, key)
     ) WITHOUT ROWID;
 ";
 
@@ -120,7 +135,7 @@ impl Sqlite {
             })
             .map_err(bad)?;
 
-        let (writer_tx, writer_rx) = sync_channel::<Request>(QUEUE);
+        let (writer_tx, writer_rx) = sync_channel::<Write>(QUEUE);
         let name = format!("foundation-sqlite-writer {}", file.display());
         let writer_thread = std::thread::Builder::new()
             .name("foundation-sqlite-writer".into())
@@ -155,27 +170,48 @@ impl Sqlite {
 impl Backend for Sqlite {
     fn submit(&self, bucket: &Arc<str>, op: Op) -> Answer {
         let (tx, rx) = oneshot::channel();
-        let queue = if op.writes() {
-            &self.writer
+        let request = (bucket.clone(), op, tx);
+        // A refused request comes back with whether the queue was full (else closed).
+        let refused = if request.1.writes() {
+            match self.writer.try_send(Write::Op(request)) {
+                Ok(()) => None,
+                Err(TrySendError::Full(Write::Op(r))) => Some((r, true)),
+                Err(TrySendError::Disconnected(Write::Op(r))) => Some((r, false)),
+                Err(_) => None,
+            }
         } else {
-            &self.readers
+            match self.readers.try_send(request) {
+                Ok(()) => None,
+                Err(TrySendError::Full(r)) => Some((r, true)),
+                Err(TrySendError::Disconnected(r)) => Some((r, false)),
+            }
         };
-        match queue.try_send((bucket.clone(), op, tx)) {
-            Ok(()) => {}
-            Err(TrySendError::Full((_, _, tx))) => {
-                let _ = tx.send(Err(StoreError::Unavailable(format!(
+        if let Some(((_, _, tx), full)) = refused {
+            let why = if full {
+                format!(
                     "the SQLite store {} has {QUEUE} operations queued; try again later",
                     self.file.display()
-                ))));
-            }
-            Err(TrySendError::Disconnected((_, _, tx))) => {
-                let _ = tx.send(Err(StoreError::Unavailable(format!(
-                    "the SQLite store {} has stopped (its thread ended)",
-                    self.file.display()
-                ))));
-            }
+                )
+            } else {
+                format!("the SQLite store {} is closed", self.file.display())
+            };
+            let _ = tx.send(Err(StoreError::Unavailable(why)));
         }
         rx
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let (done, closed) = oneshot::channel();
+        let writer = self.writer.clone();
+        Box::pin(async move {
+            // Queued behind every write already submitted; a full queue drains.
+            let sent = tokio::task::spawn_blocking(move || writer.send(Write::Close(done)))
+                .await
+                .is_ok_and(|r| r.is_ok());
+            if sent {
+                let _ = closed.await;
+            }
+        })
     }
 }
 
@@ -186,14 +222,26 @@ fn failed(e: rusqlite::Error) -> StoreError {
 /// Takes the next request and everything queued behind it, commits them in one
 /// transaction (each write in a savepoint of its own, so one that fails rolls back
 /// alone), then answers them: one fsync for the whole group.
-fn write_loop(mut conn: Connection, rx: Receiver<Request>, mut next_version: u64, _lock: File) {
+fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, lock: File) {
     let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
     let mut results: Vec<Result<Out, StoreError>> = Vec::with_capacity(MAX_GROUP);
-    while let Ok(first) = rx.recv() {
-        group.push(first);
+    let mut close = None;
+    while close.is_none() {
+        match rx.recv() {
+            Ok(Write::Op(first)) => group.push(first),
+            Ok(Write::Close(done)) => {
+                close = Some(done);
+                break;
+            }
+            Err(_) => break,
+        }
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
-                Ok(request) => group.push(request),
+                Ok(Write::Op(request)) => group.push(request),
+                Ok(Write::Close(done)) => {
+                    close = Some(done);
+                    break;
+                }
                 Err(_) => break,
             }
         }
@@ -229,6 +277,14 @@ fn write_loop(mut conn: Connection, rx: Receiver<Request>, mut next_version: u64
                 }
             }
         }
+    }
+    // Closed (or every sender gone): later submissions are refused, and whoever
+    // closed it learns once the directory is free.
+    drop(rx);
+    drop(conn);
+    drop(lock);
+    if let Some(done) = close {
+        let _ = done.send(());
     }
 }
 
@@ -299,6 +355,24 @@ fn write(
                 .and_then(|mut s| s.execute(params![bucket, key, value, version()]))
                 .map_err(failed)?;
             Ok(Out::Swapped(Ok(())))
+        }
+        Op::TableWrite { puts, deletes } => {
+            let mut put = conn
+                .prepare_cached(
+                    "INSERT INTO table_rows (name, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name, key) DO UPDATE SET value = excluded.value",
+                )
+                .map_err(failed)?;
+            for (key, value) in puts {
+                put.execute(params![bucket, key, value]).map_err(failed)?;
+            }
+            let mut delete = conn
+                .prepare_cached("DELETE FROM table_rows WHERE name = ?1 AND key = ?2")
+                .map_err(failed)?;
+            for key in deletes {
+                delete.execute(params![bucket, key]).map_err(failed)?;
+            }
+            Ok(Out::Done)
         }
         _ => Err(StoreError::Failed(format!("{op:?} is not a write"))),
     }
@@ -380,6 +454,14 @@ fn answer(conn: &mut Connection, bucket: &str, op: &Op) -> Result<Out, StoreErro
             tx.finish().map_err(failed)?;
             Ok(Out::Values(values))
         }
+        Op::TableLoad => conn
+            .prepare_cached("SELECT key, value FROM table_rows WHERE name = ?1 ORDER BY key")
+            .and_then(|mut s| {
+                s.query_map(params![bucket], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map(Out::Rows)
+            .map_err(failed),
         _ => Err(StoreError::Failed(format!("{op:?} is not a read"))),
     }
 }

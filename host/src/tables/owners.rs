@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use crate::id::ActorId;
 use crate::process::mailbox::{Signal, SignalTx};
 use crate::process::registry::{Registry, validate_name};
-use crate::tables::table::{Table, TableError, TableOptions};
+use crate::store::Rows;
+use crate::tables::table::{Durability, Table, TableError, TableOptions};
 
 /// Every live table, by id and by name, and which actor owns which.
 pub(crate) struct Tables {
@@ -48,6 +49,7 @@ impl Tables {
         options: TableOptions,
         max_item: usize,
         registry: &Registry,
+        durable: Option<(Durability, Rows)>,
     ) -> Result<Arc<Table>, TableError> {
         if let Some(name) = &options.name {
             validate_name(name)
@@ -58,12 +60,27 @@ impl Tables {
         {
             return Err(TableError::Noproc);
         }
+        options.check_durable()?;
+        let (durable, rows) = match durable {
+            Some((durable, rows)) => (Some(durable), rows),
+            None if options.durable => {
+                return Err(TableError::Invalid(
+                    "a durable table is created by an actor, with the runtime's table store \
+                     ([storage] tables, or RuntimeBuilder::table_store)"
+                        .into(),
+                ));
+            }
+            None => (None, Vec::new()),
+        };
         let table = Arc::new(Table::new(
             self.next_id.fetch_add(1, Ordering::Relaxed),
             &options,
             owner,
             max_item,
+            durable,
         ));
+        // Its stored rows are in before anyone can open it.
+        table.load_rows(rows)?;
         let mut meta = self.meta.lock().unwrap();
         if let Some(name) = &options.name {
             if meta.names.contains_key(name) {

@@ -17,6 +17,7 @@ use crossbeam_skiplist::SkipMap;
 use foundation_wire::bulk;
 
 use crate::id::ActorId;
+use crate::store::TableStore;
 
 /// Default quotas of a table.
 pub const DEFAULT_MAX_ENTRIES: u64 = 1 << 20;
@@ -62,6 +63,32 @@ pub struct TableOptions {
     pub max_entries: Option<u64>,
     /// Byte quota (keys plus values); [`DEFAULT_MAX_BYTES`] if absent.
     pub max_bytes: Option<u64>,
+    /// Writes reach the runtime's table store before they return, and the table
+    /// starts with the rows stored under its name (docs/semantics.md, "Durable
+    /// tables"). Needs a name; kinds `Set` and `OrderedSet`. Created by actors: from
+    /// Rust, use [`Runtime::store`](crate::Runtime::store).
+    pub durable: bool,
+}
+
+impl TableOptions {
+    /// Checks what a durable table needs: a name, a kind with one value per key.
+    pub(crate) fn check_durable(&self) -> Result<(), TableError> {
+        if !self.durable {
+            return Ok(());
+        }
+        if self.name.is_none() {
+            return Err(TableError::Invalid(
+                "a durable table needs a name: its rows are stored under it".into(),
+            ));
+        }
+        if !matches!(self.kind, TableKind::Set | TableKind::OrderedSet) {
+            return Err(TableError::Invalid(format!(
+                "a durable table is a set or an ordered-set, not a {:?}",
+                self.kind
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Why a table operation failed; nothing changed.
@@ -90,6 +117,9 @@ pub enum TableError {
     Noproc,
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A durable table's store failed; nothing changed.
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 /// The values of one key, replaced whole on every write, never empty (a key without
@@ -330,6 +360,25 @@ pub(crate) struct Table {
     max_entries: u64,
     max_bytes: u64,
     max_item: usize,
+    /// Set for a durable table: its store and write gate.
+    durable: Option<Durability>,
+}
+
+/// What a durable table adds (see `tables::durable`): the store its rows go to, and
+/// the gate its writes pass one at a time (an async lock: a writer waiting for the
+/// store blocks only itself).
+pub(crate) struct Durability {
+    pub(crate) store: TableStore,
+    pub(crate) gate: tokio::sync::Mutex<()>,
+}
+
+impl Durability {
+    pub(crate) fn new(store: TableStore) -> Durability {
+        Durability {
+            store,
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Table {
@@ -362,7 +411,13 @@ pub struct Entry {
 impl Table {
     /// A new, empty table with these options, owned by `owner`; `max_item` bounds a
     /// key or a value in bytes.
-    pub(crate) fn new(id: u64, options: &TableOptions, owner: u64, max_item: usize) -> Table {
+    pub(crate) fn new(
+        id: u64,
+        options: &TableOptions,
+        owner: u64,
+        max_item: usize,
+        durable: Option<Durability>,
+    ) -> Table {
         Table {
             id,
             name: options.name.clone(),
@@ -388,7 +443,59 @@ impl Table {
             max_entries: options.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
             max_bytes: options.max_bytes.unwrap_or(DEFAULT_MAX_BYTES),
             max_item,
+            durable,
         }
+    }
+
+    /// Its store and write gate, if it is durable.
+    pub(crate) fn durability(&self) -> Option<&Durability> {
+        self.durable.as_ref()
+    }
+
+    /// The value of each of `keys` (a durable table is a set: one value per key).
+    pub(crate) fn values_of(&self, keys: &[Vec<u8>]) -> Vec<Option<Vec<u8>>> {
+        keys.iter()
+            .map(|k| self.store.get(k).map(|v| v.first().to_vec()))
+            .collect()
+    }
+
+    /// Puts keys back to values they had (a durable write its store refused),
+    /// without quota checks: the table held them a moment ago.
+    pub(crate) fn restore<'a>(&self, values: impl Iterator<Item = (&'a Vec<u8>, Option<Vec<u8>>)>) {
+        let _w = self.write.lock().unwrap();
+        for (key, value) in values {
+            let (old_n, old_b) = self.store.get(key).map_or((0, 0), |o| o.counted(key.len()));
+            let (new_n, new_b) = match value {
+                Some(v) => {
+                    let counted = (1, (key.len() + v.len()) as u64);
+                    self.store.put(key, Values::one(&v));
+                    counted
+                }
+                None => {
+                    self.store.remove(key);
+                    (0, 0)
+                }
+            };
+            self.entries.fetch_add(new_n, Ordering::Relaxed);
+            self.entries.fetch_sub(old_n, Ordering::Relaxed);
+            self.bytes.fetch_add(new_b, Ordering::Relaxed);
+            self.bytes.fetch_sub(old_b, Ordering::Relaxed);
+        }
+    }
+
+    /// Fills a new durable table with its stored rows, within its quotas.
+    pub(crate) fn load_rows(&self, rows: crate::store::Rows) -> Result<(), TableError> {
+        let _w = self.write.lock().unwrap();
+        let count = rows.len();
+        for (key, value) in rows {
+            self.replace(&key, None, vec![value]).map_err(|e| match e {
+                TableError::QuotaExceeded(why) => {
+                    TableError::QuotaExceeded(format!("its {count} stored rows do not fit: {why}"))
+                }
+                other => other,
+            })?;
+        }
+        Ok(())
     }
 
     /// Its name, if it has one.
@@ -886,7 +993,9 @@ mod tests {
                 max_bytes,
                 ..TableOptions::default()
             };
-            let set = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+            let set = tables
+                .create(HOST, options, 1 << 20, &registry, None)
+                .unwrap();
             set.insert(HOST, b"k", &short).unwrap();
             assert_eq!(
                 (set.size(HOST).unwrap(), bytes(&set)),
@@ -920,7 +1029,9 @@ mod tests {
             kind: TableKind::Bag,
             ..TableOptions::default()
         };
-        let bag = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+        let bag = tables
+            .create(HOST, options, 1 << 20, &registry, None)
+            .unwrap();
         for v in [&short, &short, &long, &long] {
             bag.insert(HOST, b"k", v).unwrap();
         }
@@ -942,6 +1053,7 @@ mod tests {
                 },
                 1 << 20,
                 &registry,
+                None,
             )
             .unwrap();
         bag.insert(HOST, b"k", &short).unwrap();
@@ -976,7 +1088,9 @@ mod tests {
                 kind,
                 ..TableOptions::default()
             };
-            let t = tables.create(HOST, options, 1 << 20, &registry).unwrap();
+            let t = tables
+                .create(HOST, options, 1 << 20, &registry, None)
+                .unwrap();
             t.insert(HOST, b"k", &[0; 8]).unwrap();
             let done = AtomicBool::new(false);
             std::thread::scope(|s| {

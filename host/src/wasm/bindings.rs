@@ -28,6 +28,16 @@ wasmtime::component::bindgen!({
         "foundation:actor/logging.record-panic": trappable,
         // Wait for the store's threads (or the database): storage I/O never runs on
         // the actor's thread.
+        // A durable table's writes wait for its store (a memory table's return at
+        // once); creating one waits for its stored rows.
+        "foundation:actor/tables.[static]table.create": async,
+        "foundation:actor/tables.[method]table.insert": async,
+        "foundation:actor/tables.[method]table.insert-new": async,
+        "foundation:actor/tables.[method]table.insert-many": async,
+        "foundation:actor/tables.[method]table.delete": async,
+        "foundation:actor/tables.[method]table.delete-object": async,
+        "foundation:actor/tables.[method]table.take": async,
+        "foundation:actor/tables.[method]table.update-counter": async,
         "wasi:keyvalue/store": async,
         "wasi:keyvalue/atomics": async,
         "wasi:keyvalue/batch": async,

@@ -109,6 +109,7 @@ impl From<TableError> for wt::TableError {
             TableError::Unordered => wt::TableError::Unordered,
             TableError::Noproc => wt::TableError::Noproc,
             TableError::Invalid(m) => wt::TableError::Invalid(m),
+            TableError::Storage(m) => wt::TableError::Storage(m),
         }
     }
 }

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
+use foundation_wire::bulk;
+
 use crate::id::ActorId;
 use crate::sandbox::limit_hit;
-use crate::tables::table::{Table, TableAccess, TableHandle, TableKind, TableOptions};
+use crate::tables::durable;
+use crate::tables::table::{Durability, Table, TableAccess, TableHandle, TableKind, TableOptions};
 use crate::wasm::bindings::foundation::actor::tables as wt;
 use crate::wasm::host::convert::page;
 use crate::wasm::store::ActorData;
@@ -30,7 +33,7 @@ impl ActorData {
 impl wt::Host for ActorData {}
 
 impl wt::HostTable for ActorData {
-    fn create(
+    async fn create(
         &mut self,
         options: wt::TableOptions,
     ) -> Result<Resource<TableHandle>, wt::TableError> {
@@ -54,6 +57,7 @@ impl wt::HostTable for ActorData {
             heir,
             max_entries: options.max_entries,
             max_bytes: options.max_bytes,
+            durable: options.durable,
         };
         // Only this actor creates tables it owns, so the count cannot race.
         let max = self.quotas.max_tables;
@@ -66,11 +70,27 @@ impl wt::HostTable for ActorData {
                 format!("max_tables: this actor already owns {max} tables, its limit"),
             )));
         }
+        options.check_durable()?;
+        let durable = match &options.name {
+            Some(name) if options.durable => {
+                let store = self.node.stores.tables().cloned().ok_or_else(|| {
+                    wt::TableError::Invalid(
+                        "durable tables need the runtime's table store: name one with \
+                         `[storage] tables = \"STORE\"` (or RuntimeBuilder::table_store)"
+                            .into(),
+                    )
+                })?;
+                let rows = durable::load(&store, name).await?;
+                Some((Durability::new(store), rows))
+            }
+            _ => None,
+        };
         let table = self.node.tables.create(
             self.me(),
             options,
             self.node.settings.max_message_size,
             &self.node.registry,
+            durable,
         )?;
         self.open(table)
     }
@@ -89,22 +109,28 @@ impl wt::HostTable for ActorData {
         self.handle(&table).map_or(0, |t| t.id)
     }
 
-    fn insert(
+    async fn insert(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<(), wt::TableError> {
-        Ok(self.handle(&table)?.insert(self.me(), &key, &value)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(&t, || vec![key.clone()], || t.insert(me, &key, &value))
+            .await
+            .map_err(Into::into)
     }
 
-    fn insert_new(
+    async fn insert_new(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<bool, wt::TableError> {
-        Ok(self.handle(&table)?.insert_new(self.me(), &key, &value)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(&t, || vec![key.clone()], || t.insert_new(me, &key, &value))
+            .await
+            .map_err(Into::into)
     }
 
     fn lookup(
@@ -124,12 +150,22 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.get_many(self.me(), &keys, max)?)
     }
 
-    fn insert_many(
+    async fn insert_many(
         &mut self,
         table: Resource<TableHandle>,
         entries: Vec<u8>,
     ) -> Result<u64, wt::TableError> {
-        Ok(self.handle(&table)?.insert_many(self.me(), &entries)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        // The keys a malformed frame names do not matter: the write refuses it.
+        let keys = || {
+            bulk::split::<2>(&entries)
+                .map_while(Result::ok)
+                .map(|e| e[0].to_vec())
+                .collect()
+        };
+        durable::write(&t, keys, || t.insert_many(me, &entries))
+            .await
+            .map_err(Into::into)
     }
 
     fn lookup_many(
@@ -160,43 +196,59 @@ impl wt::HostTable for ActorData {
         Ok(self.handle(&table)?.member(self.me(), &key)?)
     }
 
-    fn delete(
+    async fn delete(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
     ) -> Result<bool, wt::TableError> {
-        Ok(self.handle(&table)?.delete(self.me(), &key)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(&t, || vec![key.clone()], || t.delete(me, &key))
+            .await
+            .map_err(Into::into)
     }
 
-    fn delete_object(
+    async fn delete_object(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<bool, wt::TableError> {
-        Ok(self
-            .handle(&table)?
-            .delete_object(self.me(), &key, &value)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(
+            &t,
+            || vec![key.clone()],
+            || t.delete_object(me, &key, &value),
+        )
+        .await
+        .map_err(Into::into)
     }
 
-    fn take(
+    async fn take(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
     ) -> Result<Vec<Vec<u8>>, wt::TableError> {
-        Ok(self.handle(&table)?.take(self.me(), &key)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(&t, || vec![key.clone()], || t.take(me, &key))
+            .await
+            .map_err(Into::into)
     }
 
-    fn update_counter(
+    async fn update_counter(
         &mut self,
         table: Resource<TableHandle>,
         key: Vec<u8>,
         incr: i64,
         default: Option<i64>,
     ) -> Result<i64, wt::TableError> {
-        Ok(self
-            .handle(&table)?
-            .update_counter(self.me(), &key, incr, default)?)
+        let (t, me) = (self.handle(&table)?, self.me());
+        durable::write(
+            &t,
+            || vec![key.clone()],
+            || t.update_counter(me, &key, incr, default),
+        )
+        .await
+        .map_err(Into::into)
     }
 
     fn size(&mut self, table: Resource<TableHandle>) -> Result<u64, wt::TableError> {

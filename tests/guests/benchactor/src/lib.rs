@@ -47,6 +47,9 @@ pub enum Cast {
     /// Tables, in bulk: `reads` lookups as in `TableRead`, `batch` keys per
     /// `get-many`: `TableReadMany(table, keys, reads, batch, done)`.
     TableReadMany(u64, u64, u64, u64, ActorId),
+    /// Durable stores: `n` acknowledged writes of 100-byte values to the store, keys
+    /// `{prefix}{i}`, then tell `done`: `KvWrite(store, prefix, n, done)`.
+    KvWrite(String, String, u64, ActorId),
     /// Stop with reason `normal`.
     Stop,
     /// What this actor sends to `done` (a probe) when a workload finishes.
@@ -63,6 +66,8 @@ pub enum Call {
     Echo(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Creates a public `set` table owned by this actor; replies `Count(its id)`.
     CreateTable,
+    /// The same, durable, under this name.
+    CreateDurableTable(String),
 }
 
 #[derive(Serialize, Deserialize, Debug)]
@@ -112,6 +117,17 @@ impl Actor for Bench {
                 .expect("create table");
                 CallResult::Reply(Reply::Count(t.id()))
             }
+            Call::CreateDurableTable(name) => {
+                let t = Table::create(&TableOptions {
+                    name: Some(name),
+                    access: TableAccess::Public,
+                    max_entries: Some(1 << 24),
+                    durable: true,
+                    ..TableOptions::default()
+                })
+                .expect("create a durable table");
+                CallResult::Reply(Reply::Count(t.id()))
+            }
         }
     }
 
@@ -148,6 +164,16 @@ impl Actor for Bench {
                 let value = [7u8; 16];
                 for i in 0..writes {
                     t.insert(&(i % keys), &value).expect("insert");
+                }
+                send(done, &Cast::Done);
+            }
+            Cast::KvWrite(store, prefix, n, done) => {
+                let bucket = foundation_sdk::kv::Bucket::open(&store).expect("open the store");
+                let value = [7u8; 100];
+                for i in 0..n {
+                    bucket
+                        .set_raw(&format!("{prefix}{i}"), &value)
+                        .expect("a durable write");
                 }
                 send(done, &Cast::Done);
             }

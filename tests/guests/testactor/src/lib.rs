@@ -53,6 +53,10 @@ pub struct KvWriter {
     store: String,
     prefix: String,
     ack_file: String,
+    /// Write to the durable table of this name (created in `init`, an ordered set;
+    /// values are MessagePack binaries) instead of the store.
+    #[serde(default)]
+    table: Option<String>,
 }
 
 /// The value the kv writer stores under its n-th key: its length and every byte
@@ -342,6 +346,8 @@ pub enum TableCall {
         heir: Option<u64>,
         max_entries: Option<u64>,
         max_bytes: Option<u64>,
+        #[serde(default)]
+        durable: bool,
     },
     Open(String),
     Insert {
@@ -507,6 +513,16 @@ impl Actor for TestActor {
         }
         if args.spin_in_init {
             spin();
+        }
+        if let Some(name) = args.kv_writer.as_ref().and_then(|w| w.table.as_ref()) {
+            use foundation_sdk::tables::{Table, TableKind, TableOptions};
+            Table::create(&TableOptions {
+                name: Some(name.clone()),
+                kind: TableKind::OrderedSet,
+                durable: true,
+                ..TableOptions::default()
+            })
+            .map_err(|e| format!("durable table {name}: {e:?}"))?;
         }
         if let Some(writer) = &args.kv_writer {
             foundation_sdk::cast(foundation_sdk::self_id(), &Cast::KvWrite(0))
@@ -771,8 +787,15 @@ impl Actor for TestActor {
                 };
                 let key = format!("{}{n}", w.prefix);
                 // A failed write is the writer's end: the test sees no ack for it.
-                let bucket = foundation_sdk::kv::Bucket::open(&w.store).expect("open the store");
-                bucket.set_raw(&key, &kv_value(n)).expect("a durable write");
+                if let Some(table) = &w.table {
+                    let table = foundation_sdk::tables::Table::open(table).expect("open the table");
+                    let value = serde_bytes::ByteBuf::from(kv_value(n));
+                    table.insert(key.as_str(), &value).expect("a durable write");
+                } else {
+                    let bucket =
+                        foundation_sdk::kv::Bucket::open(&w.store).expect("open the store");
+                    bucket.set_raw(&key, &kv_value(n)).expect("a durable write");
+                }
                 use std::io::Write;
                 let mut acks = std::fs::OpenOptions::new()
                     .create(true)
@@ -1098,6 +1121,7 @@ fn table_call(op: TableCall) -> Reply {
             heir,
             max_entries,
             max_bytes,
+            durable,
         } => {
             let options = TableOptions {
                 name,
@@ -1117,6 +1141,7 @@ fn table_call(op: TableCall) -> Reply {
                 heir: heir.map(|h| (id(h), b"heir-data".to_vec())),
                 max_entries,
                 max_bytes,
+                durable,
             };
             match Table::create(&options) {
                 Ok(t) => Reply::Id(t.id()),
