@@ -758,6 +758,21 @@ pub async fn durable(
         )
         .await;
         out.push(Measured::new("durable", "kv_write_8", eight));
+        // The same writes from Rust (`Runtime::store`): the store without the guest.
+        let bucket = rt.store("bench").unwrap();
+        let value = [7u8; 100];
+        let t0 = Instant::now();
+        for i in 0..sizes.kv_writes {
+            bucket
+                .set(&format!("{run}-rust-{i}"), &value)
+                .await
+                .unwrap();
+        }
+        out.push(Measured::new(
+            "durable",
+            "rust_write_1",
+            sizes.kv_writes as f64 / t0.elapsed().as_secs_f64(),
+        ));
 
         // Lookups in an in-memory and a durable table of the same keys, side by side.
         let owner = spawn(&rt, None).await;
@@ -776,28 +791,31 @@ pub async fn durable(
         else {
             panic!("create a durable table")
         };
-        for (table, metric) in [
-            (memory, "memory_lookup_rate"),
-            (durable, "durable_lookup_rate"),
-        ] {
+        for table in [memory, durable] {
             owner
                 .cast(&Cast::TableWriteMany(table, keys, keys, TABLE_BATCH, done))
                 .await
                 .unwrap();
             wait_done(&mut probe, 1).await;
-            let t0 = Instant::now();
-            for r in &readers {
-                r.cast(&Cast::TableRead(table, keys, reads, done))
-                    .await
-                    .unwrap();
-            }
-            wait_done(&mut probe, 2).await;
-            out.push(Measured::new(
-                "durable",
-                metric,
-                (2 * reads) as f64 / t0.elapsed().as_secs_f64(),
-            ));
         }
+        // Alternating rounds, the best of each: the two tables are read the same way
+        // (a durable table's reads are an in-memory table's), so what differs between
+        // single rounds is the machine.
+        let mut best = [0f64; 2];
+        for _ in 0..3 {
+            for (i, table) in [memory, durable].into_iter().enumerate() {
+                let t0 = Instant::now();
+                for r in &readers {
+                    r.cast(&Cast::TableRead(table, keys, reads, done))
+                        .await
+                        .unwrap();
+                }
+                wait_done(&mut probe, 2).await;
+                best[i] = best[i].max((2 * reads) as f64 / t0.elapsed().as_secs_f64());
+            }
+        }
+        out.push(Measured::new("durable", "memory_lookup_rate", best[0]));
+        out.push(Measured::new("durable", "durable_lookup_rate", best[1]));
     }
     if pg {
         let one = kv_writes(

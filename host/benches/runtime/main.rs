@@ -312,7 +312,8 @@ impl Unit {
     fn show(self, v: f64) -> String {
         match self {
             Unit::Rate if v >= 1e6 => format!("{:.2} M/s", v / 1e6),
-            Unit::Rate => format!("{:.0} k/s", v / 1e3),
+            Unit::Rate if v >= 1e5 => format!("{:.0} k/s", v / 1e3),
+            Unit::Rate => format!("{:.1} k/s", v / 1e3),
             Unit::Micros => format!("{v:.1} µs"),
             Unit::Millis => format!("{v:.1} ms"),
             Unit::Bytes => format!("{:.1} KiB", v / 1024.0),
@@ -570,6 +571,16 @@ const ROWS: &[Row] = &[
         target: Target::Native {
             factor: 0.8,
             at_least: 20e3,
+        },
+    },
+    Row {
+        key: "durable",
+        metric: "rust_write_1",
+        label: "  the same, 1 writer from Rust (Runtime::store)",
+        unit: Unit::Rate,
+        target: Target::Native {
+            factor: 0.8,
+            at_least: 0.0,
         },
     },
     Row {

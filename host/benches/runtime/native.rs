@@ -347,6 +347,10 @@ pub async fn durable(sizes: &Sizes, only: &(dyn Fn(&str) -> bool + Sync)) -> Vec
             .await
             .unwrap();
             out.push(Measured::new("durable", metric, rate));
+            if writers == 1 {
+                // The baseline of the Rust API's row too: the same single writer.
+                out.push(Measured::new("durable", "rust_write_1", rate));
+            }
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

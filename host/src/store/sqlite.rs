@@ -7,7 +7,7 @@ use std::fs::{File, TryLockError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -20,6 +20,12 @@ use super::{Answer, Backend, KeyPage, LIST_PAGE, Op, Out, StoreError};
 const READERS: usize = 2;
 /// The most writes one commit takes; more wait for the next.
 const MAX_GROUP: usize = 512;
+/// How long the writer waits for more writes when fewer are queued than took part
+/// in its last commit (PostgreSQL's `commit_delay` with `commit_siblings`): writers
+/// that just got their answer are about to send their next write, and a commit that
+/// leaves without them costs each of them a whole fsync more. A single writer never
+/// waits.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(100);
 /// Requests queued per thread before submitters are told the store is overloaded.
 const QUEUE: usize = 65_536;
 
@@ -226,6 +232,8 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, 
     let mut group: Vec<Request> = Vec::with_capacity(MAX_GROUP);
     let mut results: Vec<Result<Out, StoreError>> = Vec::with_capacity(MAX_GROUP);
     let mut close = None;
+    // How many writes the last commit took: the writers likely to write again.
+    let mut siblings = 1;
     while close.is_none() {
         match rx.recv() {
             Ok(Write::Op(first)) => group.push(first),
@@ -235,8 +243,19 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, 
             }
             Err(_) => break,
         }
+        let gather_until = std::time::Instant::now() + GATHER;
         while group.len() < MAX_GROUP {
-            match rx.try_recv() {
+            let next = match rx.try_recv() {
+                Err(TryRecvError::Empty) if group.len() < siblings => {
+                    let left = gather_until.saturating_duration_since(std::time::Instant::now());
+                    match rx.recv_timeout(left) {
+                        Ok(w) => Ok(w),
+                        Err(_) => break,
+                    }
+                }
+                other => other,
+            };
+            match next {
                 Ok(Write::Op(request)) => group.push(request),
                 Ok(Write::Close(done)) => {
                     close = Some(done);
@@ -245,6 +264,7 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, 
                 Err(_) => break,
             }
         }
+        siblings = group.len();
         let committed = (|| -> Result<(), rusqlite::Error> {
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for (bucket, op, _) in &group {
