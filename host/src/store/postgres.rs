@@ -116,9 +116,17 @@ impl Backend for Postgres {
                 Op::TableLoad | Op::TableWrite { .. } => format!("durable table {bucket:?}"),
                 _ => format!("store {bucket:?}"),
             };
-            let result = run(&pool, &ready, &bucket, op)
-                .await
-                .map_err(|e| error(&what, writes, e));
+            let result = run(&pool, &ready, &bucket, op).await.map_err(|fault| {
+                if let Fault::Db(e) = &fault
+                    && session_ended(e)
+                {
+                    // One session ended (a server restart, a network cut): the idle
+                    // ones likely did too. Drop them all, so the next operation
+                    // connects afresh instead of finding them dead one by one.
+                    pool.retain(|_, _| false);
+                }
+                error(&what, writes, fault)
+            });
             let _ = tx.send(result);
         });
         rx
@@ -152,11 +160,11 @@ fn error(what: &str, writes: bool, fault: Fault) -> StoreError {
         )),
         Fault::Db(e) => match e.as_db_error() {
             // The server refused the statement and rolled it back; the session lives.
-            Some(db) if !e.is_closed() && !matches!(db.severity(), "FATAL" | "PANIC") => {
+            Some(db) if !session_ended(&e) => {
                 StoreError::Failed(format!("{what}: PostgreSQL refused the operation: {db}"))
             }
             // The session ended (the server shut it, the network broke): the pool
-            // replaces the connection on the next operation.
+            // connects afresh on the next operation.
             _ => {
                 let outcome = if writes {
                     "the write may or may not have been committed"
@@ -170,6 +178,13 @@ fn error(what: &str, writes: bool, fault: Fault) -> StoreError {
         },
         Fault::Store(e) => e,
     }
+}
+
+/// Whether `e` ended its session (not a statement the server refused and rolled back).
+fn session_ended(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error()
+            .is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
 }
 
 const UPSERT: &str = "INSERT INTO foundation_kv (bucket, key, value, version)
