@@ -64,8 +64,17 @@ fn check_rejects_a_broken_manifest_with_its_location() {
 /// Starts `foundation <args>` with `RUST_LOG=info`; returns the process and its log
 /// lines (stderr) over a channel.
 fn run_logged(args: &[&std::ffi::OsStr]) -> (Running, mpsc::Receiver<String>) {
+    run_logged_with(args, &[])
+}
+
+/// [`run_logged`] with these environment variables too.
+fn run_logged_with(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Running, mpsc::Receiver<String>) {
     let mut child = foundation()
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -495,16 +504,10 @@ fn the_bank_example_keeps_its_balances_across_kill_9() {
     let data = scratch("bank");
     let manifest = example("bank");
     let run = || {
-        let mut child = foundation()
-            .args(["run".as_ref(), manifest.as_os_str()])
-            .env("RUST_LOG", "info")
-            .env("FOUNDATION_DATA_DIR", &data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = lines_of(&mut child);
-        (Running(child), lines)
+        run_logged_with(
+            &["run".as_ref(), manifest.as_os_str()],
+            &[("FOUNDATION_DATA_DIR", data.as_os_str())],
+        )
     };
     let total = |line: &str| -> u64 {
         let t = line.rsplit("total ").next().unwrap();

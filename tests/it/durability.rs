@@ -130,19 +130,7 @@ async fn table_rows(runtime: &Runtime) -> std::collections::HashMap<String, Vec<
     for w in 0..WRITERS {
         let name = format!("t-w{w}");
         let owner = runtime.spawn("testactor", &Args::default()).await.unwrap();
-        let created = call(
-            &owner,
-            Call::Table(TableCall::Create {
-                name: Some(name.clone()),
-                kind: "ordered".into(),
-                access: "protected".into(),
-                heir: None,
-                max_entries: None,
-                max_bytes: None,
-                durable: true,
-            }),
-        )
-        .await;
+        let created = call(&owner, Call::Table(crate::kv::durable_table(&name))).await;
         assert!(matches!(created, Reply::Id(_)), "{created:?}");
         let table = runtime.table(&name).unwrap();
         let mut from: Option<Vec<u8>> = None;

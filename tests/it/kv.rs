@@ -2,7 +2,7 @@
 //! operation from a guest, grants, limits, atomics under concurrent writers, and the
 //! faults a store refuses with a clear error. The kill -9 proof is in `cli`.
 
-use foundation::{ActorOptions, Capabilities, Sandbox, StoreConfig};
+use foundation::{Capabilities, StoreConfig};
 
 use crate::*;
 
@@ -73,15 +73,7 @@ async fn granted(rt: &Runtime, stores: &[&str]) -> ActorRef {
     let capabilities = stores
         .iter()
         .fold(Capabilities::default(), |c, s| c.keyvalue(s));
-    rt.spawn_with(
-        ActorOptions::new("testactor").sandbox(Sandbox {
-            capabilities,
-            ..Sandbox::default()
-        }),
-        &Args::default(),
-    )
-    .await
-    .expect("testactor starts")
+    spawn_in(rt, capabilities).await
 }
 
 fn s(text: &str) -> String {
@@ -504,7 +496,7 @@ async fn terminate_foundation_sessions() {
     assert!(!killed.is_empty(), "the stores had sessions to end");
 }
 
-fn durable_table(name: &str) -> TableCall {
+pub fn durable_table(name: &str) -> TableCall {
     TableCall::Create {
         name: Some(name.to_string()),
         kind: "ordered".into(),

@@ -422,6 +422,19 @@ pub fn temporary_testactor() -> foundation::NewChild {
     }
 }
 
+/// A testactor with default args in a sandbox granting `capabilities`.
+pub async fn spawn_in(rt: &Runtime, capabilities: foundation::Capabilities) -> ActorRef {
+    rt.spawn_with(
+        foundation::ActorOptions::new("testactor").sandbox(foundation::Sandbox {
+            capabilities,
+            ..foundation::Sandbox::default()
+        }),
+        &Args::default(),
+    )
+    .await
+    .expect("testactor starts")
+}
+
 pub async fn spawn(rt: &Runtime) -> ActorRef {
     rt.spawn("testactor", &Args::default())
         .await

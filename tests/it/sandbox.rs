@@ -22,18 +22,6 @@ fn err_kind(r: &Reply) -> &str {
     }
 }
 
-async fn spawn_in(rt: &Runtime, capabilities: Capabilities) -> ActorRef {
-    rt.spawn_with(
-        ActorOptions::new("testactor").sandbox(Sandbox {
-            capabilities,
-            ..Sandbox::default()
-        }),
-        &Args::default(),
-    )
-    .await
-    .expect("testactor starts")
-}
-
 /// `root/data` (with `file.txt`, a symlink out of it by `..` and one by absolute
 /// path) and `root/outside/secret.txt`.
 fn tree(root: &Path) -> PathBuf {

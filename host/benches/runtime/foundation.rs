@@ -692,6 +692,25 @@ async fn kv_writes(writers: &[ActorRef], probe: &mut Probe, store: &str, run: &s
     (per * writers.len() as u64) as f64 / t0.elapsed().as_secs_f64()
 }
 
+/// `n` acknowledged writes to `store` by the first writer alone (`{metric}_1`), then
+/// by all of them at once (`{metric}_8`).
+async fn write_rows(
+    writers: &[ActorRef],
+    probe: &mut Probe,
+    store: &str,
+    workload: &str,
+    metric: &str,
+    n: u64,
+) -> Vec<Measured> {
+    let run = std::process::id();
+    let mut out = Vec::new();
+    for w in [1, writers.len()] {
+        let rate = kv_writes(&writers[..w], probe, store, &format!("{run}-{w}"), n).await;
+        out.push(Measured::new(workload, &format!("{metric}_{w}"), rate));
+    }
+    out
+}
+
 /// Durable state: acknowledged writes from 1 and 8 guest writers to a SQLite store
 /// (`durable`) and to PostgreSQL (`postgres`), and the lookups of two readers in a
 /// durable table beside the same in an in-memory table.
@@ -701,29 +720,39 @@ pub async fn durable(
     cache: &Path,
 ) -> Vec<Measured> {
     let mut out = Vec::new();
-    let pg = postgres_selected(only);
-    if !only("durable") && !pg {
-        return out;
+    // SQLite first, in a runtime of its own: the PostgreSQL server starts only after
+    // (its start-up writes would share the disk with SQLite's fsyncs).
+    if only("durable") {
+        out.extend(sqlite_rows(sizes, cache).await);
     }
-    let dir = data_dir("foundation");
+    if postgres_selected(only) {
+        out.extend(postgres_rows(sizes, cache).await);
+    }
+    out
+}
+
+/// A runtime with the store `store` as `config` (and durable tables in it when it is
+/// SQLite), and eight writer actors granted it.
+async fn store_runtime(
+    cache: &Path,
+    dir: &Path,
+    store: &str,
+    config: StoreConfig,
+) -> (Runtime, Vec<ActorRef>) {
+    let sqlite = config == StoreConfig::sqlite();
     let mut b = Runtime::builder();
     b.max_instances(64)
         .cache_dir(Some(cache.to_path_buf()))
-        .data_dir(&dir)
-        .store("bench", StoreConfig::sqlite())
-        .table_store("bench");
-    if pg {
-        let url = foundation_fixtures::postgres::server().url();
-        b.store(
-            "pg",
-            StoreConfig::postgres(url).password_env(foundation_fixtures::postgres::PASSWORD_ENV),
-        );
+        .data_dir(dir)
+        .store(store, config);
+    if sqlite {
+        b.table_store(store);
     }
-    let rt = b.build().expect("a runtime with stores");
+    let rt = b.build().expect("a runtime with a store");
     rt.add_component("bench", foundation_fixtures::BENCHACTOR)
         .expect("benchactor");
     let sandbox = Sandbox {
-        capabilities: Capabilities::default().keyvalue("bench").keyvalue("pg"),
+        capabilities: Capabilities::default().keyvalue(store),
         ..Sandbox::default()
     };
     let mut writers = Vec::new();
@@ -737,108 +766,107 @@ pub async fn durable(
             .expect("a writer");
         writers.push(w);
     }
+    (rt, writers)
+}
+
+async fn sqlite_rows(sizes: &Sizes, cache: &Path) -> Vec<Measured> {
+    let mut out = Vec::new();
+    let dir = data_dir("foundation");
+    let (rt, writers) = store_runtime(cache, &dir, "bench", StoreConfig::sqlite()).await;
     let mut probe = rt.probe();
     let run = format!("{}", std::process::id());
-    if only("durable") {
-        let one = kv_writes(
-            &writers[..1],
-            &mut probe,
-            "bench",
-            &format!("{run}-1"),
-            sizes.kv_writes,
-        )
-        .await;
-        out.push(Measured::new("durable", "kv_write_1", one));
-        let eight = kv_writes(
+    out.extend(
+        write_rows(
             &writers,
             &mut probe,
             "bench",
-            &format!("{run}-8"),
-            sizes.kv_writes,
-        )
-        .await;
-        out.push(Measured::new("durable", "kv_write_8", eight));
-        // The same writes from Rust (`Runtime::store`): the store without the guest.
-        let bucket = rt.store("bench").unwrap();
-        let value = [7u8; 100];
-        let t0 = Instant::now();
-        for i in 0..sizes.kv_writes {
-            bucket
-                .set(&format!("{run}-rust-{i}"), &value)
-                .await
-                .unwrap();
-        }
-        out.push(Measured::new(
             "durable",
-            "rust_write_1",
-            sizes.kv_writes as f64 / t0.elapsed().as_secs_f64(),
-        ));
-
-        // Lookups in an in-memory and a durable table of the same keys, side by side.
-        let owner = spawn(&rt, None).await;
-        let readers = [spawn(&rt, None).await, spawn(&rt, None).await];
-        let keys = sizes.durable_table_keys;
-        let reads = keys * sizes.table_reads_per_key;
-        let done = probe.id().get();
-        let Reply::Count(memory) = owner.call(&Call::CreateTable, LONG).await.unwrap() else {
-            panic!("create table")
-        };
-        let durable_name = format!("bench-{run}");
-        let Reply::Count(durable) = owner
-            .call(&Call::CreateDurableTable(durable_name), LONG)
+            "kv_write",
+            sizes.kv_writes,
+        )
+        .await,
+    );
+    // The same writes from Rust (`Runtime::store`): the store without the guest.
+    let bucket = rt.store("bench").unwrap();
+    let value = [7u8; 100];
+    let t0 = Instant::now();
+    for i in 0..sizes.kv_writes {
+        bucket
+            .set(&format!("{run}-rust-{i}"), &value)
             .await
-            .unwrap()
-        else {
-            panic!("create a durable table")
-        };
-        for table in [memory, durable] {
-            owner
-                .cast(&Cast::TableWriteMany(table, keys, keys, TABLE_BATCH, done))
-                .await
-                .unwrap();
-            wait_done(&mut probe, 1).await;
-        }
-        // Alternating rounds, the best of each: the two tables are read the same way
-        // (a durable table's reads are an in-memory table's), so what differs between
-        // single rounds is the machine.
-        let mut best = [0f64; 2];
-        for _ in 0..3 {
-            for (i, table) in [memory, durable].into_iter().enumerate() {
-                let t0 = Instant::now();
-                for r in &readers {
-                    r.cast(&Cast::TableRead(table, keys, reads, done))
-                        .await
-                        .unwrap();
-                }
-                wait_done(&mut probe, 2).await;
-                best[i] = best[i].max((2 * reads) as f64 / t0.elapsed().as_secs_f64());
+            .unwrap();
+    }
+    out.push(Measured::new(
+        "durable",
+        "rust_write_1",
+        sizes.kv_writes as f64 / t0.elapsed().as_secs_f64(),
+    ));
+
+    // Lookups in an in-memory and a durable table of the same keys, side by side.
+    let owner = spawn(&rt, None).await;
+    let readers = [spawn(&rt, None).await, spawn(&rt, None).await];
+    let keys = sizes.durable_table_keys;
+    let reads = keys * sizes.table_reads_per_key;
+    let done = probe.id().get();
+    let Reply::Count(memory) = owner.call(&Call::CreateTable, LONG).await.unwrap() else {
+        panic!("create table")
+    };
+    let durable_name = format!("bench-{run}");
+    let Reply::Count(durable) = owner
+        .call(&Call::CreateDurableTable(durable_name), LONG)
+        .await
+        .unwrap()
+    else {
+        panic!("create a durable table")
+    };
+    for table in [memory, durable] {
+        owner
+            .cast(&Cast::TableWriteMany(table, keys, keys, TABLE_BATCH, done))
+            .await
+            .unwrap();
+        wait_done(&mut probe, 1).await;
+    }
+    // Alternating rounds, the best of each: the two tables are read the same way
+    // (a durable table's reads are an in-memory table's), so what differs between
+    // single rounds is the machine.
+    let mut best = [0f64; 2];
+    for _ in 0..3 {
+        for (i, table) in [memory, durable].into_iter().enumerate() {
+            let t0 = Instant::now();
+            for r in &readers {
+                r.cast(&Cast::TableRead(table, keys, reads, done))
+                    .await
+                    .unwrap();
             }
+            wait_done(&mut probe, 2).await;
+            best[i] = best[i].max((2 * reads) as f64 / t0.elapsed().as_secs_f64());
         }
-        out.push(Measured::new("durable", "memory_lookup_rate", best[0]));
-        out.push(Measured::new("durable", "durable_lookup_rate", best[1]));
     }
-    if pg {
-        let one = kv_writes(
-            &writers[..1],
-            &mut probe,
-            "pg",
-            &format!("{run}-1"),
-            sizes.kv_writes,
-        )
-        .await;
-        out.push(Measured::new("postgres", "pg_write_1", one));
-        let eight = kv_writes(
-            &writers,
-            &mut probe,
-            "pg",
-            &format!("{run}-8"),
-            sizes.kv_writes,
-        )
-        .await;
-        out.push(Measured::new("postgres", "pg_write_8", eight));
-    }
+    out.push(Measured::new("durable", "memory_lookup_rate", best[0]));
+    out.push(Measured::new("durable", "durable_lookup_rate", best[1]));
     rt.shutdown().await;
     drop(probe);
     let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+async fn postgres_rows(sizes: &Sizes, cache: &Path) -> Vec<Measured> {
+    let url = foundation_fixtures::postgres::server().url();
+    let config =
+        StoreConfig::postgres(url).password_env(foundation_fixtures::postgres::PASSWORD_ENV);
+    let dir = data_dir("foundation-pg");
+    let (rt, writers) = store_runtime(cache, &dir, "pg", config).await;
+    let mut probe = rt.probe();
+    let out = write_rows(
+        &writers,
+        &mut probe,
+        "pg",
+        "postgres",
+        "pg_write",
+        sizes.kv_writes,
+    )
+    .await;
+    rt.shutdown().await;
+    drop(probe);
     out
 }
