@@ -382,6 +382,18 @@ async fn data_outlives_the_runtime_and_one_directory_has_one_host() {
         e.contains("in use by another foundation process") && e.contains("foundation.lock"),
         "{e}"
     );
+    let kept = rt.store("orders").unwrap();
+    rt.shutdown().await;
+    // After shutdown the store refuses reads and writes alike.
+    for e in [
+        kept.get("kept").await.unwrap_err(),
+        kept.set("late", b"no").await.unwrap_err(),
+    ] {
+        assert!(
+            e.to_string().starts_with("unavailable") && e.to_string().contains("closed"),
+            "{e}"
+        );
+    }
     drop(rt);
     let rt = build().unwrap();
     assert_eq!(
@@ -397,6 +409,9 @@ async fn data_outlives_the_runtime_and_one_directory_has_one_host() {
         rt.store("nope"),
         Err(foundation::StoreError::NoSuchStore(_))
     ));
+    // Dropped without shutdown (and no actor holding it): the directory is free too.
+    drop(rt);
+    build().expect("the directory is free once the runtime is dropped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

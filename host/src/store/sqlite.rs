@@ -42,6 +42,8 @@ pub(crate) struct Sqlite {
     file: PathBuf,
     writer: SyncSender<Write>,
     readers: SyncSender<Request>,
+    /// Set by `close`: reads are refused too from then on.
+    closed: std::sync::atomic::AtomicBool,
     /// The writer thread: joined when the store closes, so its last commit is done
     /// and the directory's lock released when the runtime is gone.
     writer_thread: Option<std::thread::JoinHandle<()>>,
@@ -168,6 +170,7 @@ impl Sqlite {
             file,
             writer: writer_tx,
             readers: reader_tx,
+            closed: std::sync::atomic::AtomicBool::new(false),
             writer_thread: Some(writer_thread),
         })
     }
@@ -178,7 +181,9 @@ impl Backend for Sqlite {
         let (tx, rx) = oneshot::channel();
         let request = (bucket.clone(), op, tx);
         // A refused request comes back with whether the queue was full (else closed).
-        let refused = if request.1.writes() {
+        let refused = if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            Some((request, false))
+        } else if request.1.writes() {
             match self.writer.try_send(Write::Op(request)) {
                 Ok(()) => None,
                 Err(TrySendError::Full(Write::Op(r))) => Some((r, true)),
@@ -207,6 +212,8 @@ impl Backend for Sqlite {
     }
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         let (done, closed) = oneshot::channel();
         let writer = self.writer.clone();
         Box::pin(async move {
