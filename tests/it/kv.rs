@@ -743,3 +743,64 @@ async fn pg_client() -> tokio_postgres::Client {
     tokio::spawn(connection);
     client
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_insert_many_stopped_by_a_quota_stores_the_part_it_wrote() {
+    let dir = scratch("durable-partial");
+    let name = "partial";
+    let build = || {
+        let mut b = builder();
+        b.data_dir(&dir)
+            .store("tables", StoreConfig::sqlite())
+            .table_store("tables");
+        runtime_with(&b)
+    };
+    let create = TableCall::Create {
+        name: Some(name.into()),
+        kind: "set".into(),
+        access: "protected".into(),
+        heir: None,
+        max_entries: Some(3),
+        max_bytes: None,
+        durable: true,
+    };
+    let rt = build();
+    let owner = spawn(&rt).await;
+    let id = table_id(&owner, create).await;
+    let many = TableCall::InsertMany {
+        table: id,
+        entries: vec![
+            ("a".into(), 1),
+            ("b".into(), 2),
+            ("c".into(), 3),
+            ("d".into(), 4),
+        ],
+    };
+    let e = match call(&owner, Call::Table(many)).await {
+        Reply::Err(e) => e,
+        other => panic!("expected the quota, got {other:?}"),
+    };
+    assert!(
+        e.contains("the first 3 entries of the batch were written"),
+        "{e}"
+    );
+    rt.shutdown().await;
+    drop(rt);
+
+    let rt = build();
+    let again = spawn(&rt).await;
+    let create = TableCall::Create {
+        name: Some(name.into()),
+        kind: "set".into(),
+        access: "protected".into(),
+        heir: None,
+        max_entries: Some(3),
+        max_bytes: None,
+        durable: true,
+    };
+    table_id(&again, create).await;
+    let t = rt.table(name).unwrap();
+    assert_eq!(t.size().unwrap(), 3, "the written part was stored");
+    assert_eq!(t.get::<u64>(b"c").unwrap(), Some(3));
+    assert_eq!(t.get::<u64>(b"d").unwrap(), None);
+}

@@ -47,9 +47,13 @@ pub enum StoreError {
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// The store failed the operation (an I/O error, a full disk); nothing was
-    /// written unless the message says the outcome is unknown.
+    /// written.
     #[error("store error: {0}")]
     Failed(String),
+    /// The write may or may not have been committed: the commit itself failed, or the
+    /// connection was lost during it. Read the key to learn which.
+    #[error("outcome-unknown: {0}")]
+    OutcomeUnknown(String),
 }
 
 /// Where a store keeps its data.
@@ -204,6 +208,8 @@ pub(crate) enum Op {
     DeleteMany(Vec<String>),
     /// The rows of the durable table named by the bucket argument, in key order.
     TableLoad,
+    /// The values of these keys in the durable table named by the bucket argument.
+    TableGet(Vec<Vec<u8>>),
     /// Writes and deletes rows of the durable table named by the bucket argument, in
     /// one transaction.
     TableWrite {
@@ -460,6 +466,8 @@ pub(crate) struct TableStore {
     /// The store's name, for errors.
     store: Arc<str>,
     backend: Arc<dyn Backend>,
+    /// Each durable table name's gate (see `gate`).
+    gates: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl fmt::Debug for TableStore {
@@ -487,6 +495,30 @@ impl TableStore {
             Out::Rows(rows) => Ok(rows),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// The stored values of `keys` of the durable table `table`.
+    pub(crate) async fn read(
+        &self,
+        table: &str,
+        keys: Vec<Vec<u8>>,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        match self.run(table, Op::TableGet(keys)).await? {
+            Out::Values(values) => Ok(values),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The lock that orders the writes of the durable table `table` and its loading:
+    /// one per name, so a table created again waits for the writes of the one
+    /// before it.
+    pub(crate) fn gate(&self, table: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.gates
+            .lock()
+            .unwrap()
+            .entry(table.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Writes `puts` and removes `deletes` in one transaction; durable on `Ok`.
@@ -575,6 +607,7 @@ impl Stores {
                 Some(TableStore {
                     store: bucket.name.clone(),
                     backend: bucket.backend.clone(),
+                    gates: Arc::default(),
                 })
             }
             None => None,

@@ -16,6 +16,9 @@ use super::{Answer, Backend, KeyPage, LIST_PAGE, Op, Out, StoreError, counter};
 /// How long an operation waits for a connection (and a new connection for the
 /// server) before `unavailable`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one operation may take, connection included: past it the caller gets
+/// `unavailable` (a read) or `outcome-unknown` (a write).
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 const SCHEMA: &str = "
     SELECT pg_advisory_xact_lock(7262150951);
@@ -75,6 +78,10 @@ impl Postgres {
             config.password(password);
         }
         config.connect_timeout(CONNECT_TIMEOUT);
+        // A connection cut without a reset (no RST, a dead peer) is noticed by TCP
+        // within OPERATION_TIMEOUT instead of hanging an operation for good.
+        config.keepalives_idle(Duration::from_secs(10));
+        config.tcp_user_timeout(OPERATION_TIMEOUT);
         config.application_name("foundation");
         let manager = Manager::from_config(
             config,
@@ -116,7 +123,10 @@ impl Backend for Postgres {
                 Op::TableLoad | Op::TableWrite { .. } => format!("durable table {bucket:?}"),
                 _ => format!("store {bucket:?}"),
             };
-            let result = run(&pool, &ready, &bucket, op).await.map_err(|fault| {
+            let result = tokio::time::timeout(OPERATION_TIMEOUT, run(&pool, &ready, &bucket, op))
+                .await
+                .unwrap_or_else(|_| Err(Fault::Timeout));
+            let result = result.map_err(|fault| {
                 if let Fault::Db(e) = &fault
                     && session_ended(e)
                 {
@@ -144,6 +154,8 @@ enum Fault {
     Pool(deadpool_postgres::PoolError),
     Db(tokio_postgres::Error),
     Store(StoreError),
+    /// `OPERATION_TIMEOUT` passed.
+    Timeout,
 }
 
 impl From<tokio_postgres::Error> for Fault {
@@ -165,26 +177,32 @@ fn error(what: &str, writes: bool, fault: Fault) -> StoreError {
             }
             // The session ended (the server shut it, the network broke): the pool
             // connects afresh on the next operation.
-            _ => {
-                let outcome = if writes {
-                    "the write may or may not have been committed"
-                } else {
-                    "nothing was written"
-                };
-                StoreError::Unavailable(format!(
-                    "{what}: the connection to PostgreSQL failed: {e}; {outcome}"
-                ))
-            }
+            _ if writes => StoreError::OutcomeUnknown(format!(
+                "{what}: the connection to PostgreSQL failed during the write: {e}; \
+                 it may or may not have been committed"
+            )),
+            _ => StoreError::Unavailable(format!(
+                "{what}: the connection to PostgreSQL failed: {e}; nothing was written"
+            )),
         },
         Fault::Store(e) => e,
+        Fault::Timeout if writes => StoreError::OutcomeUnknown(format!(
+            "{what}: PostgreSQL did not answer within {OPERATION_TIMEOUT:?}; the write may or \
+             may not have been committed"
+        )),
+        Fault::Timeout => StoreError::Unavailable(format!(
+            "{what}: PostgreSQL did not answer within {OPERATION_TIMEOUT:?}"
+        )),
     }
 }
 
 /// Whether `e` ended its session (not a statement the server refused and rolled back).
 fn session_ended(e: &tokio_postgres::Error) -> bool {
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
     e.is_closed()
+        || io
         || e.as_db_error()
-            .is_none_or(|db| matches!(db.severity(), "FATAL" | "PANIC"))
+            .is_some_and(|db| matches!(db.severity(), "FATAL" | "PANIC"))
 }
 
 const UPSERT: &str = "INSERT INTO foundation_kv (bucket, key, value, version)
@@ -308,6 +326,17 @@ async fn run(pool: &Pool, ready: &OnceCell<()>, bucket: &str, op: Op) -> Result<
                 .await?;
             Out::Rows(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         }
+        Op::TableGet(keys) => {
+            let rows = client
+                .query(
+                    "SELECT key, value FROM foundation_table_rows WHERE name = $1 AND key = ANY($2)",
+                    &[&bucket, &keys],
+                )
+                .await?;
+            let found: std::collections::HashMap<Vec<u8>, Vec<u8>> =
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            Out::Values(keys.iter().map(|k| found.get(k).cloned()).collect())
+        }
         Op::TableWrite { puts, deletes } => {
             let tx = client.transaction().await?;
             let put = tx
@@ -332,19 +361,33 @@ async fn run(pool: &Pool, ready: &OnceCell<()>, bucket: &str, op: Op) -> Result<
             // The row exists (0 if it did not) and is locked for this transaction, so
             // concurrent increments on any host serialise on it.
             let tx = client.transaction().await?;
-            tx.execute(
-                "INSERT INTO foundation_kv (bucket, key, value, version)
-                 VALUES ($1, $2, '0', nextval('foundation_kv_version'))
-                 ON CONFLICT (bucket, key) DO NOTHING",
-                &[&bucket, &key],
-            )
-            .await?;
-            let row = tx
-                .query_one(
-                    "SELECT value FROM foundation_kv WHERE bucket = $1 AND key = $2 FOR UPDATE",
+            // A delete committed between the two statements leaves no row to lock
+            // (each statement sees the latest commit): insert it again.
+            let mut row = None;
+            for _ in 0..3 {
+                tx.execute(
+                    "INSERT INTO foundation_kv (bucket, key, value, version)
+                     VALUES ($1, $2, '0', nextval('foundation_kv_version'))
+                     ON CONFLICT (bucket, key) DO NOTHING",
                     &[&bucket, &key],
                 )
                 .await?;
+                row = tx
+                    .query_opt(
+                        "SELECT value FROM foundation_kv WHERE bucket = $1 AND key = $2 FOR UPDATE",
+                        &[&bucket, &key],
+                    )
+                    .await?;
+                if row.is_some() {
+                    break;
+                }
+            }
+            let Some(row) = row else {
+                return Err(Fault::Store(StoreError::Failed(format!(
+                    "increment of key {key:?}: the key was deleted under it three times; \
+                     nothing was written"
+                ))));
+            };
             let now: Vec<u8> = row.get(0);
             let n = counter(bucket, &key, Some(&now), delta).map_err(Fault::Store)?;
             tx.execute(

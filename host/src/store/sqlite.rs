@@ -272,19 +272,24 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, 
             }
         }
         siblings = group.len();
-        let committed = (|| -> Result<(), rusqlite::Error> {
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // An error before COMMIT rolls everything back; one from COMMIT itself (a
+        // failed fsync) may leave the group in the WAL, to be replayed: unknown.
+        let committed = (|| -> Result<(), (rusqlite::Error, bool)> {
+            let before = |e| (e, false);
+            let mut tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(before)?;
             for (bucket, op, _) in &group {
-                let mut sp = tx.savepoint()?;
+                let mut sp = tx.savepoint().map_err(before)?;
                 let result = write(&sp, bucket, op, &mut next_version);
                 if result.is_ok() {
-                    sp.commit()?;
+                    sp.commit().map_err(before)?;
                 } else {
-                    sp.rollback()?;
+                    sp.rollback().map_err(before)?;
                 }
                 results.push(result);
             }
-            tx.commit()
+            tx.commit().map_err(|e| (e, true))
         })();
         match committed {
             Ok(()) => {
@@ -292,15 +297,20 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, mut next_version: u64, 
                     let _ = reply.send(result);
                 }
             }
-            Err(e) => {
-                // Nothing of the group was committed (SQLite rolls back a transaction
-                // whose COMMIT fails): each writer is told so.
-                tracing::error!(error = %e, "a SQLite commit failed; its writes were not made");
+            Err((e, at_commit)) => {
+                tracing::error!(error = %e, at_commit, "a SQLite transaction failed");
                 results.clear();
                 for (_, _, reply) in group.drain(..) {
-                    let _ = reply.send(Err(StoreError::Failed(format!(
-                        "the commit failed, nothing was written: {e}"
-                    ))));
+                    let _ = reply.send(Err(if at_commit {
+                        StoreError::OutcomeUnknown(format!(
+                            "the commit failed ({e}); SQLite may still replay it from its \
+                             write-ahead log"
+                        ))
+                    } else {
+                        StoreError::Failed(format!(
+                            "the transaction failed, nothing was written: {e}"
+                        ))
+                    }));
                 }
             }
         }
@@ -477,6 +487,24 @@ fn answer(conn: &mut Connection, bucket: &str, op: &Op) -> Result<Out, StoreErro
             let mut values = Vec::with_capacity(keys.len());
             for key in keys {
                 values.push(read(&tx, bucket, key)?.map(|(v, _)| v));
+            }
+            tx.finish().map_err(failed)?;
+            Ok(Out::Values(values))
+        }
+        Op::TableGet(keys) => {
+            let tx = conn.transaction().map_err(failed)?;
+            let mut values = Vec::with_capacity(keys.len());
+            {
+                let mut s = tx
+                    .prepare_cached("SELECT value FROM table_rows WHERE name = ?1 AND key = ?2")
+                    .map_err(failed)?;
+                for key in keys {
+                    values.push(
+                        s.query_row(params![bucket, key], |r| r.get(0))
+                            .optional()
+                            .map_err(failed)?,
+                    );
+                }
             }
             tx.finish().map_err(failed)?;
             Ok(Out::Values(values))

@@ -8,15 +8,25 @@
 //! fails the old values are put back and the write fails. The order of writes in the
 //! store is their order in memory.
 
-use crate::store::{Rows, TableStore};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::store::{Rows, StoreError, TableStore};
 use crate::tables::table::{Table, TableError};
 
 /// Runs the write `op` on `table`, which touches at most the keys `keys`: at once on
-/// a memory table; on a durable one through its gate, its effect in the store before
-/// this returns. If the store fails, the keys get their old values back and the write
-/// fails with `storage`.
+/// a memory table; on a durable one under its gate, its effect in the store before
+/// this returns. If the store refuses, the keys get their old values back and the
+/// write fails with `storage`; if the store cannot say whether it committed, the keys
+/// get the values the store holds. An `op` that fails after writing part of its keys
+/// (`insert-many` stopped by a quota) has that part stored like any write.
+///
+/// The store write and its repair run in a task of their own that holds the gate, so
+/// a caller cancelled meanwhile (a handler past its deadline) leaves memory and store
+/// in step, and the next write waits for them.
 pub(crate) async fn write<R>(
-    table: &Table,
+    table: &Arc<Table>,
     keys: impl FnOnce() -> Vec<Vec<u8>>,
     op: impl FnOnce() -> Result<R, TableError>,
 ) -> Result<R, TableError> {
@@ -28,9 +38,9 @@ pub(crate) async fn write<R>(
         .expect("a durable table has a name")
         .to_string();
     let keys = keys();
-    let _turn = durable.gate.lock().await;
+    let turn = durable.gate.clone().lock_owned().await;
     let before = table.values_of(&keys);
-    let result = op()?;
+    let result = op();
     let after = table.values_of(&keys);
     let mut puts = Vec::new();
     let mut deletes = Vec::new();
@@ -44,19 +54,55 @@ pub(crate) async fn write<R>(
         }
     }
     if puts.is_empty() && deletes.is_empty() {
-        return Ok(result);
+        return result;
     }
-    if let Err(e) = durable.store.write(&name, puts, deletes).await {
-        table.restore(keys.iter().zip(before));
-        tracing::warn!(table = %table.label(), store = durable.store.store(), error = %e,
-            "a durable table write did not reach its store; it was undone");
-        return Err(TableError::Storage(format!(
-            "{} could not write to store {:?}; nothing changed: {e}",
-            table.label(),
-            durable.store.store()
-        )));
+    let (tx, rx) = oneshot::channel();
+    let (table, store) = (table.clone(), durable.store.clone());
+    tokio::spawn(async move {
+        let _turn = turn;
+        let label = table.label();
+        let verdict = match store.write(&name, puts, deletes).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::OutcomeUnknown(why)) => match store.read(&name, keys.clone()).await {
+                // What the store holds is the truth: the table takes it.
+                Ok(stored) => {
+                    table.restore(keys.iter().zip(stored));
+                    Err(format!(
+                        "{label}: the store {:?} could not say whether the write was \
+                         committed ({why}); the table now holds what the store holds",
+                        store.store()
+                    ))
+                }
+                Err(e) => {
+                    tracing::error!(table = %label, store = store.store(), error = %e,
+                        "a durable write's outcome is unknown and the store cannot be read; \
+                         the table may differ from the store until it is created again");
+                    Err(format!(
+                        "{label}: the write's outcome in store {:?} is unknown ({why}), and \
+                         reading it back failed: {e}",
+                        store.store()
+                    ))
+                }
+            },
+            Err(e) => {
+                table.restore(keys.iter().zip(before));
+                tracing::warn!(table = %label, store = store.store(), error = %e,
+                    "a durable table write did not reach its store; it was undone");
+                Err(format!(
+                    "{label} could not write to store {:?}; nothing changed: {e}",
+                    store.store()
+                ))
+            }
+        };
+        let _ = tx.send(verdict);
+    });
+    match rx.await {
+        Ok(Ok(())) => result,
+        Ok(Err(why)) => Err(TableError::Storage(why)),
+        Err(_) => Err(TableError::Storage(
+            "the durable write's task ended without an answer (the runtime is stopping)".into(),
+        )),
     }
-    Ok(result)
 }
 
 /// The rows of the durable table `name`, to create it with.

@@ -369,15 +369,14 @@ pub(crate) struct Table {
 /// store blocks only itself).
 pub(crate) struct Durability {
     pub(crate) store: TableStore,
-    pub(crate) gate: tokio::sync::Mutex<()>,
+    /// The table name's gate in its store (shared with a later table of the name).
+    pub(crate) gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Durability {
-    pub(crate) fn new(store: TableStore) -> Durability {
-        Durability {
-            store,
-            gate: tokio::sync::Mutex::new(()),
-        }
+    pub(crate) fn new(store: TableStore, name: &str) -> Durability {
+        let gate = store.gate(name);
+        Durability { store, gate }
     }
 }
 
@@ -488,6 +487,8 @@ impl Table {
         let _w = self.write.lock().unwrap();
         let count = rows.len();
         for (key, value) in rows {
+            self.check_size(&key)?;
+            self.check_size(&value)?;
             self.replace(&key, None, vec![value]).map_err(|e| match e {
                 TableError::QuotaExceeded(why) => {
                     TableError::QuotaExceeded(format!("its {count} stored rows do not fit: {why}"))

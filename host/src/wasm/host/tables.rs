@@ -80,10 +80,17 @@ impl wt::HostTable for ActorData {
                             .into(),
                     )
                 })?;
+                // Wait for the writes of an earlier table of this name, and keep
+                // later ones out until this one holds its rows.
+                let turn = store.gate(name).lock_owned().await;
                 let rows = durable::load(&store, name).await?;
-                Some((Durability::new(store), rows))
+                Some((Durability::new(store, name), rows, turn))
             }
             _ => None,
+        };
+        let (durable, _turn) = match durable {
+            Some((d, rows, turn)) => (Some((d, rows)), Some(turn)),
+            None => (None, None),
         };
         let table = self.node.tables.create(
             self.me(),
