@@ -300,13 +300,7 @@ impl Bucket {
     }
 
     async fn run(&self, op: Op) -> Result<Out, StoreError> {
-        let answer = self.backend.submit(&self.name, op);
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(format!(
-                "store {:?} was closed before it answered",
-                self.name
-            )))
-        })
+        ask(&*self.backend, &self.name, op, &self.name).await
     }
 
     fn check_key(&self, key: &str) -> Result<(), StoreError> {
@@ -455,6 +449,21 @@ impl Bucket {
     }
 }
 
+/// Submits `op` on `bucket` (a store's name, or a durable table's) to `backend` and
+/// waits for the answer; `store` names the store if the backend drops the request.
+async fn ask(
+    backend: &dyn Backend,
+    bucket: &Arc<str>,
+    op: Op,
+    store: &str,
+) -> Result<Out, StoreError> {
+    backend.submit(bucket, op).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!(
+            "store {store:?} was closed before it answered"
+        )))
+    })
+}
+
 fn unexpected(out: &Out) -> StoreError {
     StoreError::Failed(format!("the backend answered {out:?} to another operation"))
 }
@@ -480,13 +489,7 @@ impl fmt::Debug for TableStore {
 
 impl TableStore {
     async fn run(&self, table: &str, op: Op) -> Result<Out, StoreError> {
-        let answer = self.backend.submit(&Arc::from(table), op);
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(format!(
-                "store {:?} was closed before it answered",
-                self.store
-            )))
-        })
+        ask(&*self.backend, &Arc::from(table), op, &self.store).await
     }
 
     /// Every row stored for the durable table `table`, in key order.

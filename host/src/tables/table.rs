@@ -373,13 +373,6 @@ pub(crate) struct Durability {
     pub(crate) gate: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl Durability {
-    pub(crate) fn new(store: TableStore, name: &str) -> Durability {
-        let gate = store.gate(name);
-        Durability { store, gate }
-    }
-}
-
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Table({})", self.label())

@@ -71,6 +71,8 @@ impl wt::HostTable for ActorData {
             )));
         }
         options.check_durable()?;
+        // Held until the table is registered (see below).
+        let mut turn = None;
         let durable = match &options.name {
             Some(name) if options.durable => {
                 let store = self.node.stores.tables().cloned().ok_or_else(|| {
@@ -82,15 +84,12 @@ impl wt::HostTable for ActorData {
                 })?;
                 // Wait for the writes of an earlier table of this name, and keep
                 // later ones out until this one holds its rows.
-                let turn = store.gate(name).lock_owned().await;
+                let gate = store.gate(name);
+                turn = Some(gate.clone().lock_owned().await);
                 let rows = durable::load(&store, name).await?;
-                Some((Durability::new(store, name), rows, turn))
+                Some((Durability { store, gate }, rows))
             }
             _ => None,
-        };
-        let (durable, _turn) = match durable {
-            Some((d, rows, turn)) => (Some((d, rows)), Some(turn)),
-            None => (None, None),
         };
         let table = self.node.tables.create(
             self.me(),
@@ -99,6 +98,8 @@ impl wt::HostTable for ActorData {
             &self.node.registry,
             durable,
         )?;
+        // Its rows are in and it is registered: writes of the name may go on.
+        drop(turn);
         self.open(table)
     }
 
